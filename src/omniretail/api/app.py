@@ -1,0 +1,67 @@
+"""The ASGI application: API routers, web pages, error handling, lifespan."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from omniretail import __version__
+from omniretail.platform.config import Settings, get_settings
+from omniretail.platform.db import Database, create_database
+
+from . import health
+from .problems import install_problem_handlers
+
+log = logging.getLogger("omniretail")
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+omniretail is the single source of truth for catalog, stock, prices, customers and orders across stores,
+webshop and marketplaces.
+
+* Authenticate with `Authorization: Bearer <token>` (create one with `omniretail token create`).
+* Errors are RFC 9457 problem details (`application/problem+json`) with a stable `type`.
+* List endpoints use cursor pagination: pass `next_cursor` back as `cursor`.
+* `POST` honours `Idempotency-Key`: a retry with the same key and body gets the first response back
+  (header `Idempotent-Replayed: true`); the same key with another body is a 422.
+"""
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    owns_db = db is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if app.state.db is None:
+            app.state.db = create_database(settings.database_url, echo=settings.sql_echo,
+                                           pool_size=settings.db_pool_size)
+        if app.state.db.is_sqlite:
+            log.info("embedded SQLite mode: one process, writers serialised (%s)", settings.database_url)
+        yield
+        if owns_db and app.state.db is not None:
+            await app.state.db.dispose()
+
+    app = FastAPI(
+        title="omniretail", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+        openapi_url="/openapi.json", docs_url="/docs",
+        redoc_url="/redoc",
+    )
+    app.state.settings = settings
+    app.state.db = db
+    settings.resolved_secret_key()  # make sure the instance secret exists before the first request
+    install_problem_handlers(app)
+    app.add_middleware(health.MetricsMiddleware)
+    app.include_router(health.router)
+
+    from .routers import api_router
+
+    app.include_router(api_router, prefix=API_PREFIX)
+
+    from omniretail.web.pages import install_web
+
+    install_web(app)
+    return app

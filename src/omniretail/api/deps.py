@@ -1,0 +1,59 @@
+"""Annotated dependencies shared by every router."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniretail.auth.schemas import Principal
+from omniretail.platform.config import Settings
+from omniretail.platform.errors import NotAuthenticated, PermissionDenied
+
+
+def get_session(request: Request) -> AsyncSession:
+    return request.state.session
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_principal(request: Request) -> Principal:
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        raise NotAuthenticated()
+    return principal
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require(permission: str):
+    """A dependency that returns the principal if it holds ``permission``."""
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.can(permission):
+            raise PermissionDenied(f"your role ({principal.role}) may not do this ({permission})",
+                                   permission=permission)
+        return principal
+
+    return Depends(check)
+
+
+class ListParams:
+    def __init__(
+        self,
+        cursor: Annotated[str | None, Query(description="Opaque cursor from the previous page")] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        sort: Annotated[str | None, Query(description="Field to sort by; prefix with - for descending")] = None,
+    ) -> None:
+        self.cursor = cursor
+        self.limit = limit
+        self.sort = sort
+
+
+ListParamsDep = Annotated[ListParams, Depends()]

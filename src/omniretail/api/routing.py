@@ -1,0 +1,118 @@
+"""One transaction per request, committed before the response leaves.
+
+``TransactionalRoute`` opens the session (a writer slot for unsafe methods on SQLite), resolves who is
+calling, replays or claims an ``Idempotency-Key``, runs the endpoint, records the audit entry and commits —
+all before the response is sent, so a client never sees a success that was not committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from contextlib import AsyncExitStack
+from typing import Any
+
+import orjson
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from omniretail.auth import service as auth_service
+from omniretail.platform import idempotency
+from omniretail.platform.errors import InvalidInput
+
+from .authentication import resolve_principal
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _entity_from_path(path: str) -> str | None:
+    parts = [p for p in path.split("/") if p]
+    if len(parts) >= 3 and parts[0] == "api":
+        return parts[2].replace("-", "_")
+    return parts[0] if parts else None
+
+
+class TransactionalRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        original = super().get_route_handler()
+        route_name = self.name
+
+        async def handler(request: Request) -> Response:
+            db = request.app.state.db
+            write = request.method not in SAFE_METHODS
+            async with AsyncExitStack() as stack:
+                if write:
+                    await stack.enter_async_context(db.writer_slot())
+                maker = db.sessionmaker if write else db.read_sessionmaker
+                session = await stack.enter_async_context(maker())
+                request.state.session = session
+                try:
+                    principal = await resolve_principal(request, session)
+                    request.state.principal = principal
+                    key = request.headers.get("idempotency-key") if request.method == "POST" else None
+                    if key is not None and principal is not None:
+                        replay = await _claim_idempotency_key(request, session, principal, key)
+                        if replay is not None:
+                            await session.rollback()
+                            return replay
+                    response = await original(request)
+                    if not write or response.status_code >= 400:
+                        await session.rollback()
+                        return response
+                    if key is not None and principal is not None:
+                        await idempotency.store_response(
+                            session, principal=principal.idempotency_scope, key=key,
+                            status_code=response.status_code, body=_json_body(response),
+                        )
+                    if principal is not None:
+                        await auth_service.record_audit(
+                            session, actor=principal, action=route_name,
+                            entity=_entity_from_path(request.url.path),
+                            entity_id=_entity_id(request, response),
+                            data={"method": request.method, "path": request.url.path,
+                                  "status": response.status_code,
+                                  **({"idempotency_key": key} if key else {})},
+                        )
+                    await session.commit()
+                    return response
+                except BaseException:
+                    await session.rollback()
+                    raise
+
+        return handler
+
+
+async def _claim_idempotency_key(request: Request, session, principal, key: str) -> Response | None:
+    if not key or len(key) > idempotency.MAX_KEY_LENGTH:
+        raise InvalidInput(
+            f"Idempotency-Key must be 1–{idempotency.MAX_KEY_LENGTH} characters", field="Idempotency-Key"
+        )
+    body = await request.body()
+    stored = await idempotency.claim_key(
+        session, principal=principal.idempotency_scope, key=key,
+        request_hash=idempotency.fingerprint(request.method, request.url.path, body),
+    )
+    if stored is None:
+        return None
+    status, content = stored
+    return JSONResponse(content, status_code=status, headers={"Idempotent-Replayed": "true"})
+
+
+def _json_body(response: Response) -> Any:
+    body = getattr(response, "body", b"")
+    if not body:
+        return None
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return {"_raw": body.decode("utf-8", "replace")[:10000]}
+
+
+def _entity_id(request: Request, response: Response) -> Any:
+    for name, value in request.path_params.items():
+        if name.endswith("id") or name in ("code", "sku"):
+            return value
+    body = _json_body(response)
+    if isinstance(body, dict) and "id" in body:
+        return body["id"]
+    return None

@@ -1,0 +1,230 @@
+"""Accounts, API tokens, browser sessions and the audit log."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniretail.platform import clock
+from omniretail.platform.crypto import sha256_hex
+from omniretail.platform.errors import AlreadyExists, InvalidInput, NotFound
+from omniretail.platform.pagination import SortSpec, paginate
+
+from .models import ApiToken, AuditEvent, User, UserChannel, UserLocation, WebSession
+from .passwords import hash_password, verify_password
+from .permissions import Principal, Role
+from .schemas import UserCreate, UserRead, UserUpdate
+
+TOKEN_PREFIX = "omr_"
+
+
+def user_read(user: User) -> UserRead:
+    return UserRead(
+        id=user.id, email=user.email, full_name=user.full_name, role=Role(user.role), locale=user.locale,
+        is_active=user.is_active, location_ids=sorted(link.location_id for link in user.locations),
+        channel_ids=sorted(link.channel_id for link in user.channels), created_at=user.created_at,
+        last_login_at=user.last_login_at,
+    )
+
+
+def principal_for(user: User, *, token_id: int | None = None) -> Principal:
+    return Principal.build(
+        user_id=user.id, email=user.email, role=user.role,
+        location_ids=[link.location_id for link in user.locations],
+        channel_ids=[link.channel_id for link in user.channels], token_id=token_id, locale=user.locale,
+    )
+
+
+def _check_scopes(role: Role, location_ids: list[int], channel_ids: list[int]) -> None:
+    if role is Role.ASSOCIATE and not location_ids:
+        raise InvalidInput("a store associate needs at least one location", field="location_ids")
+    if role is Role.INTEGRATION and not channel_ids:
+        raise InvalidInput("an integration account needs at least one channel", field="channel_ids")
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    return user
+
+
+async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
+    return (
+        await session.execute(select(User).where(func.lower(User.email) == email.strip().lower()))
+    ).scalar_one_or_none()
+
+
+async def create_user(session: AsyncSession, *, data: UserCreate) -> User:
+    _check_scopes(data.role, data.location_ids, data.channel_ids)
+    if await find_user_by_email(session, data.email):
+        raise AlreadyExists(f"a user with email {data.email} exists", field="email")
+    user = User(
+        email=data.email.strip().lower(), full_name=data.full_name, role=data.role.value,
+        password_hash=hash_password(data.password) if data.password else None, locale=data.locale,
+        is_active=True,
+        locations=[UserLocation(location_id=i) for i in sorted(set(data.location_ids))],
+        channels=[UserChannel(channel_id=i) for i in sorted(set(data.channel_ids))],
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def update_user(session: AsyncSession, user_id: int, *, data: UserUpdate) -> User:
+    user = await get_user(session, user_id)
+    if data.full_name is not None:
+        user.full_name = data.full_name
+    if data.role is not None:
+        user.role = data.role.value
+    if data.password is not None:
+        user.password_hash = hash_password(data.password)
+    if data.locale is not None:
+        user.locale = data.locale
+    if data.is_active is not None:
+        user.is_active = data.is_active
+        if not data.is_active:
+            await session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    if data.location_ids is not None:
+        user.locations = [UserLocation(location_id=i) for i in sorted(set(data.location_ids))]
+    if data.channel_ids is not None:
+        user.channels = [UserChannel(channel_id=i) for i in sorted(set(data.channel_ids))]
+    _check_scopes(Role(user.role), [x.location_id for x in user.locations], [x.channel_id for x in user.channels])
+    await session.flush()
+    return user
+
+
+async def list_users(session: AsyncSession, *, cursor: str | None, limit: int, sort: str | None):
+    return await paginate(
+        session, select(User), id_column=User.id,
+        sort=SortSpec({"id": User.id, "email": User.email, "created_at": User.created_at}),
+        sort_value=sort, cursor=cursor, limit=limit,
+    )
+
+
+async def authenticate(session: AsyncSession, *, email: str, password: str) -> User | None:
+    user = await find_user_by_email(session, email)
+    if user is None:
+        verify_password(None, password)
+        return None
+    if not user.is_active or not verify_password(user.password_hash, password):
+        return None
+    user.last_login_at = clock.now()
+    return user
+
+
+# --- API tokens -------------------------------------------------------------------------------------
+
+async def create_api_token(
+    session: AsyncSession, *, user_id: int, name: str, expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
+    """Create a token; the plain value is returned once and only its SHA-256 is stored."""
+    await get_user(session, user_id)
+    secret = secrets.token_urlsafe(32)
+    plain = f"{TOKEN_PREFIX}{secret}"
+    token = ApiToken(
+        user_id=user_id, name=name, prefix=plain[:12], token_hash=sha256_hex(plain),
+        created_at=clock.now(), expires_at=expires_at,
+    )
+    session.add(token)
+    await session.flush()
+    return token, plain
+
+
+async def principal_from_token(session: AsyncSession, plain: str) -> Principal | None:
+    row = (
+        await session.execute(
+            select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(
+                ApiToken.token_hash == sha256_hex(plain)
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    token, user = row
+    now = clock.now()
+    if token.revoked_at or (token.expires_at and token.expires_at <= now) or not user.is_active:
+        return None
+    return principal_for(user, token_id=token.id)
+
+
+async def revoke_api_token(session: AsyncSession, *, token_id: int, user_id: int | None = None) -> None:
+    stmt = update(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+    if user_id is not None:
+        stmt = stmt.where(ApiToken.user_id == user_id)
+    result = await session.execute(stmt.values(revoked_at=clock.now()))
+    if result.rowcount == 0:
+        raise NotFound(f"active token {token_id} not found")
+
+
+async def list_api_tokens(session: AsyncSession, *, user_id: int | None = None) -> list[ApiToken]:
+    stmt = select(ApiToken).order_by(ApiToken.id)
+    if user_id is not None:
+        stmt = stmt.where(ApiToken.user_id == user_id)
+    return list((await session.scalars(stmt)).all())
+
+
+# --- browser sessions ------------------------------------------------------------------------------
+
+async def start_web_session(session: AsyncSession, *, user: User, max_age_s: int) -> str:
+    plain = secrets.token_urlsafe(32)
+    now = clock.now()
+    session.add(WebSession(token_hash=sha256_hex(plain), user_id=user.id, created_at=now,
+                           expires_at=now + timedelta(seconds=max_age_s)))
+    await session.execute(delete(WebSession).where(WebSession.expires_at < now))
+    await session.flush()
+    return plain
+
+
+async def principal_from_web_session(session: AsyncSession, plain: str) -> Principal | None:
+    row = (
+        await session.execute(
+            select(WebSession, User).join(User, User.id == WebSession.user_id).where(
+                WebSession.token_hash == sha256_hex(plain)
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    web_session, user = row
+    if web_session.expires_at <= clock.now() or not user.is_active:
+        return None
+    return principal_for(user)
+
+
+async def end_web_session(session: AsyncSession, plain: str) -> None:
+    await session.execute(delete(WebSession).where(WebSession.token_hash == sha256_hex(plain)))
+
+
+# --- audit log -------------------------------------------------------------------------------------
+
+async def record_audit(
+    session: AsyncSession, *, actor: Principal, action: str, entity: str | None = None,
+    entity_id: Any = None, data: dict[str, Any] | None = None,
+) -> None:
+    session.add(AuditEvent(
+        at=clock.now(), actor_user_id=actor.user_id, actor_label=actor.label, action=action, entity=entity,
+        entity_id=None if entity_id is None else str(entity_id), data=data or {},
+    ))
+    await session.flush()
+
+
+async def list_audit(
+    session: AsyncSession, *, entity: str | None, entity_id: str | None, actor_user_id: int | None,
+    cursor: str | None, limit: int,
+):
+    stmt = select(AuditEvent)
+    if entity:
+        stmt = stmt.where(AuditEvent.entity == entity)
+    if entity_id:
+        stmt = stmt.where(AuditEvent.entity_id == entity_id)
+    if actor_user_id:
+        stmt = stmt.where(AuditEvent.actor_user_id == actor_user_id)
+    return await paginate(
+        session, stmt, id_column=AuditEvent.id, sort=SortSpec({"id": AuditEvent.id}, default="-id"),
+        sort_value="-id", cursor=cursor, limit=limit,
+    )

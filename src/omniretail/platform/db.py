@@ -1,0 +1,127 @@
+"""Database engines, sessions and the unit of work.
+
+PostgreSQL is the system of record at scale; SQLite (WAL) is the embedded default. On SQLite every write
+transaction starts with ``BEGIN IMMEDIATE`` so the write lock is taken up front, and writers inside one process
+queue on an asyncio lock instead of busy-waiting on the file lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+
+def normalise_url(url: str) -> str:
+    """Pick the async driver for a URL written the usual way."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        return "postgresql+asyncpg://" + url[len("postgresql://") :]
+    if url.startswith("sqlite://") and not url.startswith("sqlite+"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    return url
+
+
+def sync_url(url: str) -> str:
+    """The blocking-driver twin of a URL, for Alembic and bulk tools."""
+    u = make_url(normalise_url(url))
+    if u.drivername.startswith("postgresql"):
+        u = u.set(drivername="postgresql+psycopg")
+    elif u.drivername.startswith("sqlite"):
+        u = u.set(drivername="sqlite")
+    return u.render_as_string(hide_password=False)
+
+
+def is_sqlite_url(url: str) -> bool:
+    return make_url(normalise_url(url)).get_backend_name() == "sqlite"
+
+
+def _install_sqlite_behaviour(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # pragma: no cover - exercised by every sqlite test
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn):  # pragma: no cover
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@dataclass
+class Database:
+    """One engine (and its read-only twin on SQLite) and the session factories built on it."""
+
+    url: str
+    engine: AsyncEngine
+    read_engine: AsyncEngine
+    is_sqlite: bool
+    write_lock: asyncio.Lock | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self.read_sessionmaker = async_sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False)
+
+    @property
+    def backend(self) -> str:
+        return "sqlite" if self.is_sqlite else "postgresql"
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def writer_slot(self) -> AsyncIterator[None]:
+        """Serialise writers inside this process on SQLite (a no-op on PostgreSQL)."""
+        if self.write_lock is None:
+            yield
+            return
+        async with self.write_lock:
+            yield
+
+
+def create_database(url: str, *, echo: bool = False, pool_size: int = 20) -> Database:
+    url = normalise_url(url)
+    sqlite = is_sqlite_url(url)
+    if sqlite:
+        db_path = make_url(url).database
+        if db_path and db_path != ":memory:":
+            Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, echo=echo, poolclass=NullPool if db_path == ":memory:" else None)
+        _install_sqlite_behaviour(engine)
+        read_engine = engine.execution_options(sqlite_begin="DEFERRED")
+        return Database(url, engine, read_engine, True, asyncio.Lock())
+    engine = create_async_engine(
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+    return Database(url, engine, engine, False, None)
+
+
+@asynccontextmanager
+async def unit_of_work(db: Database, *, readonly: bool = False) -> AsyncIterator[AsyncSession]:
+    """One transaction outside HTTP (CLI, worker, tests): commit on success, roll back on error."""
+    if readonly:
+        async with db.read_sessionmaker() as session:
+            yield session
+            await session.rollback()
+        return
+    async with db.writer_slot():
+        async with db.sessionmaker() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise

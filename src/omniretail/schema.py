@@ -1,0 +1,13 @@
+"""Imports every package's tables so the metadata is complete (Alembic, tests)."""
+
+from omniretail.auth import models as _auth  # noqa: F401
+from omniretail.catalog import models as _catalog  # noqa: F401
+from omniretail.channels import models as _channels  # noqa: F401
+from omniretail.locations import models as _locations  # noqa: F401
+from omniretail.platform import external_refs as _external_refs  # noqa: F401
+from omniretail.platform import idempotency as _idempotency  # noqa: F401
+from omniretail.platform import outbox as _outbox  # noqa: F401
+from omniretail.platform.models import Base
+from omniretail.pricing import models as _pricing  # noqa: F401
+
+metadata = Base.metadata
