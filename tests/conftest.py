@@ -84,15 +84,27 @@ def backend(request) -> str:
     return request.param
 
 
+def _drop_pg_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_psycopg_dsn(PG_ADMIN_URL), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
-def database_url(backend: str, tmp_path_factory) -> str:
+def database_url(backend: str, tmp_path_factory):
     if backend == "sqlite":
         path = tmp_path_factory.mktemp("db") / "test.db"
         url = f"sqlite+aiosqlite:///{path}"
-    else:
-        url = _create_pg_database(f"omniretail_test_{_worker_id()}")
+        upgrade(url)
+        yield url
+        return
+    # one database per pytest process, so parallel runs never share one
+    name = f"omniretail_test_{_worker_id()}_{os.getpid()}"
+    url = _create_pg_database(name)
     upgrade(url)
-    return url
+    yield url
+    _drop_pg_database(name)
 
 
 @pytest.fixture(scope="session")
