@@ -54,3 +54,107 @@ async def owner_client_headers(session: AsyncSession) -> dict[str, str]:
 def problem(response: httpx.Response) -> dict:
     assert response.headers["content-type"].startswith("application/problem+json"), response.text
     return response.json()
+
+
+TEST_SECRET_KEY = "test-secret-key-not-for-production"  # the `settings` fixture's secret key
+
+
+async def create_channel(session: AsyncSession, *, code: str | None = None, kind: str = "webshop",
+                         currency: str = "PLN", location_ids=(), secrets: dict[str, str] | None = None,
+                         secret_key: str = TEST_SECRET_KEY, **fields) -> int:
+    from omniretail.auth.schemas import Principal
+    from omniretail.channels import service as channels_service
+    from omniretail.channels.schemas import ChannelCreate
+
+    channel = await channels_service.create_channel(session, data=ChannelCreate(
+        code=code or unique("CH"), name=fields.pop("name", "Test channel"), kind=kind, currency=currency,
+        location_ids=list(location_ids), secrets=secrets or {}, **fields,
+    ), principal=Principal.system("tests"), secret_key=secret_key)
+    await session.commit()
+    return channel.id
+
+
+async def create_product(session: AsyncSession, *, code: str | None = None, title: str = "Test product",
+                         variants: list[dict] | None = None, **fields) -> int:
+    from omniretail.catalog import service as catalog_service
+    from omniretail.catalog.schemas import ProductCreate
+
+    code = code or unique("PRD")
+    product = await catalog_service.create_product(session, data=ProductCreate(
+        code=code, title=title, variants=variants if variants is not None else [{"sku": f"{code}-1"}], **fields,
+    ))
+    await session.commit()
+    return product.id
+
+
+async def create_sku(session: AsyncSession, *, sku: str | None = None) -> tuple[int, str]:
+    """A product with one variant, inserted directly (pricing tests need a SKU, not the catalog rules)."""
+    from omniretail.catalog.models import Product, Variant
+
+    sku = sku or unique("SKU-")
+    product = Product(code=f"P-{sku}", title=f"Product {sku}", description="", brand="", attributes={})
+    session.add(product)
+    await session.flush()
+    variant = Variant(product_id=product.id, sku=sku, mpn="", options={}, attributes={})
+    session.add(variant)
+    await session.commit()
+    return variant.id, sku
+
+
+async def create_price_list(session: AsyncSession, *, channel_id: int | None = None, code: str | None = None,
+                            currency: str | None = None, **fields) -> int:
+    from omniretail.auth.schemas import Principal
+    from omniretail.pricing import service as pricing_service
+    from omniretail.pricing.schemas import PriceListCreate
+
+    price_list = await pricing_service.create_price_list(session, data=PriceListCreate(
+        code=code or unique("PL"), name=fields.pop("name", "Test price list"), channel_id=channel_id,
+        currency=currency, **fields,
+    ), principal=Principal.system("tests"))
+    await session.commit()
+    return price_list.id
+
+
+async def set_test_price(session: AsyncSession, price_list_id: int, sku: str, amount: str, **fields) -> int:
+    from omniretail.auth.schemas import Principal
+    from omniretail.pricing import prices
+    from omniretail.pricing.schemas import PriceSet
+
+    _list, row, _status = await prices.set_price(session, price_list_id, sku,
+                                                 data=PriceSet(amount=amount, **fields),
+                                                 principal=Principal.system("tests"))
+    await session.commit()
+    return row.id
+
+
+# --- catalog ------------------------------------------------------------------------------------------
+
+CATALOG_CSV_COLUMNS = ["product_code", "title", "brand", "category", "status", "vat_rate", "sku", "gtin",
+                       "weight_grams", "image_urls", "option_colour", "option_size", "attr_material", "title_pl"]
+
+
+def catalog_csv(rows: list[dict], columns: list[str] | None = None) -> str:
+    """CSV text in the catalog import format; cells a row leaves out are blank."""
+    import csv
+    import io
+
+    columns = columns or CATALOG_CSV_COLUMNS
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([row.get(column, "") for column in columns])
+    return out.getvalue()
+
+
+def catalog_row(n: int, *, product: str | None = None, **cells) -> dict:
+    """A valid catalog CSV row for variant ``n`` (GTIN 590… with its check digit)."""
+    from omniretail.catalog.gtin import with_check_digit
+
+    row = {"product_code": product or f"CSV-P{n // 2}", "title": f"Runner {n // 2}", "brand": "Northwind",
+           "category": "Shoes/Running", "status": "active", "vat_rate": "0.23", "sku": f"CSV-SKU-{n}",
+           "gtin": with_check_digit(f"590{n:09d}"), "weight_grams": "300",
+           "image_urls": f"https://cdn.example.com/{n // 2}.jpg", "option_colour": "red",
+           "option_size": ("S", "M")[n % 2], "attr_material": "mesh", "title_pl": f"But {n // 2}"}
+    row.update(cells)
+    return row

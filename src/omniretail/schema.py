@@ -3,6 +3,7 @@
 from omniretail.auth import models as _auth  # noqa: F401
 from omniretail.catalog import models as _catalog  # noqa: F401
 from omniretail.channels import models as _channels  # noqa: F401
+from omniretail.inventory import models as _inventory  # noqa: F401
 from omniretail.locations import models as _locations  # noqa: F401
 from omniretail.platform import external_refs as _external_refs  # noqa: F401
 from omniretail.platform import idempotency as _idempotency  # noqa: F401

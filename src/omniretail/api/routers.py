@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from omniretail.auth.endpoints import router as auth_router
+from omniretail.catalog.endpoints import router as catalog_router
+from omniretail.channels.endpoints import router as channels_router
+from omniretail.inventory.endpoints import router as inventory_router
 from omniretail.locations.endpoints import router as locations_router
+from omniretail.pricing.endpoints import router as pricing_router
 
 api_router = APIRouter()
 api_router.include_router(locations_router)
+api_router.include_router(channels_router)
+api_router.include_router(pricing_router)
+api_router.include_router(auth_router)
+api_router.include_router(catalog_router)
+api_router.include_router(inventory_router)

@@ -19,10 +19,10 @@ def normalise_gtin(value: str) -> str:
         raise GtinError("GTIN is empty")
     try:
         ean.validate(digits)
+    except InvalidLength as exc:  # a subclass of InvalidFormat in stdnum: catch it first
+        raise GtinError(f"GTIN {value!r} must have 8, 12, 13 or 14 digits (has {len(digits)})") from exc
     except InvalidFormat as exc:
         raise GtinError(f"GTIN {value!r} must contain digits only") from exc
-    except InvalidLength as exc:
-        raise GtinError(f"GTIN {value!r} must have 8, 12, 13 or 14 digits (has {len(digits)})") from exc
     except InvalidChecksum as exc:
         raise GtinError(
             f"GTIN {value!r} has a wrong check digit (expected {ean.calc_check_digit(digits[:-1])})"

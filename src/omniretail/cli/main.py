@@ -191,5 +191,9 @@ def bench(name: str, scale: int | None, as_json: bool, database_url: str | None)
             click.echo(f"{key:24} {value}")
 
 
+from omniretail.cli.stock import stock as _stock  # noqa: E402
+cli.add_command(_stock)
+
+
 def main() -> None:  # pragma: no cover
     cli()

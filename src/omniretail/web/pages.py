@@ -1,7 +1,34 @@
-"""Server-rendered pages (filled in below)."""
+"""Server-rendered pages: templates, static files, CSRF cookie and the page routers."""
 
-from fastapi import FastAPI
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from . import auth_pages, backoffice_pages, store_pages
+from .auth_pages import home_of
+from .csrf import CsrfCookieMiddleware
+from .deps import MaybePrincipal, PageRoute
+from .templating import build_templates
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+root_router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+
+@root_router.get("/")
+async def root(principal: MaybePrincipal) -> RedirectResponse:
+    if principal is None or principal.user_id is None:
+        return RedirectResponse("/login", status_code=303)
+    return RedirectResponse(home_of(principal.role), status_code=303)
 
 
 def install_web(app: FastAPI) -> None:
-    return None
+    app.state.templates = build_templates()
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(CsrfCookieMiddleware, secure=app.state.settings.secure_cookies)
+    for router in (root_router, auth_pages.router, backoffice_pages.router, store_pages.router):
+        app.include_router(router)

@@ -1,0 +1,160 @@
+"""Available to promise, read from the database: one SKU with its explanation, or up to 10,000 at once.
+
+Hot path: plain SQL with few round trips (the channel and its source locations, then the stock), no ORM
+objects; the policy math is ``availability`` (pure). A single SKU costs two statements whatever the catalog
+size (index lookups on ``variant.sku`` and the ``stock_level`` primary key); a bulk query aggregates in SQL and
+returns one row per SKU.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import BigInteger, String, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniretail.platform.errors import InvalidInput, NotFound, TooManyItems
+from omniretail.platform.models import JSONType
+
+from . import repository as repo
+from .availability import NO_POLICY, InvalidPolicy, LocationStock, StockPolicy, promise, promised_quantity
+from .schemas import MAX_BULK_SKUS, AvailabilityRead, BulkAvailabilityItem, BulkAvailabilityRead
+
+
+@dataclass(frozen=True)
+class ChannelStock:
+    id: int
+    code: str
+    policy: StockPolicy
+    policy_json: dict
+    location_ids: tuple[int, ...]
+
+
+_CHANNEL = text(
+    "SELECT c.id, c.code, c.stock_policy, cl.location_id FROM channel c "
+    "LEFT JOIN channel_location cl ON cl.channel_id = c.id WHERE c.code = :code ORDER BY cl.priority, cl.location_id"
+).columns(stock_policy=JSONType)
+
+_SINGLE_FOR_LOCATIONS = text(
+    "SELECT v.id AS variant_id, l.id AS location_id, l.code AS code, COALESCE(s.on_hand, 0) AS on_hand, "
+    "COALESCE(s.reserved, 0) AS reserved, COALESCE(s.safety_stock, 0) AS safety_stock "
+    "FROM variant v LEFT JOIN location l ON l.id IN :locs "
+    "LEFT JOIN stock_level s ON s.variant_id = v.id AND s.location_id = l.id "
+    "WHERE v.sku = :sku ORDER BY l.id").bindparams(bindparam("locs", expanding=True))
+
+_SINGLE_ALL = "SELECT v.id AS variant_id, s.location_id AS location_id, l.code AS code, s.on_hand AS on_hand, " \
+    "s.reserved AS reserved, s.safety_stock AS safety_stock FROM variant v " \
+    "LEFT JOIN stock_level s ON s.variant_id = v.id{scope} LEFT JOIN location l ON l.id = s.location_id " \
+    "WHERE v.sku = :sku ORDER BY s.location_id"
+_SINGLE = {
+    False: text(_SINGLE_ALL.format(scope="")),
+    True: text(_SINGLE_ALL.format(scope=" AND s.location_id IN :locs")).bindparams(
+        bindparam("locs", expanding=True)),
+}
+
+
+def _bulk_sql(dialect: str, *, by_location: bool) -> str:
+    if dialect == "postgresql":
+        skus, locs, positive = "= ANY(:skus)", "= ANY(:locs)", "GREATEST({}, 0)"
+    else:
+        skus, locs = "IN (SELECT value FROM json_each(:skus))", "IN (SELECT value FROM json_each(:locs))"
+        positive = "MAX({}, 0)"
+    where_loc = f" AND s.location_id {locs}" if by_location else ""
+    free = positive.format("s.on_hand - s.reserved - s.safety_stock")
+    return (f"SELECT v.sku AS sku, COALESCE(SUM({free}), 0) AS available FROM variant v "
+            f"LEFT JOIN stock_level s ON s.variant_id = v.id{where_loc} WHERE v.sku {skus} GROUP BY v.sku")
+
+
+def _bulk_stmt(dialect: str, by_location: bool):
+    stmt = text(_bulk_sql(dialect, by_location=by_location))
+    if dialect == "postgresql":
+        arrays = [bindparam("skus", type_=ARRAY(String))]
+        if by_location:
+            arrays.append(bindparam("locs", type_=ARRAY(BigInteger)))
+        stmt = stmt.bindparams(*arrays)
+    return stmt
+
+
+_BULK = {(d, b): _bulk_stmt(d, b) for d in ("postgresql", "sqlite") for b in (False, True)}
+
+
+async def channel_stock(session: AsyncSession, channel: str, *, channel_scope: frozenset[int] | None = None
+                        ) -> ChannelStock:
+    """A channel (by code) with its stock policy and source locations in priority order."""
+    rows = (await session.execute(_CHANNEL, {"code": channel})).all()
+    if not rows or (channel_scope is not None and rows[0].id not in channel_scope):
+        raise NotFound(f"channel {channel} not found", channel=channel)
+    raw = rows[0].stock_policy or {}
+    try:
+        policy = StockPolicy.from_json(raw)
+    except InvalidPolicy as exc:
+        raise InvalidInput(f"channel {channel} has an invalid stock policy: {exc}", channel=channel) from exc
+    locations = tuple(r.location_id for r in rows if r.location_id is not None)
+    return ChannelStock(rows[0].id, rows[0].code, policy, raw, locations)
+
+
+def _considered(ch: ChannelStock | None, scope: frozenset[int] | None) -> tuple[tuple[int, ...] | None, bool]:
+    """The locations to sum (None: all) and whether the caller's scope cut some off."""
+    if ch is None:
+        return (None if scope is None else tuple(sorted(scope))), scope is not None
+    if scope is None:
+        return ch.location_ids, False
+    kept = tuple(i for i in ch.location_ids if i in scope)
+    return kept, len(kept) < len(ch.location_ids)
+
+
+async def availability(session: AsyncSession, *, sku: str, channel: str | None = None, explain: bool = False,
+                       scope: frozenset[int] | None = None, channel_scope: frozenset[int] | None = None,
+                       ) -> AvailabilityRead:
+    """What ``channel`` may promise of ``sku`` (without a channel: the sum over every location), and why."""
+    ch = await channel_stock(session, channel, channel_scope=channel_scope) if channel else None
+    locations, limited = _considered(ch, scope)
+    if ch is not None:
+        rows = (await session.execute(_SINGLE_FOR_LOCATIONS, {"sku": sku, "locs": list(locations)})).all()
+    else:
+        params = {"sku": sku} if locations is None else {"sku": sku, "locs": list(locations)}
+        rows = (await session.execute(_SINGLE[locations is not None], params)).all()
+    if not rows:
+        raise NotFound(f"SKU {sku} not found", sku=sku)
+    stocks = [LocationStock(r.location_id, r.on_hand, r.reserved, r.safety_stock, r.code)
+              for r in rows if r.location_id is not None]
+    result = promise(stocks, ch.policy if ch else NO_POLICY)
+    explanation = None
+    if explain:
+        explanation = {
+            "channel": None if ch is None else {"id": ch.id, "code": ch.code, "policy": ch.policy_json,
+                                                 "source_location_ids": list(ch.location_ids)},
+            "limited_to_your_locations": limited,
+            **result.explain(),
+        }
+        if ch is not None and not ch.location_ids:
+            explanation["steps"][0]["note"] = "the channel has no source locations, so it promises nothing"
+    return AvailabilityRead(sku=sku, variant_id=rows[0].variant_id, channel=ch.code if ch else None,
+                            available=result.available, promised=result.promised,
+                            limited_to_your_locations=limited, explanation=explanation)
+
+
+async def bulk_availability(session: AsyncSession, *, skus: list[str], channel: str | None = None,
+                            scope: frozenset[int] | None = None, channel_scope: frozenset[int] | None = None,
+                            ) -> BulkAvailabilityRead:
+    """Availability of up to 10,000 SKUs in one query (no explanations; ask for one SKU to see why)."""
+    if len(skus) > MAX_BULK_SKUS:
+        raise TooManyItems(f"at most {MAX_BULK_SKUS} SKUs per request, got {len(skus)}", limit=MAX_BULK_SKUS)
+    ch = await channel_stock(session, channel, channel_scope=channel_scope) if channel else None
+    locations, limited = _considered(ch, scope)
+    wanted = list(dict.fromkeys(skus))
+    dialect = "postgresql" if repo.is_postgresql(session) else "sqlite"
+    by_location = locations is not None
+    if dialect == "postgresql":
+        params = {"skus": wanted, **({"locs": list(locations)} if by_location else {})}
+    else:
+        params = {"skus": json.dumps(wanted), **({"locs": json.dumps(list(locations))} if by_location else {})}
+    found = {r.sku: int(r.available) for r in await session.execute(_BULK[(dialect, by_location)], params)}
+    policy = ch.policy if ch else NO_POLICY
+    items = [BulkAvailabilityItem(sku=s, available=found[s], promised=promised_quantity(found[s], policy))
+             for s in wanted if s in found]
+    return BulkAvailabilityRead(channel=ch.code if ch else None, items=items,
+                                unknown_skus=[s for s in wanted if s not in found],
+                                limited_to_your_locations=limited)

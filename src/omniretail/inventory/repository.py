@@ -1,0 +1,212 @@
+"""Every statement that changes a stock level, as SQL text compiled once and cached by SQLAlchemy.
+
+A level changes only through :func:`level_update`: one ``UPDATE … RETURNING`` whose ``SET`` computes the new
+counters from the old ones (never read-modify-write), whose ``WHERE`` carries the guard that keeps stock from
+being oversold, and which also flips the low-stock alert state. ``low_stock_changed_version`` is set to the new
+version when the alert flips, so ``RETURNING low_stock_changed_version = version`` says "this update crossed the
+threshold" without reading the row first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import TextClause, bindparam, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniretail.platform.models import UTCDateTime
+
+DEFAULT_THRESHOLD = ("(SELECT default_low_stock_threshold FROM location_stock_settings "
+                     "WHERE location_id = :location_id)")
+ALLOWS_NEGATIVE = ("COALESCE((SELECT allow_negative_stock FROM location_stock_settings "
+                   "WHERE location_id = :location_id), false)")
+LEVEL_KEY = "variant_id = :variant_id AND location_id = :location_id"
+RETURNING = (f"variant_id, location_id, on_hand, reserved, safety_stock, version, low_stock_alerted, "
+             f"low_stock_changed_version = version AS alert_changed, "
+             f"COALESCE(low_stock_threshold, {DEFAULT_THRESHOLD}) AS threshold")
+
+
+def typed(sql: str, *times: str) -> TextClause:
+    """``text()`` with its timestamp parameters typed, so every backend stores them the same way."""
+    return text(sql).bindparams(*(bindparam(name, type_=UTCDateTime()) for name in times))
+
+
+def level_update(*, on_hand: str = "on_hand", reserved: str = "reserved", safety_stock: str = "safety_stock",
+                 threshold: str = "low_stock_threshold", where: str = LEVEL_KEY, guard: str | None = None,
+                 returning: bool = True) -> str:
+    """``UPDATE stock_level`` setting each counter to an expression of the old row (``:now`` required)."""
+    low = (f"COALESCE(COALESCE({threshold}, {DEFAULT_THRESHOLD}) > ({on_hand}) - ({reserved}) - ({safety_stock}),"
+           f" false)")
+    sets = [f"on_hand = {on_hand}" if on_hand != "on_hand" else "",
+            f"reserved = {reserved}" if reserved != "reserved" else "",
+            f"safety_stock = {safety_stock}" if safety_stock != "safety_stock" else "",
+            f"low_stock_threshold = {threshold}" if threshold != "low_stock_threshold" else "",
+            "version = version + 1",
+            f"low_stock_alerted = {low}",
+            f"low_stock_changed_version = CASE WHEN {low} <> low_stock_alerted THEN version + 1 "
+            f"ELSE low_stock_changed_version END",
+            "updated_at = :now"]
+    sql = f"UPDATE stock_level SET {', '.join(s for s in sets if s)} WHERE {where}"
+    if guard:
+        sql += f" AND ({guard})"
+    return sql + (f" RETURNING {RETURNING}" if returning else "")
+
+
+@dataclass(frozen=True, slots=True)
+class LevelRow:
+    variant_id: int
+    location_id: int
+    on_hand: int
+    reserved: int
+    safety_stock: int
+    version: int
+    low_stock_alerted: bool
+    alert_changed: bool
+    threshold: int | None
+
+    @classmethod
+    def from_row(cls, row) -> LevelRow:
+        m = row._mapping
+        return cls(m["variant_id"], m["location_id"], m["on_hand"], m["reserved"], m["safety_stock"],
+                   m["version"], bool(m["low_stock_alerted"]), bool(m["alert_changed"]), m["threshold"])
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved - self.safety_stock
+
+
+# --- statements ----------------------------------------------------------------------------------------
+
+ENSURE_LEVEL = typed(
+    "INSERT INTO stock_level (variant_id, location_id, on_hand, reserved, safety_stock, low_stock_alerted, "
+    "low_stock_changed_version, version, updated_at) VALUES (:variant_id, :location_id, 0, 0, 0, false, 0, 0, :now) "
+    "ON CONFLICT (variant_id, location_id) DO NOTHING", "now")
+
+MOVE_UP = typed(level_update(on_hand="on_hand + :delta"), "now")
+MOVE_DOWN = typed(level_update(on_hand="on_hand + :delta",
+                               guard=f"on_hand + :delta >= reserved OR {ALLOWS_NEGATIVE}"), "now")
+RESERVE = typed(level_update(reserved="reserved + :quantity",
+                             guard="on_hand - reserved - safety_stock >= :quantity"), "now")
+RETURN_RESERVED = typed(level_update(reserved="reserved - :quantity"), "now")
+CONSUME = typed(level_update(on_hand="on_hand - :quantity", reserved="reserved - :quantity"), "now")
+SET_LEVEL_SETTINGS = typed(level_update(safety_stock=":safety_stock", threshold=":threshold"), "now")
+# A location's default threshold changed: re-evaluate the alert of every level that follows the default.
+REFRESH_LOCATION_ALERTS = typed(level_update(where="location_id = :location_id AND low_stock_threshold IS NULL"),
+                                "now")
+LOCK_LEVEL = "SELECT on_hand, reserved FROM stock_level WHERE variant_id = :variant_id AND location_id = :location_id"
+
+INSERT_MOVEMENT = typed(
+    "INSERT INTO stock_movement (variant_id, location_id, kind, quantity, on_hand_after, reference_type, "
+    "reference_id, reason, actor, created_at) VALUES (:variant_id, :location_id, :kind, :quantity, "
+    ":on_hand_after, :reference_type, :reference_id, :reason, :actor, :now)", "now")
+
+INSERT_RESERVATION = typed(
+    "INSERT INTO reservation (variant_id, location_id, quantity, state, kind, reference, channel_id, expires_at, "
+    "created_at) VALUES (:variant_id, :location_id, :quantity, 'open', :kind, :reference, :channel_id, "
+    ":expires_at, :now) RETURNING id", "now", "expires_at")
+
+VARIANT_BY_SKU = "(SELECT id FROM variant WHERE sku = :sku)"
+
+# PostgreSQL: reserve, record the reservation and append its events in ONE statement, so the row lock taken by
+# the UPDATE is held for a single round trip before the commit.
+_PG_EVENT = ("jsonb_build_object('variant_id', variant_id, 'location_id', location_id, 'on_hand', on_hand, "
+             "'reserved', reserved, 'safety_stock', safety_stock, 'available', on_hand - reserved - safety_stock, "
+             "'version', version, 'cause', 'reserved')")
+_PG_ALERT = ("jsonb_build_object('variant_id', variant_id, 'location_id', location_id, "
+             "'available', on_hand - reserved - safety_stock, 'threshold', threshold, 'version', version)")
+
+
+def _pg_reserve_sql(variant: str) -> str:
+    update = level_update(reserved="reserved + :quantity", where=f"variant_id = {variant} AND location_id = :location_id",
+                          guard="on_hand - reserved - safety_stock >= :quantity")
+    return f"""WITH lvl AS ({update}),
+res AS (
+  INSERT INTO reservation (variant_id, location_id, quantity, state, kind, reference, channel_id, expires_at,
+                           created_at)
+  SELECT variant_id, location_id, CAST(:quantity AS integer), 'open', CAST(:kind AS varchar),
+         CAST(:reference AS varchar), CAST(:channel_id AS bigint), CAST(:expires_at AS timestamptz), :now FROM lvl
+  RETURNING id
+),
+ev AS (
+  INSERT INTO outbox (topic, coalesce_key, payload, created_at, attempts)
+  SELECT 'inventory.stock_changed', 'stock:' || variant_id, {_PG_EVENT}, :now, 0 FROM lvl
+  UNION ALL
+  SELECT CASE WHEN low_stock_alerted THEN 'inventory.low_stock' ELSE 'inventory.low_stock_recovered' END,
+         NULL, {_PG_ALERT}, :now, 0 FROM lvl WHERE alert_changed
+)
+SELECT res.id AS reservation_id, lvl.* FROM lvl CROSS JOIN res"""
+
+
+# keyed by "reserving by SKU?" (the variant id is then looked up inside the statement)
+PG_RESERVE = {True: typed(_pg_reserve_sql(VARIANT_BY_SKU), "now", "expires_at"),
+              False: typed(_pg_reserve_sql(":variant_id"), "now", "expires_at")}
+PORTABLE_RESERVE = {
+    True: typed(level_update(reserved="reserved + :quantity",
+                             where=f"variant_id = {VARIANT_BY_SKU} AND location_id = :location_id",
+                             guard="on_hand - reserved - safety_stock >= :quantity"), "now"),
+    False: RESERVE,
+}
+
+
+# --- reading helpers --------------------------------------------------------------------------------------
+
+async def variant_ids(session: AsyncSession, skus: list[str]) -> dict[str, int]:
+    """SKU → variant id for the SKUs that exist (one statement)."""
+    if not skus:
+        return {}
+    stmt = text("SELECT sku, id FROM variant WHERE sku IN :skus").bindparams(bindparam("skus", expanding=True))
+    found: dict[str, int] = {}
+    unique = sorted(set(skus))
+    for i in range(0, len(unique), 1000):
+        found.update({r.sku: r.id for r in await session.execute(stmt, {"skus": unique[i:i + 1000]})})
+    return found
+
+
+async def skus_of(session: AsyncSession, ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    stmt = text("SELECT id, sku FROM variant WHERE id IN :ids").bindparams(bindparam("ids", expanding=True))
+    return {r.id: r.sku for r in await session.execute(stmt, {"ids": sorted(set(ids))})}
+
+
+async def location_exists(session: AsyncSession, location_id: int) -> bool:
+    found = await session.execute(text("SELECT 1 FROM location WHERE id = :id"), {"id": location_id})
+    return found.first() is not None
+
+
+async def lock_level(session: AsyncSession, *, variant_id: int, location_id: int) -> tuple[int, int] | None:
+    """(on_hand, reserved), locking the row on PostgreSQL (SQLite already holds the write lock)."""
+    sql = LOCK_LEVEL + (" FOR UPDATE" if session.bind.dialect.name == "postgresql" else "")
+    row = (await session.execute(text(sql), {"variant_id": variant_id, "location_id": location_id})).first()
+    return None if row is None else (row.on_hand, row.reserved)
+
+
+async def ensure_level(session: AsyncSession, *, variant_id: int, location_id: int, now: datetime) -> None:
+    await session.execute(ENSURE_LEVEL, {"variant_id": variant_id, "location_id": location_id, "now": now})
+
+
+async def update_level(session: AsyncSession, stmt: TextClause, params: dict) -> LevelRow | None:
+    row = (await session.execute(stmt, params)).first()
+    return None if row is None else LevelRow.from_row(row)
+
+
+def is_postgresql(session: AsyncSession) -> bool:
+    return session.bind.dialect.name == "postgresql"
+
+
+_READ_LEVEL = text(
+    f"SELECT variant_id, location_id, on_hand, reserved, safety_stock, version, low_stock_alerted, "
+    f"false AS alert_changed, COALESCE(low_stock_threshold, {DEFAULT_THRESHOLD}) AS threshold "
+    f"FROM stock_level WHERE {LEVEL_KEY}")
+
+
+async def read_level(session: AsyncSession, *, variant_id: int, location_id: int) -> LevelRow | None:
+    return await update_level(session, _READ_LEVEL, {"variant_id": variant_id, "location_id": location_id})
+
+
+async def reservation_states(session: AsyncSession, ids: list[int]) -> dict[int, tuple[str, int]]:
+    """id → (state, location_id) for the reservations that exist."""
+    stmt = text("SELECT id, state, location_id FROM reservation WHERE id IN :ids").bindparams(
+        bindparam("ids", expanding=True))
+    return {r.id: (r.state, r.location_id) for r in await session.execute(stmt, {"ids": ids})}

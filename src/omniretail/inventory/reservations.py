@@ -1,0 +1,213 @@
+"""Reservations: hold stock for an order line or a cart, then consume (fulfil), release or let it expire.
+
+Never oversold: a reservation is ONE conditional ``UPDATE stock_level SET reserved = reserved + :q … WHERE
+on_hand - reserved - safety_stock >= :q``; no row updated means not enough stock and nothing changed. On
+PostgreSQL the update, the reservation row and its outbox events are one statement (a CTE), so the row lock is
+held for a single round trip until the commit. ``reserved`` always equals the sum of open reservations: every
+state change of a reservation moves the counter in the same transaction, and a reservation leaves ``open``
+through a conditional ``UPDATE … WHERE state = 'open'``, so two closers can never both return its quantity.
+
+Lock order: a closer locks its reservation rows first, then the levels in (variant_id, location_id) order;
+reserving locks one level and inserts a new reservation. Nobody holds a level while waiting for a reservation
+row, so these never deadlock.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniretail.platform import clock
+from omniretail.platform.errors import InvalidInput, NotFound
+
+from . import events
+from . import repository as repo
+from .errors import InsufficientStock, ReservationClosed
+
+CART_HOLD_DEFAULT = timedelta(minutes=15)
+KINDS = ("order_line", "cart_hold")
+
+
+@dataclass(frozen=True, slots=True)
+class Reserved:
+    reservation_id: int
+    variant_id: int
+    location_id: int
+    quantity: int
+    available_after: int
+    expires_at: datetime | None
+
+
+async def reserve_stock(
+    session: AsyncSession, *, location_id: int, quantity: int, sku: str | None = None, variant_id: int | None = None,
+    kind: str = "order_line", reference: str = "", channel_id: int | None = None,
+    expires_at: datetime | None = None, one_statement: bool = True,
+) -> Reserved:
+    """Hold ``quantity`` of a variant (by ``sku`` or ``variant_id``) at a location, or raise InsufficientStock."""
+    if (sku is None) == (variant_id is None):
+        raise InvalidInput("give sku or variant_id")
+    if quantity <= 0:
+        raise InvalidInput("quantity must be positive", field="quantity")
+    if kind not in KINDS:
+        raise InvalidInput(f"unknown reservation kind {kind!r}", field="kind", allowed=list(KINDS))
+    now = clock.now()
+    if kind == "cart_hold" and expires_at is None:
+        expires_at = now + CART_HOLD_DEFAULT
+    by_sku = sku is not None
+    params = {"sku": sku, "variant_id": variant_id, "location_id": location_id, "quantity": quantity,
+              "kind": kind, "reference": reference, "channel_id": channel_id, "expires_at": expires_at, "now": now}
+    if not by_sku:
+        params.pop("sku")
+    else:
+        params.pop("variant_id")
+    for attempt in (1, 2):
+        if one_statement and repo.is_postgresql(session):
+            row = (await session.execute(repo.PG_RESERVE[by_sku], params)).first()
+            if row is not None:
+                level = repo.LevelRow.from_row(row)
+                return Reserved(row.reservation_id, level.variant_id, location_id, quantity, level.available,
+                                expires_at)
+        else:
+            level = await repo.update_level(session, repo.PORTABLE_RESERVE[by_sku], params)
+            if level is not None:
+                rid = (await session.execute(repo.INSERT_RESERVATION, {
+                    **params, "variant_id": level.variant_id})).scalar_one()
+                await events.append(session, events.for_level(level, "reserved"))
+                return Reserved(rid, level.variant_id, location_id, quantity, level.available, expires_at)
+        if not await _worth_retrying(session, sku=sku, variant_id=variant_id, location_id=location_id,
+                                     quantity=quantity, final=attempt == 2):
+            break
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _worth_retrying(session: AsyncSession, *, sku, variant_id, location_id, quantity, final) -> bool:
+    """After a refused reservation: raise the precise error, or say the stock came back meanwhile."""
+    if variant_id is None:
+        variant_id = (await repo.variant_ids(session, [sku])).get(sku)
+        if variant_id is None:
+            raise NotFound(f"SKU {sku} not found", sku=sku)
+    if not await repo.location_exists(session, location_id):
+        raise NotFound(f"location {location_id} not found", location_id=location_id)
+    sku = sku or (await repo.skus_of(session, [variant_id])).get(variant_id)
+    if sku is None:
+        raise NotFound(f"variant {variant_id} not found", variant_id=variant_id)
+    level = await repo.read_level(session, variant_id=variant_id, location_id=location_id)
+    available = 0 if level is None else max(0, level.available)
+    if available >= quantity and not final:
+        return True  # released by someone between our update and this read: try once more
+    raise InsufficientStock(sku=sku, location_id=location_id, requested=quantity, available=available)
+
+
+async def reserve_lines(session: AsyncSession, *, lines: list[dict], **common) -> list[Reserved]:
+    """Several reservations in one transaction, taken in (variant_id, location_id) order; all or nothing."""
+    ordered = sorted(lines, key=lambda line: (line["variant_id"], line["location_id"]))
+    return [await reserve_stock(session, **common, **line) for line in ordered]
+
+
+# --- closing reservations -------------------------------------------------------------------------------
+
+_CLOSE = ("UPDATE reservation SET state = :state, closed_at = :now WHERE state = 'open' AND {which}{scope} "
+          "RETURNING id, variant_id, location_id, quantity, reference")
+
+
+def _close_stmt(which: str, *, scoped: bool, expanding: tuple[str, ...] = ()):
+    sql = _CLOSE.format(which=which, scope=" AND location_id IN :scope" if scoped else "")
+    stmt = repo.typed(sql, "now")
+    names = expanding + (("scope",) if scoped else ())
+    return stmt.bindparams(*(bindparam(n, expanding=True) for n in names)) if names else stmt
+
+
+_CLOSE_BY_IDS = {s: _close_stmt("id IN :ids", scoped=s, expanding=("ids",)) for s in (False, True)}
+_CLOSE_BY_REFERENCE = {s: _close_stmt("reference = :reference", scoped=s) for s in (False, True)}
+_CLOSE_ONE = {s: _close_stmt("id = :id", scoped=s) for s in (False, True)}
+
+
+async def release_reservations(
+    session: AsyncSession, *, reservation_ids: list[int] | None = None, reference: str | None = None,
+    scope: frozenset[int] | None = None,
+) -> list[int]:
+    """Release open reservations (by id, or every one of a reference) and give their stock back.
+
+    Releasing one that is already released or expired is a no-op (safe to retry); one that was consumed is an
+    error, as is one the caller may not see.
+    """
+    now = clock.now()
+    params: dict = {"state": "released", "now": now}
+    if scope is not None:
+        params["scope"] = sorted(scope)
+    if reservation_ids:
+        wanted = sorted(set(reservation_ids))
+        rows = (await session.execute(_CLOSE_BY_IDS[scope is not None], {**params, "ids": wanted})).all()
+        missing = set(wanted) - {r.id for r in rows}
+        if missing:
+            await _check_already_closed(session, sorted(missing), scope=scope, allowed=("released", "expired"))
+    elif reference:
+        rows = (await session.execute(_CLOSE_BY_REFERENCE[scope is not None], {**params, "reference": reference})
+                ).all()
+    else:
+        raise InvalidInput("give reservation_ids or reference")
+    await _give_back(session, rows, cause="released", now=now)
+    return sorted(r.id for r in rows)
+
+
+async def expire_holds(session: AsyncSession, *, limit: int = 500, now: datetime | None = None) -> int:
+    """Expire up to ``limit`` open reservations whose time is up (the ``inventory.expire_holds`` job)."""
+    now = now or clock.now()
+    pick = "SELECT id FROM reservation WHERE state = 'open' AND expires_at <= :now ORDER BY id LIMIT :limit"
+    if repo.is_postgresql(session):
+        pick += " FOR UPDATE SKIP LOCKED"  # a second worker takes other rows instead of waiting
+    stmt = repo.typed(_CLOSE.format(which=f"id IN ({pick})", scope=""), "now")
+    rows = (await session.execute(stmt, {"state": "expired", "now": now, "limit": limit})).all()
+    await _give_back(session, rows, cause="expired", now=now)
+    return len(rows)
+
+
+async def consume_reservation(
+    session: AsyncSession, *, reservation_id: int, actor: str = "", reference_type: str | None = None,
+    reference_id: str | None = None, scope: frozenset[int] | None = None,
+) -> repo.LevelRow:
+    """Fulfil a reservation: on_hand and reserved both fall by its quantity (one statement), a sale movement
+    is written. What channels may promise does not change, so no stock event is owed."""
+    now = clock.now()
+    params: dict = {"state": "consumed", "now": now, "id": reservation_id}
+    if scope is not None:
+        params["scope"] = sorted(scope)
+    row = (await session.execute(_CLOSE_ONE[scope is not None], params)).first()
+    if row is None:
+        await _check_already_closed(session, [reservation_id], scope=scope, allowed=())
+    level = await repo.update_level(session, repo.CONSUME, {
+        "variant_id": row.variant_id, "location_id": row.location_id, "quantity": row.quantity, "now": now})
+    await session.execute(repo.INSERT_MOVEMENT, {
+        "variant_id": row.variant_id, "location_id": row.location_id, "kind": "sale", "quantity": -row.quantity,
+        "on_hand_after": level.on_hand, "reference_type": reference_type or "reservation",
+        "reference_id": reference_id or str(reservation_id), "reason": row.reference or "", "actor": actor,
+        "now": now})
+    await events.append(session, events.for_level(level, "consumed", availability_changed=False))
+    return level
+
+
+async def _give_back(session: AsyncSession, rows, *, cause: str, now: datetime) -> None:
+    """Return closed reservations' quantities to their levels, in (variant_id, location_id) order."""
+    owed: dict[tuple[int, int], int] = defaultdict(int)
+    for r in rows:
+        owed[(r.variant_id, r.location_id)] += r.quantity
+    out: list[dict] = []
+    for (variant_id, location_id), quantity in sorted(owed.items()):
+        level = await repo.update_level(session, repo.RETURN_RESERVED, {
+            "variant_id": variant_id, "location_id": location_id, "quantity": quantity, "now": now})
+        out += events.for_level(level, cause)
+    await events.append(session, out)
+
+
+async def _check_already_closed(session: AsyncSession, ids: list[int], *, scope, allowed: tuple[str, ...]) -> None:
+    states = await repo.reservation_states(session, ids)
+    for rid in ids:
+        found = states.get(rid)
+        if found is None or (scope is not None and found[1] not in scope):
+            raise NotFound(f"reservation {rid} not found", reservation_id=rid)
+        if found[0] not in allowed:
+            raise ReservationClosed(f"reservation {rid} is {found[0]}", reservation_id=rid, state=found[0])

@@ -1,0 +1,266 @@
+"""Inventory operations: receive, adjust, count, level settings, levels and movement history.
+
+Every change of on-hand stock is a row in the append-only ``stock_movement`` ledger written in the same
+transaction as the level it changes, so ``on_hand`` always equals the sum of its movements. A decrease never
+takes on-hand below what is reserved (unless the location allows negative stock). Functions take the session
+first, never commit, and append their events to the outbox. Reservations live in ``reservations``, channel
+availability in ``atp``; both are re-exported here, the one door other packages use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, insert, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniretail.platform import clock
+from omniretail.platform.errors import InvalidInput, NotFound
+from omniretail.platform.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+
+from . import events
+from . import repository as repo
+from .atp import availability, bulk_availability  # noqa: F401 - re-exported
+from .errors import InsufficientStock, ReservationClosed  # noqa: F401 - re-exported
+from .models import LocationStockSettings, StockLevel, StockMovement
+from .reservations import (  # noqa: F401 - re-exported
+    Reserved, consume_reservation, expire_holds, release_reservations, reserve_lines, reserve_stock,
+)
+from .schemas import (
+    LocationStockSettingsRead, MovementKind, MovementRead, StockLevelRead,
+)
+from .tables import location_t, variant_t
+
+UNSET = object()
+
+
+@dataclass(frozen=True)
+class Reference:
+    reference_type: str | None = None
+    reference_id: str | None = None
+
+
+async def receive_stock(session: AsyncSession, *, location_id: int, lines: Sequence[tuple[str, int]],
+                        actor: str, reason: str = "", reference: Reference = Reference()) -> list[MovementRead]:
+    """Goods arrived: one receipt movement per line."""
+    if any(q <= 0 for _sku, q in lines):
+        raise InvalidInput("received quantities must be positive", field="lines")
+    return await _move_lines(session, location_id=location_id, kind="receipt", lines=lines, actor=actor,
+                             reason=reason, reference=reference)
+
+
+async def adjust_stock(session: AsyncSession, *, location_id: int, lines: Sequence[tuple[str, int]], reason: str,
+                       actor: str, kind: str = "adjustment", reference: Reference = Reference()
+                       ) -> list[MovementRead]:
+    """Signed corrections (found, lost, damaged, restocked from a return); a reason is required."""
+    if not reason.strip():
+        raise InvalidInput("an adjustment needs a reason", field="reason")
+    if kind not in ("adjustment", "damage", "return_restock", "sale"):
+        raise InvalidInput(f"cannot adjust with kind {kind!r}", field="kind")
+    if any(q == 0 for _sku, q in lines):
+        raise InvalidInput("adjustment quantities must not be 0", field="lines")
+    return await _move_lines(session, location_id=location_id, kind=kind, lines=lines, actor=actor,
+                             reason=reason, reference=reference)
+
+
+async def count_stock(session: AsyncSession, *, location_id: int, lines: Sequence[tuple[str, int]], actor: str,
+                      reason: str = "", reference: Reference = Reference()) -> list[MovementRead]:
+    """A recount: on-hand becomes the counted figure; the difference is written as a ``count`` movement (a
+    zero movement when the count agrees, so the ledger shows the check happened)."""
+    if any(c < 0 for _sku, c in lines):
+        raise InvalidInput("a counted figure cannot be negative", field="lines")
+    return await _move_lines(session, location_id=location_id, kind="count", lines=lines, actor=actor,
+                             reason=reason, reference=reference, counted=True)
+
+
+async def _move_lines(session: AsyncSession, *, location_id: int, kind: str, lines: Sequence[tuple[str, int]],
+                      actor: str, reason: str, reference: Reference, counted: bool = False) -> list[MovementRead]:
+    if not lines:
+        raise InvalidInput("no lines", field="lines")
+    if not await repo.location_exists(session, location_id):
+        raise NotFound(f"location {location_id} not found", location_id=location_id)
+    ids = await repo.variant_ids(session, [sku for sku, _ in lines])
+    unknown = sorted({sku for sku, _ in lines} - set(ids))
+    if unknown:
+        raise InvalidInput(f"unknown SKU(s): {', '.join(unknown[:20])}", field="lines", unknown_skus=unknown)
+    now = clock.now()
+    movements, out_events = [], []
+    # lock order: (variant_id, location_id) — the location is fixed, so by variant id
+    for sku, figure in sorted(lines, key=lambda line: ids[line[0]]):
+        variant_id = ids[sku]
+        key = {"variant_id": variant_id, "location_id": location_id}
+        if counted:
+            current = await repo.lock_level(session, **key)
+            delta = figure - (current[0] if current else 0)
+            if delta == 0:
+                movements.append(_movement_row(key, kind, 0, figure, reason, actor, reference, now))
+                continue
+        else:
+            delta = figure
+        level = await _apply(session, sku=sku, key=key, delta=delta, now=now)
+        movements.append(_movement_row(key, kind, delta, level.on_hand, reason, actor, reference, now))
+        out_events += events.for_level(level, kind)
+    table = StockMovement.__table__
+    ids_out = (await session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                                     movements)).scalars().all()
+    await events.append(session, out_events)
+    skus = {v: s for s, v in ids.items()}
+    return [MovementRead(id=mid, sku=skus[m["variant_id"]], **{k: v for k, v in m.items()})
+            for mid, m in zip(ids_out, movements, strict=True)]
+
+
+async def _apply(session: AsyncSession, *, sku: str, key: dict, delta: int, now: datetime) -> repo.LevelRow:
+    """Change on_hand by ``delta`` (creating the level on first use); a decrease is refused when it would
+    take on-hand below the reserved quantity at a location that does not allow negative stock."""
+    stmt = repo.MOVE_UP if delta >= 0 else repo.MOVE_DOWN
+    params = {**key, "delta": delta, "now": now}
+    level = await repo.update_level(session, stmt, params)
+    if level is None:
+        await repo.ensure_level(session, **key, now=now)
+        level = await repo.update_level(session, stmt, params)
+    if level is None:
+        current = await repo.read_level(session, **key)
+        free = max(0, current.on_hand - current.reserved)
+        raise InsufficientStock(
+            sku=sku, location_id=key["location_id"], requested=-delta, available=free,
+            detail=f"cannot remove {-delta} of {sku} at location {key['location_id']}: {current.on_hand} on hand, "
+                   f"{current.reserved} reserved; release or move reservations first")
+    return level
+
+
+def _movement_row(key, kind, delta, on_hand_after, reason, actor, reference: Reference, now) -> dict:
+    return {**key, "kind": kind, "quantity": delta, "on_hand_after": on_hand_after,
+            "reference_type": reference.reference_type, "reference_id": reference.reference_id,
+            "reason": reason, "actor": actor, "created_at": now}
+
+
+# --- settings ------------------------------------------------------------------------------------------
+
+async def update_level_settings(session: AsyncSession, *, sku: str, location_id: int, safety_stock=UNSET,
+                                low_stock_threshold=UNSET) -> StockLevelRead:
+    """Set a level's safety stock and/or its own low-stock threshold (``None``: follow the location)."""
+    variant_id = (await repo.variant_ids(session, [sku])).get(sku)
+    if variant_id is None:
+        raise NotFound(f"SKU {sku} not found", sku=sku)
+    if not await repo.location_exists(session, location_id):
+        raise NotFound(f"location {location_id} not found", location_id=location_id)
+    now = clock.now()
+    key = {"variant_id": variant_id, "location_id": location_id}
+    await repo.ensure_level(session, **key, now=now)
+    current = await repo.read_level(session, **key)
+    own = (await session.execute(select(StockLevel.low_stock_threshold).filter_by(**key))).scalar_one()
+    level = await repo.update_level(session, repo.SET_LEVEL_SETTINGS, {
+        **key, "now": now,
+        "safety_stock": current.safety_stock if safety_stock is UNSET else safety_stock,
+        "threshold": own if low_stock_threshold is UNSET else low_stock_threshold})
+    await events.append(session, events.for_level(level, "safety_stock",
+                                                  availability_changed=level.safety_stock != current.safety_stock))
+    return (await list_levels(session, sku=sku, location_id=location_id))[0][0]
+
+
+async def location_settings(session: AsyncSession, location_id: int) -> LocationStockSettingsRead:
+    row = await session.get(LocationStockSettings, location_id)
+    if row is None:
+        if not await repo.location_exists(session, location_id):
+            raise NotFound(f"location {location_id} not found", location_id=location_id)
+        return LocationStockSettingsRead(location_id=location_id)
+    return LocationStockSettingsRead(location_id=location_id, allow_negative_stock=row.allow_negative_stock,
+                                     default_low_stock_threshold=row.default_low_stock_threshold)
+
+
+async def update_location_settings(session: AsyncSession, location_id: int, *, default_low_stock_threshold=UNSET,
+                                   allow_negative_stock: bool | None = None) -> LocationStockSettingsRead:
+    """Change a location's default low-stock threshold (re-evaluating the alerts that follow it) or whether
+    its stock may go negative."""
+    before = await location_settings(session, location_id)
+    row = await session.get(LocationStockSettings, location_id)
+    if row is None:
+        row = LocationStockSettings(location_id=location_id, allow_negative_stock=False)
+        session.add(row)
+    if allow_negative_stock is not None:
+        row.allow_negative_stock = allow_negative_stock
+    if default_low_stock_threshold is not UNSET:
+        row.default_low_stock_threshold = default_low_stock_threshold
+    await session.flush()
+    if row.default_low_stock_threshold != before.default_low_stock_threshold:
+        result = await session.execute(repo.REFRESH_LOCATION_ALERTS, {"location_id": location_id,
+                                                                       "now": clock.now()})
+        crossed = [repo.LevelRow.from_row(r) for r in result]
+        await events.append(session, [events.low_stock_crossing(lv) for lv in crossed if lv.alert_changed])
+    return await location_settings(session, location_id)
+
+
+# --- reading -------------------------------------------------------------------------------------------
+
+def _check_scope(location_id: int | None, scope: frozenset[int] | None) -> None:
+    if location_id is not None and scope is not None and location_id not in scope:
+        raise NotFound(f"location {location_id} not found", location_id=location_id)
+
+
+async def list_levels(session: AsyncSession, *, sku: str | None = None, variant_id: int | None = None,
+                      location_id: int | None = None, low_only: bool = False, scope: frozenset[int] | None = None, cursor: str | None = None,
+                      limit: int = 50) -> tuple[list[StockLevelRead], str | None]:
+    """Stock levels by (variant, location), filtered; a keyset cursor walks them in that order."""
+    _check_scope(location_id, scope)
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+    sl, lss = StockLevel.__table__, LocationStockSettings.__table__
+    threshold = func.coalesce(sl.c.low_stock_threshold, lss.c.default_low_stock_threshold)
+    stmt = (select(sl, variant_t.c.sku, location_t.c.code.label("location_code"), threshold.label("threshold"))
+            .select_from(sl.join(variant_t, variant_t.c.id == sl.c.variant_id)
+                         .join(location_t, location_t.c.id == sl.c.location_id)
+                         .outerjoin(lss, lss.c.location_id == sl.c.location_id))
+            .order_by(sl.c.variant_id, sl.c.location_id).limit(limit + 1))
+    if sku:
+        stmt = stmt.where(variant_t.c.sku == sku)
+    if variant_id is not None:
+        stmt = stmt.where(sl.c.variant_id == variant_id)
+    if location_id is not None:
+        stmt = stmt.where(sl.c.location_id == location_id)
+    if scope is not None:
+        stmt = stmt.where(sl.c.location_id.in_(sorted(scope)))
+    if low_only:
+        stmt = stmt.where(sl.c.low_stock_alerted.is_(True))
+    if cursor:
+        after = decode_cursor(cursor)
+        stmt = stmt.where(tuple_(sl.c.variant_id, sl.c.location_id) > tuple_(after[0], after[1]))
+    rows = (await session.execute(stmt)).all()
+    next_cursor = encode_cursor([rows[limit - 1].variant_id, rows[limit - 1].location_id]) \
+        if len(rows) > limit else None
+    return [StockLevelRead(
+        sku=r.sku, variant_id=r.variant_id, location_id=r.location_id, location_code=r.location_code,
+        on_hand=r.on_hand, reserved=r.reserved, safety_stock=r.safety_stock,
+        available=r.on_hand - r.reserved - r.safety_stock, low_stock_threshold=r.threshold,
+        low_stock=bool(r.low_stock_alerted), version=r.version, updated_at=r.updated_at,
+    ) for r in rows[:limit]], next_cursor
+
+
+async def list_movements(session: AsyncSession, *, sku: str | None = None, location_id: int | None = None,
+                         kind: MovementKind | str | None = None, since: datetime | None = None,
+                         reference_type: str | None = None, reference_id: str | None = None,
+                         scope: frozenset[int] | None = None, cursor: str | None = None, limit: int = 50,
+                         ) -> tuple[list[MovementRead], str | None]:
+    """The ledger, newest first."""
+    _check_scope(location_id, scope)
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+    m = StockMovement.__table__
+    stmt = (select(m, variant_t.c.sku).select_from(m.join(variant_t, variant_t.c.id == m.c.variant_id))
+            .order_by(m.c.id.desc()).limit(limit + 1))
+    filters = [
+        (sku, lambda: variant_t.c.sku == sku), (location_id, lambda: m.c.location_id == location_id),
+        (kind, lambda: m.c.kind == str(kind)), (since, lambda: m.c.created_at >= since),
+        (reference_type, lambda: m.c.reference_type == reference_type),
+        (reference_id, lambda: m.c.reference_id == reference_id),
+        (scope, lambda: m.c.location_id.in_(sorted(scope))),
+    ]
+    conditions = [make() for value, make in filters if value is not None]
+    if cursor:
+        conditions.append(m.c.id < int(decode_cursor(cursor)[0]))
+    if conditions:
+        stmt = stmt.where(and_(*conditions))
+    rows = (await session.execute(stmt)).all()
+    next_cursor = encode_cursor([rows[limit - 1].id, 0]) if len(rows) > limit else None
+    return [MovementRead(**r._mapping) for r in rows[:limit]], next_cursor

@@ -1,0 +1,115 @@
+"""Translations for the pages: Babel catalogues under ``omniretail/locale/<locale>/LC_MESSAGES/messages``.
+
+Compiled ``.mo`` files are used when they are at least as new as their ``.po``; otherwise the ``.po`` is
+compiled in memory, so a checkout works before ``pybabel compile`` has run. ``python -m omniretail.web.i18n``
+writes the ``.mo`` files (the same as ``pybabel compile -d src/omniretail/locale -D messages``).
+"""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+from fastapi import Request
+from jinja2 import pass_context
+from markupsafe import Markup
+
+from omniretail.platform.i18n import SUPPORTED_LOCALES, best_locale, normalise_locale
+
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+DOMAIN = "messages"
+LOCALE_COOKIE = "omniretail_locale"
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated where it is shown (``_()`` in a template)."""
+    return message
+
+
+def _paths(locale: str) -> tuple[Path, Path]:
+    folder = LOCALE_DIR / locale / "LC_MESSAGES"
+    return folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
+
+
+def _compile(po_path: Path) -> bytes:
+    with po_path.open("rb") as fh:
+        catalog = read_po(fh)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    return buffer.getvalue()
+
+
+@lru_cache(maxsize=None)
+def translations_for(locale: str) -> NullTranslations:
+    po_path, mo_path = _paths(normalise_locale(locale))
+    if mo_path.is_file() and (not po_path.is_file() or mo_path.stat().st_mtime >= po_path.stat().st_mtime):
+        with mo_path.open("rb") as fh:
+            return Translations(fh, domain=DOMAIN)
+    if po_path.is_file():
+        return Translations(io.BytesIO(_compile(po_path)), domain=DOMAIN)
+    return NullTranslations()
+
+
+def compile_catalogs(out_dir: Path | None = None) -> list[Path]:
+    """Write every ``.mo`` next to its ``.po`` (or under ``out_dir``); returns the files written."""
+    written = []
+    for locale in SUPPORTED_LOCALES:
+        po_path, mo_path = _paths(locale)
+        if not po_path.is_file():
+            continue
+        if out_dir is not None:
+            mo_path = out_dir / locale / "LC_MESSAGES" / mo_path.name
+            mo_path.parent.mkdir(parents=True, exist_ok=True)
+        mo_path.write_bytes(_compile(po_path))
+        written.append(mo_path)
+    translations_for.cache_clear()
+    return written
+
+
+def request_locale(request: Request) -> str:
+    """The signed-in user's profile locale, else the chosen one (cookie), else the browser's."""
+    cached = getattr(request.state, "locale", None)
+    if cached:
+        return cached
+    principal = getattr(request.state, "principal", None)
+    if principal is not None and principal.user_id is not None:
+        locale = normalise_locale(principal.locale)
+    elif request.cookies.get(LOCALE_COOKIE) in SUPPORTED_LOCALES:
+        locale = request.cookies[LOCALE_COOKIE]
+    else:
+        locale = best_locale(request.headers.get("accept-language"))
+    request.state.locale = locale
+    return locale
+
+
+# New-style gettext for Jinja (``{% trans %}`` and ``_()``): the catalogue comes from the render context,
+# so one Environment serves every locale.
+
+def _catalogue(context) -> NullTranslations:
+    return context.get("translations") or translations_for("en")
+
+
+@pass_context
+def gettext(__context, __string: str, **variables):
+    rv = _catalogue(__context).gettext(__string)
+    if __context.eval_ctx.autoescape:
+        rv = Markup(rv)
+    return rv % variables
+
+
+@pass_context
+def ngettext(__context, __singular: str, __plural: str, __num: int, **variables):
+    variables.setdefault("num", __num)
+    rv = _catalogue(__context).ngettext(__singular, __plural, __num)
+    if __context.eval_ctx.autoescape:
+        rv = Markup(rv)
+    return rv % variables
+
+
+if __name__ == "__main__":  # pragma: no cover
+    for path in compile_catalogs():
+        print(f"compiled {path}")

@@ -1,0 +1,133 @@
+"""Browser tests: the real app under uvicorn, driven by headless Chromium through Playwright.
+
+* Chromium is Debian's (``apt-get install chromium``): ``/usr/lib/chromium/chromium``. Without it (or without
+  the ``e2e`` extra) these tests are skipped with the reason; on CI (``CI=true``) that is a failure instead.
+* The app runs in a thread on 127.0.0.1:<free port> against a fresh, migrated SQLite file seeded with an owner
+  and a little catalog (``seed.py``). pytest-playwright's ``base_url`` points at it.
+* Screenshots and axe reports go to ``test-artifacts/e2e/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from . import seed
+
+CHROMIUM = Path(os.environ.get("OMNIRETAIL_CHROMIUM", "/usr/lib/chromium/chromium"))
+ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+HAVE_PLAYWRIGHT = all(importlib.util.find_spec(m) is not None
+                      for m in ("playwright", "pytest_playwright", "axe_playwright_python"))
+
+
+def _missing() -> str | None:
+    if not HAVE_PLAYWRIGHT:
+        return "browser tests need the e2e extra: .venv/bin/pip install -e '.[e2e]'"
+    if not CHROMIUM.is_file():
+        return (f"browser tests need Chromium at {CHROMIUM}: "
+                "apt-get install -y --no-install-recommends chromium")
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _browser_available() -> None:
+    why = _missing()
+    if why:
+        if ON_CI:
+            pytest.fail(f"CI=true and {why}", pytrace=False)
+        pytest.skip(why)
+
+
+if not HAVE_PLAYWRIGHT:  # keep collection working; _browser_available skips before these are used
+    @pytest.fixture
+    def page():
+        pytest.skip(_missing())
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _in_thread(fn) -> None:
+    """Run an async seed in its own thread and loop (never disturbs pytest-asyncio's loop)."""
+    errors: list[BaseException] = []
+
+    def target():
+        try:
+            asyncio.run(fn())
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            errors.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+@pytest.fixture(scope="session")
+def live_server(_browser_available, tmp_path_factory) -> str:
+    import uvicorn
+
+    from omniretail.api.app import create_app
+    from omniretail.platform.config import Settings
+    from omniretail.platform.migrate import upgrade
+
+    root = tmp_path_factory.mktemp("e2e")
+    database_url = f"sqlite+aiosqlite:///{root / 'e2e.db'}"
+    upgrade(database_url)
+    settings = Settings(database_url=database_url, secret_key=seed.SECRET_KEY, var_dir=root)
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    _in_thread(lambda: seed.seed(database_url, base_url=base_url))
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, name="e2e-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the app under test did not start")
+        time.sleep(0.05)
+    yield base_url
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server) -> str:
+    return live_server
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args) -> dict:
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM)}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args) -> dict:
+    # A landscape store tablet, English first (the locale tests switch explicitly).
+    return {**browser_context_args, "viewport": {"width": 1180, "height": 820}, "locale": "en-GB"}
+
+
+@pytest.fixture(scope="session")
+def e2e_artifacts(artifacts_dir: Path) -> Path:
+    path = artifacts_dir / "e2e"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from omniretail.web.i18n import LOCALE_COOKIE, compile_catalogs, translations_for
+
+from .conftest import HTML, sign_in
+
+
+async def test_login_page_follows_accept_language(client):
+    page = await client.get("/login", headers={**HTML, "Accept-Language": "pl-PL,pl;q=0.9,en;q=0.5"})
+    assert '<html lang="pl">' in page.text
+    assert "Zaloguj się" in page.text and "Hasło" in page.text
+
+
+async def test_language_switch_on_the_login_page_is_remembered(client):
+    page = await client.get("/login?lang=tr", headers=HTML)
+    assert '<html lang="tr">' in page.text and "Şifre" in page.text
+    assert client.cookies.get(LOCALE_COOKIE) == "tr"
+    again = await client.get("/login", headers={**HTML, "Accept-Language": "en"})
+    assert '<html lang="tr">' in again.text
+
+
+async def test_albanian_login_page(client):
+    page = await client.get("/login", headers={**HTML, "Accept-Language": "sq"})
+    assert '<html lang="sq">' in page.text and "Fjalëkalimi" in page.text
+
+
+async def test_profile_locale_wins_and_translates_navigation(client, session):
+    await sign_in(client, session, role="manager", locale="pl")
+    page = await client.get("/backoffice/locations", headers={**HTML, "Accept-Language": "en"})
+    assert '<html lang="pl">' in page.text
+    assert ">Lokalizacje<" in page.text and ">Katalog<" in page.text and "Wyloguj" in page.text
+
+
+async def test_every_locale_translates_the_page_titles():
+    for locale in ("pl", "tr", "sq"):
+        catalogue = translations_for(locale)
+        for message in ("Sign in", "Catalog", "Locations", "Channels", "Overview", "Store app", "Password"):
+            assert catalogue.gettext(message) != message, (locale, message)
+
+
+def test_catalogues_compile_to_mo_files(tmp_path):
+    from babel.support import Translations
+
+    written = compile_catalogs(tmp_path)
+    assert {p.parent.parent.name for p in written} >= {"pl", "tr", "sq"}
+    with (tmp_path / "pl" / "LC_MESSAGES" / "messages.mo").open("rb") as fh:
+        assert Translations(fh).gettext("Sign in") == "Zaloguj się"
