@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import socket
 import threading
@@ -23,8 +22,14 @@ from . import seed
 
 CHROMIUM = Path(os.environ.get("OMNIRETAIL_CHROMIUM", "/usr/lib/chromium/chromium"))
 ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-HAVE_PLAYWRIGHT = all(importlib.util.find_spec(m) is not None
-                      for m in ("playwright", "pytest_playwright", "axe_playwright_python"))
+try:
+    import axe_playwright_python  # noqa: F401
+    import playwright.sync_api
+    import pytest_playwright  # noqa: F401
+
+    HAVE_PLAYWRIGHT = True
+except ImportError:
+    HAVE_PLAYWRIGHT = False
 
 
 def _missing() -> str | None:
@@ -120,10 +125,42 @@ def browser_type_launch_args(browser_type_launch_args) -> dict:
     return {**browser_type_launch_args, "executable_path": str(CHROMIUM)}
 
 
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args) -> dict:
+# Playwright's sync API keeps an asyncio loop marked as running in this thread for as long as it is started,
+# which breaks every async test that runs after it in the same process. pytest-playwright starts it once per
+# session; here it lives only while this package's tests run (the same fixtures, package-scoped).
+
+@pytest.fixture(scope="package")
+def playwright(_pw_api_request_contexts):
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    if _pw_api_request_contexts:
+        _pw_api_request_contexts.instrument(pw)
+    yield pw
+    pw.stop()
+
+
+@pytest.fixture(scope="package")
+def browser_type(playwright, browser_name):
+    return getattr(playwright, browser_name)
+
+
+@pytest.fixture(scope="package")
+def launch_browser(browser_type_launch_args, browser_type):
+    return lambda **kwargs: browser_type.launch(**{**browser_type_launch_args, **kwargs})
+
+
+@pytest.fixture(scope="package")
+def browser(launch_browser):
+    browser = launch_browser()
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="package")
+def browser_context_args(base_url) -> dict:
     # A landscape store tablet, English first (the locale tests switch explicitly).
-    return {**browser_context_args, "viewport": {"width": 1180, "height": 820}, "locale": "en-GB"}
+    return {"base_url": base_url, "viewport": {"width": 1180, "height": 820}, "locale": "en-GB"}
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,13 @@ from pathlib import Path
 
 from . import seed
 
+try:
+    from playwright.sync_api import expect
+except ImportError:  # no e2e extra: conftest skips every browser test (or fails them on CI) before use
+    expect = None  # type: ignore[assignment]
+
+__all__ = ["assert_accessible", "check_page", "expect", "sign_in", "snapshot"]
+
 BLOCKING_IMPACTS = ("serious", "critical")
 
 
@@ -14,8 +21,8 @@ def sign_in(page, *, email: str = seed.OWNER_EMAIL, password: str = seed.PASSWOR
     page.goto("/login")
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
 
 
 def snapshot(page, artifacts: Path, name: str) -> Path:

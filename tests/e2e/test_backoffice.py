@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect
 
 from . import seed
-from .helpers import assert_accessible, check_page, sign_in
+from .helpers import assert_accessible, check_page, expect, sign_in, snapshot
 
 pytestmark = pytest.mark.e2e
 
@@ -120,3 +119,13 @@ def test_the_accessibility_check_catches_a_real_violation(page, e2e_artifacts):
     }""")
     with pytest.raises(AssertionError, match="image-alt"):
         assert_accessible(page, e2e_artifacts, "self-test-missing-alt")
+
+
+@pytest.mark.parametrize("path", ["/backoffice/catalog", "/backoffice/locations", "/backoffice/channels"])
+def test_pages_fit_a_portrait_tablet(page, e2e_artifacts, path):
+    page.set_viewport_size({"width": 768, "height": 1024})
+    sign_in(page)
+    page.goto(path)
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 768px"
+    snapshot(page, e2e_artifacts, "tablet-portrait" + path.replace("/", "-"))

@@ -10,6 +10,7 @@ from datetime import UTC
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.api.deps import CurrentPrincipal, ListParamsDep, SessionDep, require
 from omniretail.api.routing import TransactionalRoute
@@ -22,7 +23,15 @@ from omniretail.platform.pagination import Page
 from . import service
 from .models import ApiToken, User
 from .schemas import (
-    AuditEventRead, Principal, Role, TokenCreate, TokenCreated, TokenRead, UserCreate, UserRead, UserUpdate,
+    AuditEventRead,
+    Principal,
+    Role,
+    TokenCreate,
+    TokenCreated,
+    TokenRead,
+    UserCreate,
+    UserRead,
+    UserUpdate,
 )
 
 router = APIRouter(tags=["users"], route_class=TransactionalRoute)
@@ -36,14 +45,16 @@ class ProfileRead(UserRead):
     token_id: int | None = None
 
 
-def _guard_owner(principal: Principal, *, target_role: str | None = None, new_role: Role | None = None) -> None:
+def _guard_owner(principal: Principal, *, target_role: str | None = None,
+                 new_role: Role | None = None) -> None:
     if principal.role is Role.OWNER:
         return
     if target_role == Role.OWNER or new_role is Role.OWNER:
         raise PermissionDenied("only an owner may manage an owner account")
 
 
-async def _check_scope_ids(session: SessionDep, location_ids: list[int] | None, channel_ids: list[int] | None):
+async def _check_scope_ids(session: AsyncSession, location_ids: list[int] | None,
+                           channel_ids: list[int] | None) -> None:
     if location_ids:
         missing = sorted(set(location_ids) - await locations_service.all_location_ids(session))
         if missing:
@@ -54,7 +65,7 @@ async def _check_scope_ids(session: SessionDep, location_ids: list[int] | None, 
             raise InvalidInput(f"unknown channel(s): {missing}", field="channel_ids", missing=missing)
 
 
-async def _user_for_self_or_manager(session: SessionDep, principal: Principal, user_id: int) -> User:
+async def _user_for_self_or_manager(session: AsyncSession, principal: Principal, user_id: int) -> User:
     if principal.user_id != user_id and not principal.can("users:manage"):
         raise PermissionDenied("you may only see your own account and tokens", permission="users:manage")
     return await service.get_user(session, user_id)
@@ -89,7 +100,9 @@ async def get_user(session: SessionDep, principal: CurrentPrincipal, user_id: in
 
 
 @router.patch("/users/{user_id}", summary="Update a user")
-async def update_user(session: SessionDep, principal: UserManager, user_id: int, data: UserUpdate) -> UserRead:
+async def update_user(
+    session: SessionDep, principal: UserManager, user_id: int, data: UserUpdate
+) -> UserRead:
     target = await service.get_user(session, user_id)
     _guard_owner(principal, target_role=target.role, new_role=data.role)
     if target.id == principal.user_id and (
@@ -124,7 +137,8 @@ async def create_token(
         expires_at = expires_at.replace(tzinfo=UTC) if expires_at.tzinfo is None else expires_at
         if expires_at <= clock.now():
             raise InvalidInput("expires_at must be in the future", field="expires_at")
-    token, plain = await service.create_api_token(session, user_id=user.id, name=data.name, expires_at=expires_at)
+    token, plain = await service.create_api_token(session, user_id=user.id, name=data.name,
+                                                  expires_at=expires_at)
     return TokenCreated(**TokenRead.model_validate(token).model_dump(), token=plain)
 
 

@@ -54,24 +54,24 @@ def _child(url: str, path: str) -> None:
     from omniretail.catalog.csv_import import import_catalog_csv
     from omniretail.platform.db import create_database
 
-    async def run() -> dict[str, Any]:
+    async def run(fh) -> dict[str, Any]:
         db = create_database(url, pool_size=2)
         try:
-            with open(path, newline="", encoding="utf-8-sig") as fh:
-                report = await import_catalog_csv(db, fh, skip_bad_rows=False)
+            report = await import_catalog_csv(db, fh, skip_bad_rows=False)
         finally:
             await db.dispose()
         return report.summary()
 
     before = peak_rss_mb()
-    summary = asyncio.run(run())
+    with open(path, newline="", encoding="utf-8-sig") as fh:  # streamed: the import reads it row by row
+        summary = asyncio.run(run(fh))
     print(json.dumps({**summary, "rss_before_import_mb": before, "peak_rss_mb": peak_rss_mb()}))
 
 
 def _import_in_child(url: str, path: Path) -> dict[str, Any]:
     code = "import sys; from omniretail.bench.catalog_import import _child; _child(sys.argv[1], sys.argv[2])"
     done = subprocess.run([sys.executable, "-c", code, url, str(path)], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONHASHSEED": "0"})
+                          env={**os.environ, "PYTHONHASHSEED": "0"}, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"catalog import failed:\n{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -93,8 +93,8 @@ def run(scale: int | None = None, database_url: str | None = None) -> dict[str, 
         path = Path(tmp) / "catalog.csv"
         write_catalog_csv(path, variants)
         for name, target in _targets(database_url).items():
-            url = scratch_database(target, name="omniretail_bench_catalog") if target in ("sqlite", "postgresql") \
-                else target
+            scratch = target in ("sqlite", "postgresql")
+            url = scratch_database(target, name="omniretail_bench_catalog") if scratch else target
             outcome = _import_in_child(url, path)
             if outcome["errors"]:
                 raise RuntimeError(f"the generated file did not import cleanly on {name}: {outcome}")
@@ -102,6 +102,7 @@ def run(scale: int | None = None, database_url: str | None = None) -> dict[str, 
             results[name] = {
                 "rows": outcome["imported"], "seconds": seconds,
                 "rows_per_s": round(outcome["imported"] / seconds) if seconds else None,
-                "peak_rss_mb": outcome["peak_rss_mb"], "rss_before_import_mb": outcome["rss_before_import_mb"],
+                "peak_rss_mb": outcome["peak_rss_mb"],
+                "rss_before_import_mb": outcome["rss_before_import_mb"],
             }
     return results

@@ -22,12 +22,12 @@ from .csv_format import BASE_COLUMNS, URL_SEPARATOR, vat_text
 from .models import Category, Product, ProductMedia, ProductTranslation, Variant
 from .repository import CatalogRepository
 
-__all__ = ["export_catalog_csv", "stream_catalog_csv", "catalog_csv_chunks"]
+__all__ = ["catalog_csv_chunks", "export_catalog_csv", "stream_catalog_csv"]
 
 CHUNK_ROWS = 2000
-_ROW_COLUMNS = (Product.id, Product.code, Product.title, Product.description, Product.brand, Product.category_id,
-                Product.status, Product.vat_rate, Product.attributes, Variant.id, Variant.sku, Variant.gtin,
-                Variant.mpn, Variant.weight_grams, Variant.options)
+_ROW_COLUMNS = (Product.id, Product.code, Product.title, Product.description, Product.brand,
+                Product.category_id, Product.status, Product.vat_rate, Product.attributes,
+                Variant.id, Variant.sku, Variant.gtin, Variant.mpn, Variant.weight_grams, Variant.options)
 
 
 async def export_catalog_csv(db: Database, text_stream: TextIO) -> int:
@@ -75,7 +75,8 @@ async def catalog_csv_chunks(session: AsyncSession) -> AsyncIterator[tuple[str, 
              weight, opts) in rows:
             attrs, opts = attrs or {}, opts or {}
             writer.writerow([
-                code, title, description or "", brand or "", paths.get(category_id, "") if category_id else "",
+                code, title, description or "", brand or "",
+                paths.get(category_id, "") if category_id else "",
                 status, vat_text(vat_rate), sku, gtin or "", mpn or "", "" if weight is None else weight,
                 URL_SEPARATOR.join(images.get(pid, [])),
                 *(_cell(opts.get(n)) for n in options), *(_cell(attrs.get(n)) for n in attributes),
@@ -97,13 +98,16 @@ def _cell(value: Any) -> str:
 
 async def _json_keys(session: AsyncSession, table: str, column: str) -> list[str]:
     if session.get_bind().dialect.name == "postgresql":
-        sql = f"SELECT DISTINCT jsonb_object_keys({column}) FROM {table} WHERE jsonb_typeof({column}) = 'object'"
+        sql = (f"SELECT DISTINCT jsonb_object_keys({column}) FROM {table} "
+               f"WHERE jsonb_typeof({column}) = 'object'")
     else:
-        sql = f"SELECT DISTINCT j.key FROM {table}, json_each({table}.{column}) AS j WHERE json_type({table}.{column}) = 'object'"
+        sql = (f"SELECT DISTINCT j.key FROM {table}, json_each({table}.{column}) AS j "
+               f"WHERE json_type({table}.{column}) = 'object'")
     return sorted((await session.execute(text(sql))).scalars().all())
 
 
-async def _translations(session: AsyncSession, product_ids: list[int]) -> dict[tuple[int, str], tuple[str, str]]:
+async def _translations(session: AsyncSession,
+                        product_ids: list[int]) -> dict[tuple[int, str], tuple[str, str]]:
     rows = await session.execute(
         select(ProductTranslation.product_id, ProductTranslation.locale, ProductTranslation.title,
                ProductTranslation.description).where(ProductTranslation.product_id.in_(product_ids))

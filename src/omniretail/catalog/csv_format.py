@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import itemgetter
 
 import orjson
 
@@ -36,9 +37,8 @@ HEADER_ROW = 1
 
 # The order of the values in a staged (valid) row; ``category`` becomes a category id before staging.
 STAGED_FIELDS = ("row_no", "product_code", "title", "description", "brand", "category", "status", "vat_rate",
-                 "attributes", "translations", "image_urls", "sku", "gtin", "mpn", "weight_grams", "options",
-                 "fingerprint")
-PRODUCT_FIELDS = STAGED_FIELDS[2:11]  # the values that must agree across a product's rows
+                 "attributes", "translations", "image_urls", "fingerprint",
+                 "sku", "gtin", "mpn", "weight_grams", "options")
 _LIMITS = {"product_code": rules.MAX_CODE, "title": rules.MAX_TITLE, "description": rules.MAX_DESCRIPTION,
            "brand": rules.MAX_BRAND, "sku": rules.MAX_SKU, "mpn": rules.MAX_MPN}
 
@@ -87,15 +87,16 @@ def parse_header(cells: list[str]) -> tuple[CsvHeader | None, list[CsvError]]:
         elif key.startswith(("option_", "attr_")):
             prefix, _, sub = name.partition("_")
             if not sub.strip() or len(sub) > rules.MAX_NAME:
-                errors.append(CsvError(HEADER_ROW, name, f"{prefix}_<name> needs a name of 1–{rules.MAX_NAME} "
-                                                         "characters"))
+                errors.append(CsvError(HEADER_ROW, name,
+                                       f"{prefix}_<name> needs a name of 1–{rules.MAX_NAME} characters"))
             else:
                 (options if key.startswith("option_") else attributes).append((sub.strip(), pos))
         elif key.startswith(("title_", "description_")):
             field, _, locale = key.partition("_")
             if locale not in SUPPORTED_LOCALES:
+                locales_list = ", ".join(SUPPORTED_LOCALES)
                 errors.append(CsvError(HEADER_ROW, name, f"unknown column: translations are for locales "
-                                                         f"{', '.join(SUPPORTED_LOCALES)} ({field}_<locale>)"))
+                                                         f"{locales_list} ({field}_<locale>)"))
             else:
                 locales.setdefault(locale, [None, None])[0 if field == "title" else 1] = pos
         else:
@@ -121,45 +122,75 @@ class RowParser:
         self.header = header
         self.width = len(header.columns)
         # a missing column reads the blank cell appended at the end of every row
-        self._positions = [header.index.get(name, self.width) for name in BASE_COLUMNS]
+        self._product_at = [header.index.get(name, self.width) for name in (*PRODUCT_COLUMNS, "image_urls")]
+        self._variant_at = [header.index.get(name, self.width) for name in VARIANT_COLUMNS]
+        raw_at = [*self._product_at, *(i for _n, i in header.attributes),
+                  *(i for _l, t, d in header.locales for i in (t, d) if i is not None)]
+        self._product_raw = itemgetter(*raw_at)
         self._has_urls = header.has("image_urls")
         self._cache: dict[tuple[str, str], object] = {}  # category / vat / weight values seen before
+        self._last: tuple[tuple, tuple] | None = None  # the previous row's raw and checked product cells
+        # errors of a row are reported left to right
+        self._order = {name.lower(): i for i, name in enumerate(header.columns)}
 
     def parse(self, cells: list[str], row_no: int) -> tuple[list | None, list[CsvError]]:
         if len(cells) != self.width:
             return None, [self._width_error(cells, row_no)]
         cells.append("")
-        (code, title, description, brand, category, status, vat, sku, gtin, mpn, weight,
-         urls) = [cells[i].strip() for i in self._positions]
         errors: list[CsvError] = []
-        for column, value in (("product_code", code), ("title", title), ("sku", sku)):
-            if not value:
-                errors.append(CsvError(row_no, column, "required value is missing"))
-        for column, value in (("product_code", code), ("title", title), ("description", description),
-                              ("brand", brand), ("sku", sku), ("mpn", mpn)):
+        raw = self._product_raw(cells)
+        if self._last is not None and self._last[0] == raw:  # the next variant of the same product
+            product = self._last[1]
+        else:
+            product = self._product(cells, row_no, errors)
+            self._last = (raw, product) if not errors else None
+        sku, gtin, mpn, weight = [cells[i].strip() for i in self._variant_at]
+        if not sku:
+            errors.append(CsvError(row_no, "sku", "required value is missing"))
+        for column, value in (("sku", sku), ("mpn", mpn)):
             if len(value) > _LIMITS[column]:
                 errors.append(CsvError(row_no, column, f"value is too long ({len(value)} characters, at most "
                                                         f"{_LIMITS[column]})"))
-            elif column in ("product_code", "sku") and value and not rules.CODE_RE.match(value):
-                errors.append(CsvError(row_no, column, f"{value!r} may contain only {rules.CODE_HINT}"))
+        if sku and len(sku) <= rules.MAX_SKU and not rules.CODE_RE.match(sku):
+            errors.append(CsvError(row_no, "sku", f"{sku!r} may contain only {rules.CODE_HINT}"))
+        weight_grams = None
+        if weight:
+            weight_grams = self._cached(errors, row_no, "weight_grams", weight, rules.parse_weight)
+        if gtin:
+            gtin = fast_gtin(gtin) or self._checked(errors, row_no, "gtin", gtin, _gtin)
+        options = self._named(errors, row_no, cells, self.header.options, "option_", rules.MAX_OPTION_VALUE)
+        if errors:
+            errors.sort(key=lambda e: self._order.get(e.column.lower(), self.width))
+            return None, errors
+        return [row_no, *product, sku, gtin or None, mpn, weight_grams, options], errors
+
+    def _product(self, cells: list[str], row_no: int, errors: list[CsvError]) -> tuple:
+        """The checked product columns: (code, title, …, image_urls, fingerprint)."""
+        code, title, description, brand, category, status, vat, urls = [
+            cells[i].strip() for i in self._product_at]
+        for column, value in (("product_code", code), ("title", title)):
+            if not value:
+                errors.append(CsvError(row_no, column, "required value is missing"))
+        for column, value in (("product_code", code), ("title", title), ("description", description),
+                              ("brand", brand)):
+            if len(value) > _LIMITS[column]:
+                errors.append(CsvError(row_no, column, f"value is too long ({len(value)} characters, at most "
+                                                        f"{_LIMITS[column]})"))
+        if code and len(code) <= rules.MAX_CODE and not rules.CODE_RE.match(code):
+            errors.append(CsvError(row_no, "product_code", f"{code!r} may contain only {rules.CODE_HINT}"))
         category = self._cached(errors, row_no, "category", category, rules.normalise_category)
         status = status.lower() or rules.ProductStatus.ACTIVE.value
         if status not in rules.STATUSES:
-            errors.append(CsvError(row_no, "status", f"status {status!r} is not one of {', '.join(rules.STATUSES)}"))
+            allowed = ", ".join(rules.STATUSES)
+            errors.append(CsvError(row_no, "status", f"status {status!r} is not one of {allowed}"))
         vat_rate = self._cached(errors, row_no, "vat_rate", vat, rules.parse_vat_rate) if vat \
             else rules.DEFAULT_VAT_RATE
-        weight_grams = self._cached(errors, row_no, "weight_grams", weight, rules.parse_weight) if weight else None
-        if gtin:
-            gtin = fast_gtin(gtin) or self._checked(errors, row_no, "gtin", gtin, _gtin)
         image_urls = self._urls(errors, row_no, urls) if self._has_urls else None
-        options = self._named(errors, row_no, cells, self.header.options, "option_", rules.MAX_OPTION_VALUE)
         attributes = self._named(errors, row_no, cells, self.header.attributes, "attr_",
                                  rules.MAX_ATTRIBUTE_VALUE)
         translations = self._translations(errors, row_no, cells)
-        if errors:
-            return None, errors
-        product = (title, description, brand, category, status, vat_rate, attributes, translations, image_urls)
-        return [row_no, code, *product, sku, gtin or None, mpn, weight_grams, options, hash(product)], errors
+        values = (title, description, brand, category, status, vat_rate, attributes, translations, image_urls)
+        return (code, *values, hash(values))
 
     def _width_error(self, cells: list[str], row_no: int) -> CsvError:
         if len(cells) < self.width:
@@ -232,6 +263,7 @@ class RowParser:
 
 
 _MISSING = object()
+
 _GTIN_LENGTHS = frozenset((8, 12, 13, 14))
 
 

@@ -8,6 +8,8 @@ case every row without an error is imported and the bad rows are reported.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import time
 from dataclasses import dataclass, field
@@ -18,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.platform.db import Database, unit_of_work
 
-from .csv_format import HEADER_ROW, CsvError, RowParser, parse_header
+from .csv_format import HEADER_ROW, CsvError, CsvHeader, RowParser, parse_header
 from .import_sql import Staging
 from .repository import CatalogRepository
 
-__all__ = ["ImportReport", "CsvError", "import_catalog_csv", "import_catalog_stream", "BATCH_ROWS"]
+__all__ = ["BATCH_ROWS", "CsvError", "ImportReport", "import_catalog_csv", "import_catalog_stream"]
 
 BATCH_ROWS = 5000
 _CATEGORY = 5  # position of the category in a staged row (csv_format.STAGED_FIELDS)
@@ -30,8 +32,8 @@ _CATEGORY = 5  # position of the category in a staged row (csv_format.STAGED_FIE
 
 @dataclass
 class ImportReport:
-    """What an import did. ``errors`` hold ``row`` (spreadsheet numbering: header = row 1, first data row = 2),
-    ``column`` and ``message``."""
+    """What an import did. ``errors`` hold ``row`` (spreadsheet numbering: the header is row 1, the first
+    data row is row 2), ``column`` and ``message``."""
 
     skip_bad_rows: bool = False
     rows: int = 0
@@ -81,9 +83,10 @@ async def import_catalog_csv(db: Database, text_stream: TextIO, *, skip_bad_rows
     return report
 
 
-async def import_catalog_stream(session: AsyncSession, text_stream: TextIO, *, skip_bad_rows: bool) -> ImportReport:
+async def import_catalog_stream(session: AsyncSession, text_stream: TextIO, *,
+                                skip_bad_rows: bool) -> ImportReport:
     """Import into the session's transaction. Never commits; when ``report.aborted`` the caller must roll
-    back (writing stops at the first error then, but the whole file is still checked and reported)."""
+    back (merging stops at the first error then, but the whole file is still checked and reported)."""
     started = time.perf_counter()
     report = ImportReport(skip_bad_rows=skip_bad_rows)
     reader = csv.reader(text_stream)
@@ -92,8 +95,8 @@ async def import_catalog_stream(session: AsyncSession, text_stream: TextIO, *, s
     except (UnicodeDecodeError, csv.Error) as exc:
         return _unreadable(report, HEADER_ROW, exc, started)
     if not header_cells:
-        report.errors.append(CsvError(HEADER_ROW, "product_code", "the file is empty; the first row must be the "
-                                                                  "header (product_code, title, sku, …)"))
+        report.errors.append(CsvError(HEADER_ROW, "product_code",
+                                      "the file is empty; its first row must be the header"))
         report.unreadable = True
         return report
     header, header_errors = parse_header(header_cells)
@@ -103,7 +106,7 @@ async def import_catalog_stream(session: AsyncSession, text_stream: TextIO, *, s
         return report
     staging = Staging.for_session(session)
     await staging.create()
-    stager = _Stager(session, staging)
+    pipeline = _Pipeline(session, staging, header, report)
     parser = RowParser(header)
     row_no = HEADER_ROW
     try:
@@ -116,18 +119,18 @@ async def import_catalog_stream(session: AsyncSession, text_stream: TextIO, *, s
             if errors:
                 report.errors.extend(errors)
             else:
-                await stager.add(staged)
-        await stager.flush()
+                await pipeline.add(staged)
+            if not row_no % 256:
+                await asyncio.sleep(0)  # let the batch in the database move on
+        await pipeline.finish()
     except (UnicodeDecodeError, csv.Error) as exc:
+        await pipeline.cancel()
         return _unreadable(report, row_no + 1, exc, started)
-    await staging.analyse()
-    cross = await staging.cross_row_errors()
-    report.errors.extend(cross)
+    except BaseException:
+        await pipeline.cancel()
+        raise
     report.errors.sort(key=lambda e: e.row)
-    if cross and skip_bad_rows:
-        await staging.discard_rows(sorted({e.row for e in cross}))
     if not report.aborted:
-        await staging.merge(header)
         report.imported, report.products = await staging.count()
     await staging.drop()
     report.seconds = time.perf_counter() - started
@@ -145,27 +148,59 @@ def _unreadable(report: ImportReport, row: int, exc: Exception, started: float) 
     return report
 
 
-class _Stager:
-    """Collects valid rows, resolves their categories and sends them to the staging table in batches."""
+class _Pipeline:
+    """Sends valid rows to the database a batch at a time. A batch is staged, checked against the earlier
+    rows and the catalog, and merged, in a task that runs while the next batch is being parsed (the database
+    and Python each get a core). Merging stops at the first error unless bad rows are skipped."""
 
-    def __init__(self, session: AsyncSession, staging: Staging) -> None:
+    def __init__(self, session: AsyncSession, staging: Staging, header: CsvHeader,
+                 report: ImportReport) -> None:
         self.repo = CatalogRepository(session)
         self.staging = staging
+        self.header = header
+        self.report = report
         self.batch: list[list] = []
+        self.running: asyncio.Task | None = None
         self.categories: dict[str | None, int | None] = {None: None}
 
     async def add(self, row: list) -> None:
         self.batch.append(row)
         if len(self.batch) >= BATCH_ROWS:
-            await self.flush()
+            await self._send()
 
-    async def flush(self) -> None:
-        if not self.batch:
-            return
-        for row in self.batch:
+    async def finish(self) -> None:
+        await self._send()
+        await self._wait()
+
+    async def cancel(self) -> None:
+        if self.running is not None:
+            self.running.cancel()
+            with contextlib.suppress(BaseException):
+                await self.running
+            self.running = None
+
+    async def _wait(self) -> None:
+        if self.running is not None:
+            running, self.running = self.running, None
+            await running
+
+    async def _send(self) -> None:
+        await self._wait()
+        if self.batch:
+            self.running = asyncio.ensure_future(self._process(self.batch))
+            self.batch = []
+
+    async def _process(self, rows: list[list]) -> None:
+        for row in rows:
             path = row[_CATEGORY]
             if path not in self.categories:
                 self.categories[path] = await self.repo.ensure_category(path)
             row[_CATEGORY] = self.categories[path]
-        await self.staging.add_rows(self.batch)
-        self.batch = []
+        lo, hi = rows[0][0], rows[-1][0]
+        await self.staging.add_rows(rows)
+        errors = await self.staging.check_batch(lo, hi)
+        self.report.errors.extend(errors)
+        if errors and self.report.skip_bad_rows:
+            await self.staging.discard_rows([e.row for e in errors])
+        if not self.report.aborted:
+            await self.staging.merge_batch(self.header, lo, hi)

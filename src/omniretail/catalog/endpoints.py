@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import io
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile, status
 from fastapi.responses import StreamingResponse
@@ -16,7 +16,14 @@ from . import csv_export, csv_import, service
 from .models import Product, Variant
 from .rules import ProductStatus
 from .schemas import (
-    BulkResultRead, ProductBulkCreate, ProductCreate, ProductRead, ProductUpdate, VariantBulkCreate, VariantRead,
+    BulkResultRead,
+    CatalogImportRead,
+    ProductBulkCreate,
+    ProductCreate,
+    ProductRead,
+    ProductUpdate,
+    VariantBulkCreate,
+    VariantRead,
     VariantUpdate,
 )
 
@@ -63,12 +70,13 @@ async def create_product(session: SessionDep, principal: Writer, data: ProductCr
 
 
 @router.post("/products/bulk", tags=["catalog"], summary="Create or update up to 1,000 products by code")
-async def bulk_upsert_products(session: SessionDep, principal: Writer, data: ProductBulkCreate) -> BulkResultRead:
+async def bulk_upsert_products(session: SessionDep, principal: Writer,
+                               data: ProductBulkCreate) -> BulkResultRead:
     return await service.bulk_upsert_products(session, items=data.items)
 
 
-@router.get("/products/export.csv", tags=["catalog"], summary="Export the catalog as CSV (one row per variant)",
-            response_class=StreamingResponse)
+@router.get("/products/export.csv", tags=["catalog"], response_class=StreamingResponse,
+            summary="Export the catalog as CSV (one row per variant)")
 async def export_products_csv(request: Request, principal: Reader) -> StreamingResponse:
     return StreamingResponse(
         csv_export.stream_catalog_csv(request.app.state.db), media_type="text/csv; charset=utf-8",
@@ -80,21 +88,22 @@ async def export_products_csv(request: Request, principal: Reader) -> StreamingR
 async def import_products_csv(
     session: SessionDep, principal: Writer,
     file: Annotated[UploadFile, File(description="CSV, UTF-8, one row per variant")],
-    skip_bad_rows: Annotated[bool, Query(description="Import the good rows even if some rows are bad")] = False,
-) -> dict[str, Any]:
+    skip_bad_rows: Annotated[bool, Query(description="Import the good rows even if some are bad")] = False,
+) -> CatalogImportRead:
     stream = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
     report = await csv_import.import_catalog_stream(session, stream, skip_bad_rows=skip_bad_rows)
     errors = [e.as_dict() for e in report.errors[:MAX_ERRORS_IN_RESPONSE]]
     body = {"summary": report.summary(), "errors": errors,
             "errors_truncated": len(report.errors) > MAX_ERRORS_IN_RESPONSE}
-    if report.errors and not skip_bad_rows:
+    if report.aborted:  # errors without skip_bad_rows, or a file that cannot be read at all
         raise InvalidInput(f"{len(report.errors)} error(s) in the file; nothing was imported", **body)
-    return body
+    return CatalogImportRead.model_validate(body)
 
 
 @router.get("/products/by-ref/{source}/{reference}", tags=["catalog"],
             summary="Fetch a product by an external system's reference")
-async def product_by_reference(session: SessionDep, principal: Reader, source: str, reference: str) -> ProductRead:
+async def product_by_reference(session: SessionDep, principal: Reader, source: str,
+                               reference: str) -> ProductRead:
     product = await service.product_by_reference(session, source=source, reference=reference)
     return await service.get_product_read(session, product.id)
 
@@ -119,7 +128,8 @@ async def _variant_read(session, variant: Variant) -> VariantRead:
 
 
 @router.post("/variants/bulk", tags=["catalog"], summary="Create or update up to 1,000 variants by SKU")
-async def bulk_upsert_variants(session: SessionDep, principal: Writer, data: VariantBulkCreate) -> BulkResultRead:
+async def bulk_upsert_variants(session: SessionDep, principal: Writer,
+                               data: VariantBulkCreate) -> BulkResultRead:
     return await service.bulk_upsert_variants(session, items=data.items)
 
 
@@ -130,7 +140,8 @@ async def variant_by_sku(session: SessionDep, principal: Reader, sku: str) -> Va
 
 @router.get("/variants/by-ref/{source}/{reference}", tags=["catalog"],
             summary="Fetch a variant by an external system's reference")
-async def variant_by_reference(session: SessionDep, principal: Reader, source: str, reference: str) -> VariantRead:
+async def variant_by_reference(session: SessionDep, principal: Reader, source: str,
+                               reference: str) -> VariantRead:
     variant = await service.variant_by_reference(session, source=source, reference=reference)
     return await _variant_read(session, variant)
 

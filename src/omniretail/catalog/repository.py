@@ -44,7 +44,8 @@ class CatalogRepository:
         return parent_id
 
     async def _category_id(self, code: str) -> int | None:
-        return (await self.session.execute(select(Category.id).where(Category.code == code))).scalar_one_or_none()
+        found = await self.session.execute(select(Category.id).where(Category.code == code))
+        return found.scalar_one_or_none()
 
     async def category_paths(self, category_ids: Iterable[int | None]) -> dict[int, str]:
         """Display paths ('Shoes/Running') of the given categories, walking up their parents."""
@@ -106,7 +107,8 @@ class CatalogRepository:
         return (await self.session.execute(select(Variant).where(Variant.sku == sku))).scalar_one_or_none()
 
     async def sku_of_gtin(self, gtin: str) -> tuple[int, str] | None:
-        row = (await self.session.execute(select(Variant.id, Variant.sku).where(Variant.gtin == gtin))).first()
+        found = await self.session.execute(select(Variant.id, Variant.sku).where(Variant.gtin == gtin))
+        row = found.first()
         return (row[0], row[1]) if row else None
 
     async def product_code_of(self, product_id: int) -> str | None:

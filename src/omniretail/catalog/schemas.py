@@ -15,9 +15,24 @@ from .gtin import GtinError, normalise_gtin
 from .rules import ProductStatus
 
 __all__ = [
-    "ProductStatus", "TranslationCreate", "MediaCreate", "MediaRead", "VariantCreate", "VariantUpdate",
-    "VariantRead", "ProductCreate", "ProductUpdate", "ProductRead", "VariantBulkItemCreate",
-    "ProductBulkCreate", "VariantBulkCreate", "BulkItemRead", "BulkResultRead",
+    "BulkItemRead",
+    "BulkResultRead",
+    "CatalogImportRead",
+    "ImportErrorRead",
+    "ImportSummaryRead",
+    "MediaCreate",
+    "MediaRead",
+    "ProductBulkCreate",
+    "ProductCreate",
+    "ProductRead",
+    "ProductStatus",
+    "ProductUpdate",
+    "TranslationCreate",
+    "VariantBulkCreate",
+    "VariantBulkItemCreate",
+    "VariantCreate",
+    "VariantRead",
+    "VariantUpdate",
 ]
 
 Options = dict[str, str]
@@ -71,7 +86,8 @@ class MediaRead(MediaCreate):
 
 
 class _VariantFields(BaseModel):
-    gtin: str | None = Field(default=None, description="EAN/UPC: 8, 12, 13 or 14 digits with a valid check digit")
+    gtin: str | None = Field(default=None,
+                             description="EAN/UPC: 8, 12, 13 or 14 digits with a valid check digit")
     mpn: str = Field(default="", max_length=rules.MAX_MPN, description="Manufacturer part number")
     options: Options = Field(default_factory=dict, description='e.g. {"colour": "red", "size": "M"}')
     weight_grams: int | None = Field(default=None, ge=0)
@@ -185,7 +201,8 @@ class ProductUpdate(BaseModel):
     """Only the fields sent change. ``translations``: a locale set to null is removed; ``media`` replaces
     the product's images; ``variants`` are upserted by SKU (variants not listed stay as they are)."""
 
-    code: str | None = Field(default=None, min_length=1, max_length=rules.MAX_CODE, pattern=rules.CODE_PATTERN)
+    code: str | None = Field(default=None, min_length=1, max_length=rules.MAX_CODE,
+                             pattern=rules.CODE_PATTERN)
     title: str | None = Field(default=None, min_length=1, max_length=rules.MAX_TITLE)
     description: str | None = Field(default=None, max_length=rules.MAX_DESCRIPTION)
     brand: str | None = Field(default=None, max_length=rules.MAX_BRAND)
@@ -253,3 +270,24 @@ class BulkResultRead(BaseModel):
     updated: int
     failed: int
     results: list[BulkItemRead]
+
+
+class ImportErrorRead(BaseModel):
+    row: int = Field(description="Spreadsheet row number: the header is row 1, the first data row is row 2")
+    column: str
+    message: str
+
+
+class ImportSummaryRead(BaseModel):
+    rows: int = Field(description="Data rows read")
+    imported: int = Field(description="Rows (variants) written")
+    products: int
+    errors: int
+    bad_rows: int
+    seconds: float
+
+
+class CatalogImportRead(BaseModel):
+    summary: ImportSummaryRead
+    errors: list[ImportErrorRead] = Field(description="At most 1,000; see errors_truncated")
+    errors_truncated: bool = False

@@ -23,14 +23,38 @@ from .models import Category, Product, ProductMedia, ProductTranslation, Variant
 from .repository import CatalogRepository
 from .rules import STATUSES
 from .schemas import (
-    BulkItemRead, BulkResultRead, MediaCreate, MediaRead, ProductCreate, ProductRead, ProductStatus, ProductUpdate, TranslationCreate,
-    VariantBulkItemCreate, VariantCreate, VariantRead, VariantUpdate,
+    BulkItemRead,
+    BulkResultRead,
+    MediaCreate,
+    MediaRead,
+    ProductCreate,
+    ProductRead,
+    ProductStatus,
+    ProductUpdate,
+    TranslationCreate,
+    VariantBulkItemCreate,
+    VariantCreate,
+    VariantRead,
+    VariantUpdate,
 )
 
 __all__ = [
-    "list_products", "get_product", "get_product_read", "product_reads", "create_product", "update_product",
-    "product_by_reference", "get_variant", "get_variant_by_sku", "variant_by_reference", "variant_reads",
-    "update_variant", "bulk_upsert_products", "bulk_upsert_variants", "PRODUCT_TOPIC", "VARIANT_TOPIC",
+    "PRODUCT_TOPIC",
+    "VARIANT_TOPIC",
+    "bulk_upsert_products",
+    "bulk_upsert_variants",
+    "create_product",
+    "get_product",
+    "get_product_read",
+    "get_variant",
+    "get_variant_by_sku",
+    "list_products",
+    "product_by_reference",
+    "product_reads",
+    "update_product",
+    "update_variant",
+    "variant_by_reference",
+    "variant_reads",
 ]
 
 PRODUCT_TOPIC = "catalog.product.changed"
@@ -45,7 +69,8 @@ def coalesce_key(product_id: int) -> str:
 
 
 async def product_changed(session: AsyncSession, product: Product, change: str) -> None:
-    await append_event(session, PRODUCT_TOPIC, {"product_id": product.id, "code": product.code, "change": change},
+    await append_event(session, PRODUCT_TOPIC,
+                       {"product_id": product.id, "code": product.code, "change": change},
                        coalesce_key=coalesce_key(product.id))
 
 
@@ -110,7 +135,8 @@ async def list_products(
             or_(func.lower(Variant.sku).like(like, escape="\\"), Variant.gtin.like(like, escape="\\"))
         )
         stmt = stmt.where(or_(
-            func.lower(Product.title).like(like, escape="\\"), func.lower(Product.code).like(like, escape="\\"),
+            func.lower(Product.title).like(like, escape="\\"),
+            func.lower(Product.code).like(like, escape="\\"),
             func.lower(Product.brand).like(like, escape="\\"), Product.id.in_(variant_match),
         ))
     if category and category.strip():
@@ -275,7 +301,8 @@ async def upsert_variant(session: AsyncSession, product: Product, data: VariantC
         raise AlreadyExists(f"SKU {data.sku!r} belongs to another product ({owner})", field="sku")
     await _check_gtin_free(session, data.gtin, variant.id if variant else None)
     if variant is None:
-        variant = Variant(product_id=product.id, sku=data.sku, **data.model_dump(include=set(_VARIANT_FIELDS)))
+        fields = data.model_dump(include=set(_VARIANT_FIELDS))
+        variant = Variant(product_id=product.id, sku=data.sku, **fields)
         session.add(variant)
         change = "created"
     else:
@@ -359,11 +386,12 @@ async def _bulk(session: AsyncSession, items: list[dict[str, Any]], upsert) -> B
             results.append(BulkItemRead(index=index, status="error", errors=errors))
         except DomainError as exc:
             field = exc.extensions.get("field")
-            results.append(BulkItemRead(index=index, status="error",
-                                        errors=[{"location": [field] if field else [], "message": exc.detail}]))
+            errors = [{"location": [field] if field else [], "message": exc.detail}]
+            results.append(BulkItemRead(index=index, status="error", errors=errors))
         except IntegrityError:
-            results.append(BulkItemRead(index=index, status="error", errors=[
-                {"location": [], "message": "the item conflicts with existing data (changed concurrently?)"}]))
+            message = "the item conflicts with existing data (changed concurrently?)"
+            errors = [{"location": [], "message": message}]
+            results.append(BulkItemRead(index=index, status="error", errors=errors))
     counts = {s: sum(1 for r in results if r.status == s) for s in ("created", "updated", "error")}
     return BulkResultRead(created=counts["created"], updated=counts["updated"], failed=counts["error"],
                           results=results)

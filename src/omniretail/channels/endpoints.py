@@ -33,7 +33,8 @@ async def list_channels(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a channel",
-             description="`secrets` are stored encrypted and never returned; setting them needs channels:secrets.")
+             description="`secrets` are stored encrypted and never returned; setting them needs "
+                         "channels:secrets.")
 async def create_channel(
     session: SessionDep, settings: SettingsDep, principal: Writer, data: ChannelCreate
 ) -> ChannelRead:
@@ -52,7 +53,9 @@ async def channel_by_reference(
 
 
 @router.get("/{channel_id}", summary="Fetch a channel")
-async def get_channel(session: SessionDep, settings: SettingsDep, principal: Reader, channel_id: int) -> ChannelRead:
+async def get_channel(
+    session: SessionDep, settings: SettingsDep, principal: Reader, channel_id: int
+) -> ChannelRead:
     channel = await service.get_channel(session, channel_id, principal=principal)
     return (await service.to_read(session, [channel], secret_key=settings.resolved_secret_key()))[0]
 
@@ -63,5 +66,6 @@ async def update_channel(
     session: SessionDep, settings: SettingsDep, principal: Writer, channel_id: int, data: ChannelUpdate
 ) -> ChannelRead:
     key = settings.resolved_secret_key()
-    channel = await service.update_channel(session, channel_id, data=data, principal=principal, secret_key=key)
+    channel = await service.update_channel(session, channel_id, data=data, principal=principal,
+                                           secret_key=key)
     return (await service.to_read(session, [channel], secret_key=key))[0]

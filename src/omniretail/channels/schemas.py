@@ -34,12 +34,15 @@ class ChannelLocale(StrEnum):
 
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 # Settings are stored and returned in clear text; keys that look like credentials belong in ``secrets``.
-_LOOKS_SECRET = re.compile(r"(secret|password|passwd|token|api[_-]?key|private[_-]?key|credential)", re.I)
+_LOOKS_SECRET = re.compile(r"(secret|password|passwd|token|api[_-]?key|private[_-]?key|credential)",
+                           re.IGNORECASE)
 MAX_SECRET_LENGTH = 20_000
 
 
 def _check_settings(value: dict[str, Any]) -> dict[str, Any]:
-    suspicious = sorted(k for k in value if _LOOKS_SECRET.search(k) and not k.lower().endswith(("_url", "_uri")))
+    suspicious = sorted(
+        k for k in value if _LOOKS_SECRET.search(k) and not k.lower().endswith(("_url", "_uri"))
+    )
     if suspicious:
         raise ValueError(f"{', '.join(suspicious)} look(s) like credentials: send them in `secrets`, "
                          "which is encrypted and never returned")

@@ -142,17 +142,15 @@ async def _check_locations(session: AsyncSession, location_ids: list[int]) -> No
 
 
 def _set_locations(channel: Channel, location_ids: list[int]) -> None:
-    """Replace the fulfilling locations, keeping existing link rows (their keys would clash otherwise)."""
+    """Replace the fulfilling locations (first = preferred), reusing existing link rows: deleting and
+    re-inserting the same (channel, location) key in one flush would clash."""
     existing = {link.location_id: link for link in channel.locations}
-    channel.locations = [
-        _with_priority(existing.get(location_id) or ChannelLocation(location_id=location_id), priority)
-        for priority, location_id in enumerate(location_ids)
-    ]
-
-
-def _with_priority(link: ChannelLocation, priority: int) -> ChannelLocation:
-    link.priority = priority
-    return link
+    links = []
+    for priority, location_id in enumerate(location_ids):
+        link = existing.get(location_id) or ChannelLocation(location_id=location_id)
+        link.priority = priority
+        links.append(link)
+    channel.locations = links
 
 
 def _check_may_set_secrets(principal: Principal, secrets: dict[str, Any] | None) -> None:
@@ -161,7 +159,9 @@ def _check_may_set_secrets(principal: Principal, secrets: dict[str, Any] | None)
                                permission="channels:secrets")
 
 
-async def _changed(session: AsyncSession, channel: Channel, fields: list[str], secret_names: list[str]) -> None:
+async def _changed(
+    session: AsyncSession, channel: Channel, fields: list[str], secret_names: list[str]
+) -> None:
     await append_event(session, CHANGED_TOPIC, {
         "channel_id": channel.id, "code": channel.code, "changed": sorted(fields),
         "secret_keys_changed": sorted(secret_names),
@@ -178,9 +178,9 @@ async def create_channel(
         raise AlreadyExists(f"channel code {data.code!r} is taken", field="code")
     await _check_locations(session, data.location_ids)
     channel = Channel(
-        code=data.code, name=data.name, kind=data.kind.value, currency=data.currency, locale=data.locale.value,
-        prices_include_tax=data.prices_include_tax, is_active=data.is_active, settings=data.settings,
-        stock_policy=data.stock_policy, locations=[],
+        code=data.code, name=data.name, kind=data.kind.value, currency=data.currency,
+        locale=data.locale.value, prices_include_tax=data.prices_include_tax, is_active=data.is_active,
+        settings=data.settings, stock_policy=data.stock_policy, locations=[],
     )
     _set_locations(channel, data.location_ids)
     _encrypt(channel, data.secrets, secret_key)
@@ -200,9 +200,9 @@ async def update_channel(
     _check_may_set_secrets(principal, data.secrets)
     changes = data.model_dump(mode="json", exclude_unset=True,
                               exclude={"location_ids", "secrets", "external_refs"})
-    if changes.get("code") and changes["code"] != channel.code:
-        if await get_channel_by_code(session, changes["code"]):
-            raise AlreadyExists(f"channel code {changes['code']!r} is taken", field="code")
+    new_code = changes.get("code")
+    if new_code not in (None, channel.code) and await get_channel_by_code(session, new_code):
+        raise AlreadyExists(f"channel code {new_code!r} is taken", field="code")
     for name, value in changes.items():
         if value is None:
             raise InvalidInput(f"{name} cannot be null", field=name)
@@ -213,7 +213,11 @@ async def update_channel(
         _set_locations(channel, data.location_ids)
         fields.append("location_ids")
     if data.secrets:
-        secrets = _decrypt(channel, secret_key)
+        try:
+            secrets = _decrypt(channel, secret_key)
+        except ValueError:
+            # Unreadable with this instance's key (the API shows no secret names): start afresh.
+            secrets = {}
         for name, value in data.secrets.items():
             if value is None:
                 secrets.pop(name, None)

@@ -45,26 +45,26 @@ STORES = ["WAW-01", "KRK-01", "GDN-01", "WRO-01"]
 
 # (code, name, kind, currency, locale, price list, fulfilling locations)
 CHANNELS = [
-    ("webshop", "Sklep internetowy kaszub.pl", "webshop", "PLN", "pl", "webshop-pln",
+    ("webshop", "Sklep internetowy kaszub.pl", "webshop", "PLN", "pl", "base-pln",
      ["WH-STRYKOW", "WAW-01", "KRK-01", "WRO-01", "GDN-01"]),
-    ("app", "Aplikacja mobilna", "mobile_app", "PLN", "pl", "webshop-pln",
+    ("app", "Aplikacja mobilna", "mobile_app", "PLN", "pl", "base-pln",
      ["WH-STRYKOW", "WAW-01", "KRK-01", "WRO-01", "GDN-01"]),
-    ("phone", "Infolinia (zamówienia telefoniczne)", "phone", "PLN", "pl", "webshop-pln", ["WH-STRYKOW"]),
+    ("phone", "Infolinia (zamówienia telefoniczne)", "phone", "PLN", "pl", "base-pln", ["WH-STRYKOW"]),
     ("allegro", "Allegro – Kaszub Outdoor Official", "marketplace_allegro", "PLN", "pl", "allegro-pln",
      ["WH-STRYKOW"]),
     ("amazon-de", "Amazon.de", "marketplace_amazon", "EUR", "en", "amazon-de-eur", ["WH-STRYKOW"]),
-    ("google", "Google Merchant Center", "google_merchant", "PLN", "pl", "webshop-pln",
+    ("google", "Google Merchant Center", "google_merchant", "PLN", "pl", "base-pln",
      ["WH-STRYKOW", "WAW-01", "KRK-01", "WRO-01", "GDN-01"]),
 ] + [
-    (f"pos-{code.lower()}", f"Kasa – {code}", "pos", "PLN", "pl", "pos-pln", [code]) for code in STORES
+    (f"pos-{code.lower()}", f"Kasa – {code}", "pos", "PLN", "pl", "base-pln", [code]) for code in STORES
 ]
 
 PRICE_LISTS = [
-    # code, name, currency, markup over the base PLN price, rate (PLN -> currency)
-    ("webshop-pln", "Cennik sklepu internetowego", "PLN", "1.00", "1"),
-    ("pos-pln", "Cennik sklepów stacjonarnych", "PLN", "1.00", "1"),
-    ("allegro-pln", "Cennik Allegro", "PLN", "1.06", "1"),
-    ("amazon-de-eur", "Amazon.de price list", "EUR", "1.10", "0.23"),
+    # code, name, currency, markup over the base PLN price, rate (PLN -> currency), channel (None = shared:
+    # every channel in that currency without a list of its own — one price in store, webshop and app)
+    ("base-pln", "Cennik podstawowy (sklep, aplikacja, kasy)", "PLN", "1.00", "1", None),
+    ("allegro-pln", "Cennik Allegro", "PLN", "1.06", "1", "allegro"),
+    ("amazon-de-eur", "Amazon.de price list", "EUR", "1.10", "0.23", "amazon-de"),
 ]
 
 # email local part, role, full name, locations (codes), channels (codes)

@@ -78,13 +78,10 @@ async def _channels(session, location_ids: dict[str, int]) -> dict[str, int]:
 
 
 async def _price_lists(session, channel_ids: dict[str, int]) -> dict[str, tuple[int, str, Decimal, Decimal]]:
-    first_channel = {}
-    for code, _name, _kind, _cur, _loc, list_code, _locs in data.CHANNELS:
-        first_channel.setdefault(list_code, code)
     ids = {}
-    for code, name, currency, markup, rate in data.PRICE_LISTS:
+    for code, name, currency, markup, rate, channel in data.PRICE_LISTS:
         price_list = PriceList(code=code, name=name, currency=currency, prices_include_tax=True, priority=0,
-                               channel_id=channel_ids[first_channel[code]], is_active=True)
+                               channel_id=channel_ids[channel] if channel else None, is_active=True)
         session.add(price_list)
         await session.flush()
         ids[code] = (price_list.id, currency, Decimal(markup), Decimal(rate))

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from babel.dates import format_datetime
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_decimal
 
 SUPPORTED_LOCALES = ("en", "pl", "tr", "sq")
 DEFAULT_LOCALE = "en"
@@ -39,7 +39,9 @@ def best_locale(accept_language: str | None) -> str:
 
 
 def money(amount: Decimal, currency: str, locale: str) -> str:
-    return format_currency(amount, currency, locale=locale)
+    from .money import format_money
+
+    return format_money(amount, currency, locale)
 
 
 def number(value: Decimal | int | float, locale: str) -> str:

@@ -24,9 +24,14 @@ def _known_currencies() -> frozenset[str]:
     return frozenset(list_currencies())
 
 
+# ISO 4217 minor units where CLDR (Babel) differs: CLDR gives the lek 0 digits because prices are quoted in
+# whole lekë, but ISO 4217 (and marketplaces, banks) define 2; we store and accept the ISO exponent.
+ISO_MINOR_UNITS = {"ALL": 2}
+
+
 @lru_cache(maxsize=None)
 def minor_digits(currency: str) -> int:
-    return get_currency_precision(currency)
+    return ISO_MINOR_UNITS.get(currency, get_currency_precision(currency))
 
 
 def validate_currency(code: str) -> str:
@@ -62,6 +67,12 @@ def to_minor(amount: Decimal, currency: str) -> int:
 
 def from_minor(minor: int, currency: str) -> Decimal:
     return Decimal(minor).scaleb(-minor_digits(currency))
+
+
+def format_money(amount: Decimal, currency: str, locale: str) -> str:
+    """Locale formatting; shows the ISO decimals where CLDR would round them away (12.50 ALL)."""
+    cldr_digits = currency not in ISO_MINOR_UNITS or amount == amount.to_integral_value()
+    return format_currency(amount, currency, locale=locale, currency_digits=cldr_digits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +111,7 @@ class Money:
         return Money(quantize(self.amount * (1 + vat_rate), self.currency), self.currency)
 
     def format(self, locale: str = "en") -> str:
-        return format_currency(self.amount, self.currency, locale=locale)
+        return format_money(self.amount, self.currency, locale)
 
     def _same(self, other: Money) -> None:
         if self.currency != other.currency:

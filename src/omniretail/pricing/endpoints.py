@@ -13,8 +13,16 @@ from omniretail.platform.pagination import Page
 
 from . import prices, service
 from .schemas import (
-    BulkPriceRequest, BulkPriceResponse, BulkStatus, PriceListCreate, PriceListRead, PriceListUpdate, PriceRead,
-    PriceResolutionRead, PriceSet, as_utc,
+    BulkPriceRequest,
+    BulkPriceResponse,
+    BulkStatus,
+    PriceListCreate,
+    PriceListRead,
+    PriceListUpdate,
+    PriceRead,
+    PriceResolutionRead,
+    PriceSet,
+    as_utc,
 )
 
 router = APIRouter(tags=["pricing"], route_class=TransactionalRoute)
@@ -81,7 +89,8 @@ async def bulk_set_prices(
 async def set_price(
     session: SessionDep, principal: Writer, response: Response, price_list_id: int, sku: str, data: PriceSet
 ) -> PriceRead:
-    price_list, row, outcome = await prices.set_price(session, price_list_id, sku, data=data, principal=principal)
+    price_list, row, outcome = await prices.set_price(session, price_list_id, sku, data=data,
+                                                      principal=principal)
     if outcome is BulkStatus.CREATED:
         response.status_code = status.HTTP_201_CREATED
     return (await prices.price_reads(session, price_list, [row]))[0]

@@ -19,9 +19,22 @@ from omniretail.platform.pagination import SortSpec, paginate
 from . import rules
 from .models import Price, PriceList
 from .schemas import (
-    MAX_BULK_ITEMS, BulkPriceItem, BulkPriceResponse, BulkPriceResult, BulkStatus, FieldError, PriceRead, PriceSet,
+    MAX_BULK_ITEMS,
+    BulkPriceItem,
+    BulkPriceResponse,
+    BulkPriceResult,
+    BulkStatus,
+    FieldError,
+    PriceRead,
+    PriceSet,
 )
-from .service import PRICE_CHANGED, get_price_list, require_variant_id, variant_ids_by_sku, writable_price_list
+from .service import (
+    PRICE_CHANGED,
+    get_price_list,
+    require_variant_id,
+    variant_ids_by_sku,
+    writable_price_list,
+)
 
 SORTS = SortSpec({"id": Price.id, "updated_at": Price.updated_at})
 
@@ -58,7 +71,8 @@ def _values(item: PriceSet, currency: str) -> dict[str, Any]:
 def _event(price_list: PriceList, row: Price | None, *, variant_id: int, sku: str, change: str) -> dict:
     currency = price_list.currency
     payload = {
-        "scope": "price", "change": change, "price_list_id": price_list.id, "price_list_code": price_list.code,
+        "scope": "price", "change": change, "price_list_id": price_list.id,
+        "price_list_code": price_list.code,
         "channel_id": price_list.channel_id, "variant_id": variant_id, "sku": sku, "currency": currency,
         "price_id": row.id if row else None,
         "amount": str(money.from_minor(row.amount_minor, currency)) if row else None,
@@ -71,7 +85,9 @@ def _event(price_list: PriceList, row: Price | None, *, variant_id: int, sku: st
     return {"topic": PRICE_CHANGED, "payload": payload, "coalesce_key": f"variant:{variant_id}:{scope}"}
 
 
-async def _apply(session: AsyncSession, price_list: PriceList, changes: list[_Change]) -> list[tuple[BulkStatus, Price]]:
+async def _apply(
+    session: AsyncSession, price_list: PriceList, changes: list[_Change]
+) -> list[tuple[BulkStatus, Price]]:
     """Insert or update one row per change (one variant at most once) and append the events."""
     existing = {}
     if changes:
@@ -84,7 +100,8 @@ async def _apply(session: AsyncSession, price_list: PriceList, changes: list[_Ch
     for change in changes:
         row = existing.get(change.variant_id)
         if row is None:
-            row = Price(price_list_id=price_list.id, variant_id=change.variant_id, updated_at=now, **change.values)
+            row = Price(price_list_id=price_list.id, variant_id=change.variant_id, updated_at=now,
+                        **change.values)
             session.add(row)
             status = BulkStatus.CREATED
         elif all(getattr(row, name) == value for name, value in change.values.items()):
@@ -112,7 +129,8 @@ async def set_price(
         values = _values(data, price_list.currency)
     except _ItemInvalid as exc:
         first = exc.errors[0]
-        raise InvalidInput(first.message, field=first.field, errors=[e.model_dump() for e in exc.errors]) from None
+        raise InvalidInput(first.message, field=first.field,
+                           errors=[e.model_dump() for e in exc.errors]) from None
     [(status, row)] = await _apply(session, price_list, [_Change(0, sku, variant_id, values)])
     return price_list, row, status
 
@@ -135,12 +153,17 @@ def _pydantic_errors(exc: ValidationError) -> list[FieldError]:
     ]
 
 
+def _failed(index: int, sku: str | None, errors: list[FieldError]) -> BulkPriceResult:
+    return BulkPriceResult(index=index, sku=sku, status=BulkStatus.ERROR, errors=errors)
+
+
 async def bulk_set_prices(
     session: AsyncSession, price_list_id: int, *, items: list[Any], principal: Principal
 ) -> BulkPriceResponse:
     """Set up to 1,000 prices; each item gets its own result and one bad item never fails the batch."""
     if len(items) > MAX_BULK_ITEMS:
-        raise TooManyItems(f"at most {MAX_BULK_ITEMS} items per request; got {len(items)}", limit=MAX_BULK_ITEMS)
+        raise TooManyItems(f"at most {MAX_BULK_ITEMS} items per request; got {len(items)}",
+                           limit=MAX_BULK_ITEMS)
     price_list = await writable_price_list(session, price_list_id, principal=principal)
     results: dict[int, BulkPriceResult] = {}
     valid: list[tuple[int, BulkPriceItem, dict[str, Any]]] = []
@@ -151,28 +174,27 @@ async def bulk_set_prices(
             item = BulkPriceItem.model_validate(raw)
             values = _values(item, price_list.currency)
         except ValidationError as exc:
-            results[index] = BulkPriceResult(index=index, sku=sku, status=BulkStatus.ERROR,
-                                             errors=_pydantic_errors(exc))
-            continue
+            results[index] = _failed(index, sku, _pydantic_errors(exc))
         except _ItemInvalid as exc:
-            results[index] = BulkPriceResult(index=index, sku=sku, status=BulkStatus.ERROR, errors=exc.errors)
-            continue
-        if item.sku in first_index:
-            results[index] = BulkPriceResult(index=index, sku=sku, status=BulkStatus.ERROR, errors=[FieldError(
-                field="sku", message=f"SKU already appears at index {first_index[item.sku]} of this batch")])
-            continue
-        first_index[item.sku] = index
-        valid.append((index, item, values))
+            results[index] = _failed(index, sku, exc.errors)
+        else:
+            if item.sku in first_index:
+                message = f"SKU already appears at index {first_index[item.sku]} of this batch"
+                results[index] = _failed(index, sku, [FieldError(field="sku", message=message)])
+            else:
+                first_index[item.sku] = index
+                valid.append((index, item, values))
     variant_ids = await variant_ids_by_sku(session, {item.sku for _i, item, _v in valid})
     changes = []
     for index, item, values in valid:
-        if item.sku not in variant_ids:
-            results[index] = BulkPriceResult(index=index, sku=item.sku, status=BulkStatus.ERROR, errors=[
-                FieldError(field="sku", message=f"no variant with SKU {item.sku!r}")])
-        else:
+        if item.sku in variant_ids:
             changes.append(_Change(index, item.sku, variant_ids[item.sku], values))
+        else:
+            message = f"no variant with SKU {item.sku!r}"
+            results[index] = _failed(index, item.sku, [FieldError(field="sku", message=message)])
     for change, (status, row) in zip(changes, await _apply(session, price_list, changes), strict=True):
-        results[change.index] = BulkPriceResult(index=change.index, sku=change.sku, status=status, price_id=row.id)
+        results[change.index] = BulkPriceResult(index=change.index, sku=change.sku, status=status,
+                                                price_id=row.id)
     ordered = [results[i] for i in range(len(items))]
     counts = {s: sum(1 for r in ordered if r.status is s) for s in BulkStatus}
     return BulkPriceResponse(results=ordered, created=counts[BulkStatus.CREATED],

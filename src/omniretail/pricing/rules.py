@@ -1,10 +1,10 @@
 """Which price a channel shows at a given moment, and why. Pure: no database, no clock.
 
-A channel's candidates are its own price lists plus the shared lists (no channel) in its currency. They are
-ranked by priority (highest first); at equal priority a channel's own list beats a shared one, then the older
-list (lower id) wins. The first candidate that is active, in the channel's currency, inside its validity window
-and holding a price row valid at that moment is selected; every other candidate is reported with the reason
-it lost. Windows include their start and exclude their end: ``valid_from <= at < valid_to``.
+A channel's candidates are its own price lists plus the shared lists (no channel) in its currency. They
+are ranked by priority (highest first); at equal priority a channel's own list beats a shared one, then the
+older list (lower id) wins. The first candidate that is active, in the channel's currency, inside its
+validity window and holding a price row valid at that moment is selected; every other candidate is reported
+with the reason it lost. Windows include their start and exclude their end: ``valid_from <= at < valid_to``.
 """
 
 from __future__ import annotations

@@ -8,7 +8,13 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
-    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator,
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
 )
 
 from omniretail.platform.money import validate_currency
@@ -20,11 +26,16 @@ MAX_AMOUNT = Decimal(10) ** 13
 
 
 def decimal_input(value: Any) -> Decimal:
-    """Accept a decimal string or an integer; refuse floats, which cannot carry money exactly."""
+    """Accept a decimal string or an integer; refuse floats, which cannot carry money exactly.
+
+    Pydantic turns only ``ValueError`` into a field error, hence no ``TypeError`` here.
+    """
     if isinstance(value, bool):
-        raise ValueError("amount must be a decimal string such as \"19.99\"")
+        raise ValueError("amount must be a decimal string such as \"19.99\"")  # noqa: TRY004
     if isinstance(value, float):
-        raise ValueError("amounts must not be JSON numbers with a fraction; send a string such as \"19.99\"")
+        raise ValueError(  # noqa: TRY004
+            "amounts must be strings such as \"19.99\", not JSON numbers with a decimal point"
+        )
     if isinstance(value, Decimal | int):
         amount = Decimal(value)
     elif isinstance(value, str):
@@ -33,7 +44,7 @@ def decimal_input(value: Any) -> Decimal:
         except InvalidOperation:
             raise ValueError(f"not a decimal amount: {value!r}") from None
     else:
-        raise ValueError("amount must be a decimal string such as \"19.99\"")
+        raise ValueError("amount must be a decimal string such as \"19.99\"")  # noqa: TRY004
     if not amount.is_finite():
         raise ValueError(f"not a finite amount: {value!r}")
     return amount
@@ -127,8 +138,9 @@ class BulkPriceRequest(BaseModel):
     items: Annotated[
         list[Any],
         WithJsonSchema({"type": "array", "maxItems": MAX_BULK_ITEMS,
-                        "items": BulkPriceItem.model_json_schema(ref_template="#/components/schemas/{model}")}),
-    ] = Field(description=f"Up to {MAX_BULK_ITEMS} items {{sku, amount, compare_at?, valid_from?, valid_to?}}")
+                        "items": BulkPriceItem.model_json_schema()}),
+    ] = Field(description=f"Up to {MAX_BULK_ITEMS} items "
+                          "{sku, amount, compare_at?, valid_from?, valid_to?}")
 
 
 class BulkStatus(StrEnum):
@@ -199,4 +211,6 @@ class PriceResolutionRead(BaseModel):
     price_list_id: int
     price_list_code: str
     price_id: int
-    candidates: list[PriceCandidateRead] = Field(description="Every list considered, best first, with its verdict")
+    candidates: list[PriceCandidateRead] = Field(
+        description="Every list considered, best first, with its verdict"
+    )

@@ -1,8 +1,8 @@
 """Price lists and the effective price of a variant on a channel.
 
-Who sees what: a principal scoped to channels (an integration) or to stores (an associate, through the channels
-their stores fulfil) sees the price lists of those channels and the shared lists; it may change only its
-channels' lists. Price rows are written in ``prices.py``.
+Who sees what: a principal scoped to channels (an integration) or to stores (an associate, through the
+channels their stores fulfil) sees the price lists of those channels and the shared lists; it may change
+only its channels' lists. Price rows are written in ``prices.py``.
 """
 
 from __future__ import annotations
@@ -43,7 +43,9 @@ async def get_price_list(session: AsyncSession, price_list_id: int, *, principal
     return price_list
 
 
-async def writable_price_list(session: AsyncSession, price_list_id: int, *, principal: Principal) -> PriceList:
+async def writable_price_list(
+    session: AsyncSession, price_list_id: int, *, principal: Principal
+) -> PriceList:
     price_list = await get_price_list(session, price_list_id, principal=principal)
     if principal.channel_ids is not None or principal.location_ids is not None:
         visible = await channels_service.visible_channel_ids(session, principal) or frozenset()
@@ -69,7 +71,8 @@ async def require_variant_id(session: AsyncSession, sku: str) -> int:
 # --- price lists -----------------------------------------------------------------------------------------
 
 async def to_read(session: AsyncSession, price_lists: list[PriceList]) -> list[PriceListRead]:
-    refs = await external_refs.references_of(session, entity="price_list", entity_ids=[p.id for p in price_lists])
+    refs = await external_refs.references_of(session, entity="price_list",
+                                             entity_ids=[p.id for p in price_lists])
     return [
         PriceListRead(
             id=p.id, code=p.code, name=p.name, channel_id=p.channel_id, currency=p.currency,
@@ -82,8 +85,8 @@ async def to_read(session: AsyncSession, price_lists: list[PriceList]) -> list[P
 
 
 async def list_price_lists(
-    session: AsyncSession, *, principal: Principal, channel_id: int | None = None, currency: str | None = None,
-    cursor: str | None = None, limit: int = 50, sort: str | None = None,
+    session: AsyncSession, *, principal: Principal, channel_id: int | None = None,
+    currency: str | None = None, cursor: str | None = None, limit: int = 50, sort: str | None = None,
 ) -> tuple[list[PriceList], str | None]:
     stmt = select(PriceList)
     visible = await channels_service.visible_channel_ids(session, principal)
@@ -104,7 +107,9 @@ async def _list_changed(session: AsyncSession, price_list: PriceList, fields: li
     }, coalesce_key=f"price_list:{price_list.id}")
 
 
-async def create_price_list(session: AsyncSession, *, data: PriceListCreate, principal: Principal) -> PriceList:
+async def create_price_list(
+    session: AsyncSession, *, data: PriceListCreate, principal: Principal
+) -> PriceList:
     channel = None
     if data.channel_id is not None:
         try:
@@ -117,7 +122,8 @@ async def create_price_list(session: AsyncSession, *, data: PriceListCreate, pri
     if currency is None:
         raise InvalidInput("a shared price list needs a currency", field="currency")
     if channel is not None and currency != channel.currency:
-        raise InvalidInput(f"channel {channel.code} sells in {channel.currency}, not {currency}", field="currency")
+        raise InvalidInput(f"channel {channel.code} sells in {channel.currency}, not {currency}",
+                           field="currency")
     if (await session.execute(select(PriceList.id).where(PriceList.code == data.code))).first():
         raise AlreadyExists(f"price list code {data.code!r} is taken", field="code")
     include_tax = data.prices_include_tax
@@ -131,8 +137,8 @@ async def create_price_list(session: AsyncSession, *, data: PriceListCreate, pri
     session.add(price_list)
     await session.flush()
     for source, ref in data.external_refs.items():
-        await external_refs.set_reference(session, entity="price_list", entity_id=price_list.id, source=source,
-                                          reference=ref)
+        await external_refs.set_reference(session, entity="price_list", entity_id=price_list.id,
+                                          source=source, reference=ref)
     return price_list
 
 
@@ -153,8 +159,8 @@ async def update_price_list(
     for name in changed:
         setattr(price_list, name, changes[name])
     for source, ref in (data.external_refs or {}).items():
-        await external_refs.set_reference(session, entity="price_list", entity_id=price_list.id, source=source,
-                                          reference=ref)
+        await external_refs.set_reference(session, entity="price_list", entity_id=price_list.id,
+                                          source=source, reference=ref)
     await session.flush()
     await session.refresh(price_list)
     resolution_changes = [name for name in changed if name in RESOLUTION_FIELDS]

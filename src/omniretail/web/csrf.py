@@ -8,6 +8,7 @@ response); ``verify_csrf`` is the dependency every page POST declares.
 from __future__ import annotations
 
 import secrets
+
 from fastapi import Depends, Request
 from starlette.requests import cookie_parser
 
@@ -15,7 +16,8 @@ from omniretail.api.authentication import CSRF_COOKIE, CSRF_FIELD, csrf_matches
 from omniretail.platform.errors import PermissionDenied
 
 SCOPE_KEY = "omniretail.csrf"
-_SKIP_PREFIXES = ("/api/", "/static/", "/healthz", "/metrics", "/openapi.json")
+# Not pages of ours: the JSON API, assets, probes, and the API docs (which load Swagger UI from a CDN).
+_SKIP_PREFIXES = ("/api/", "/static/", "/healthz", "/metrics", "/openapi.json", "/docs", "/redoc")
 
 
 def csrf_token(request: Request) -> str:
@@ -80,9 +82,9 @@ class CsrfCookieMiddleware:
 
 
 SECURITY_HEADERS = [
-    (b"content-security-policy", b"default-src 'self'; img-src 'self' https: data:; style-src 'self'; "
-                                 b"script-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-                                 b"base-uri 'none'"),
+    (b"content-security-policy", (b"default-src 'self'; img-src 'self' https: data:; style-src 'self'; "
+                                  b"script-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+                                  b"base-uri 'none'")),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),

@@ -1,14 +1,14 @@
 """Translations for the pages: Babel catalogues under ``omniretail/locale/<locale>/LC_MESSAGES/messages``.
 
 Compiled ``.mo`` files are used when they are at least as new as their ``.po``; otherwise the ``.po`` is
-compiled in memory, so a checkout works before ``pybabel compile`` has run. ``python -m omniretail.web.i18n``
-writes the ``.mo`` files (the same as ``pybabel compile -d src/omniretail/locale -D messages``).
+compiled in memory, so a checkout works before ``pybabel compile`` has run. ``python -m
+omniretail.web.translations compile`` writes the ``.mo`` files; ``… extract`` refreshes the catalogues.
 """
 
 from __future__ import annotations
 
 import io
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -43,7 +43,7 @@ def _compile(po_path: Path) -> bytes:
     return buffer.getvalue()
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations_for(locale: str) -> NullTranslations:
     po_path, mo_path = _paths(normalise_locale(locale))
     if mo_path.is_file() and (not po_path.is_file() or mo_path.stat().st_mtime >= po_path.stat().st_mtime):
@@ -94,22 +94,17 @@ def _catalogue(context) -> NullTranslations:
 
 
 @pass_context
-def gettext(__context, __string: str, **variables):
-    rv = _catalogue(__context).gettext(__string)
-    if __context.eval_ctx.autoescape:
+def gettext(context, message: str, /, **variables):
+    rv = _catalogue(context).gettext(message)
+    if context.eval_ctx.autoescape:
         rv = Markup(rv)
     return rv % variables
 
 
 @pass_context
-def ngettext(__context, __singular: str, __plural: str, __num: int, **variables):
-    variables.setdefault("num", __num)
-    rv = _catalogue(__context).ngettext(__singular, __plural, __num)
-    if __context.eval_ctx.autoescape:
+def ngettext(context, singular: str, plural: str, num: int, /, **variables):
+    variables.setdefault("num", num)
+    rv = _catalogue(context).ngettext(singular, plural, num)
+    if context.eval_ctx.autoescape:
         rv = Markup(rv)
     return rv % variables
-
-
-if __name__ == "__main__":  # pragma: no cover
-    for path in compile_catalogs():
-        print(f"compiled {path}")

@@ -114,7 +114,8 @@ def display_value(value: Any) -> str:
 def build_templates() -> Jinja2Templates:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html", "xml"]),
-        extensions=["jinja2.ext.i18n", "jinja2.ext.do"], undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n", "jinja2.ext.do"], undefined=StrictUndefined, trim_blocks=True,
+        lstrip_blocks=True,
     )
     env.policies["ext.i18n.trimmed"] = True
     env.newstyle_gettext = True  # type: ignore[attr-defined]

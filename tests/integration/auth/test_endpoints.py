@@ -4,7 +4,13 @@ from datetime import timedelta
 
 from omniretail.platform import clock
 from tests.factories import (
-    bearer, create_channel, create_location, create_price_list, create_sku, create_user_with_token, problem,
+    bearer,
+    create_channel,
+    create_location,
+    create_price_list,
+    create_sku,
+    create_user_with_token,
+    problem,
 )
 
 
@@ -28,9 +34,11 @@ async def test_user_crud_with_scopes(client, session):
     listed = await client.get("/api/v1/users", params={"sort": "email"}, headers=headers)
     assert body["id"] in [u["id"] for u in listed.json()["items"]]
 
-    dup = await client.post("/api/v1/users", headers=headers, json={"email": "marek@example.com", "role": "analyst"})
+    dup = await client.post("/api/v1/users", headers=headers,
+                            json={"email": "marek@example.com", "role": "analyst"})
     assert dup.status_code == 409
-    no_store = await client.post("/api/v1/users", headers=headers, json={"email": "a@example.com", "role": "associate"})
+    no_store = await client.post("/api/v1/users", headers=headers,
+                                 json={"email": "a@example.com", "role": "associate"})
     assert no_store.status_code == 422 and problem(no_store)["field"] == "location_ids"
     unknown = await client.post("/api/v1/users", headers=headers, json={
         "email": "b@example.com", "role": "integration", "channel_ids": [999999]})
@@ -137,7 +145,8 @@ async def test_audit_log_records_every_write_made_through_the_api(client, sessio
     await call("PATCH", f"/users/{user['id']}", {"full_name": "Audited"})
     tok = await call("POST", f"/users/{user['id']}/tokens", {"name": "t"})
     await call("DELETE", f"/tokens/{tok['id']}")
-    failed = await client.post("/api/v1/price-lists", json={"code": "aud", "name": "dup", "currency": "PLN"}, headers=h)
+    failed = await client.post("/api/v1/price-lists", headers=h,
+                               json={"code": "aud", "name": "dup", "currency": "PLN"})
     assert failed.status_code == 409
 
     events, cursor = [], None

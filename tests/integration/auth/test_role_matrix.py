@@ -12,7 +12,12 @@ from dataclasses import dataclass
 import pytest
 
 from tests.factories import (
-    bearer, create_channel, create_location, create_price_list, create_sku, create_user_with_token,
+    bearer,
+    create_channel,
+    create_location,
+    create_price_list,
+    create_sku,
+    create_user_with_token,
     set_test_price,
 )
 
@@ -49,7 +54,8 @@ class World:
 async def build_world(session) -> World:
     from omniretail.auth import service as auth_service
 
-    store_a, store_b = await create_location(session, code="STORE-A"), await create_location(session, code="STORE-B")
+    store_a = await create_location(session, code="STORE-A")
+    store_b = await create_location(session, code="STORE-B")
     channel_x = await create_channel(session, code="X", location_ids=[store_a], external_refs={"erp": "X"})
     channel_y = await create_channel(session, code="Y", location_ids=[store_b], external_refs={"erp": "Y"},
                                      secrets={"token": "y-secret"})
@@ -62,8 +68,8 @@ async def build_world(session) -> World:
     victim_id, _ = await create_user_with_token(session, role="analyst")
     [victim_token] = await auth_service.list_api_tokens(session, user_id=victim_id)
     other_owner_id, _ = await create_user_with_token(session, role="owner")
-    return World(store_a, store_b, channel_x, channel_y, list_x, list_y, shared, sku, victim_id, victim_token.id,
-                 other_owner_id)
+    return World(store_a, store_b, channel_x, channel_y, list_x, list_y, shared, sku, victim_id,
+                 victim_token.id, other_owner_id)
 
 
 def matrix(w: World, me: int) -> list[tuple[str, str, dict | None, dict[str, int]]]:
@@ -79,7 +85,8 @@ def matrix(w: World, me: int) -> list[tuple[str, str, dict | None, dict[str, int
          expect("OAM:201 SIN:403")),
         ("PATCH", f"/channels/{w.channel_x}", {"name": "renamed"}, expect("OAMI:200 SN:403")),
         ("PATCH", f"/channels/{w.channel_y}", {"name": "renamed"}, expect("OAM:200 SN:403 I:404")),
-        ("PATCH", f"/channels/{w.channel_y}", {"secrets": {"token": "rotated"}}, expect("OA:200 MSN:403 I:404")),
+        ("PATCH", f"/channels/{w.channel_y}", {"secrets": {"token": "rotated"}},
+         expect("OA:200 MSN:403 I:404")),
         # price lists and prices
         ("GET", "/price-lists", None, expect("OAMSIN:200")),
         ("GET", f"/price-lists/{w.list_x}", None, expect("OAMSIN:200")),
@@ -87,7 +94,8 @@ def matrix(w: World, me: int) -> list[tuple[str, str, dict | None, dict[str, int
         ("GET", f"/price-lists/{w.shared}", None, expect("OAMSIN:200")),
         ("GET", f"/price-lists/{w.list_x}/prices", None, expect("OAMSIN:200")),
         ("GET", f"/price-lists/{w.list_y}/prices", None, expect("OAMN:200 SI:404")),
-        ("POST", "/price-lists", {"code": "PX", "name": "x", "channel_id": w.channel_x}, expect("OAMI:201 SN:403")),
+        ("POST", "/price-lists", {"code": "PX", "name": "x", "channel_id": w.channel_x},
+         expect("OAMI:201 SN:403")),
         ("POST", "/price-lists", {"code": "PY", "name": "y", "channel_id": w.channel_y},
          expect("OAM:201 SN:403 I:422")),
         ("POST", "/price-lists", {"code": "PS", "name": "s", "currency": "PLN"}, expect("OAM:201 SIN:403")),
@@ -151,7 +159,8 @@ async def test_associate_lists_show_only_their_store(client, session):
     assert [x["id"] for x in locations] == [world.store_a]
     price_lists = (await client.get("/api/v1/price-lists", headers=headers)).json()["items"]
     assert {x["id"] for x in price_lists} == {world.list_x, world.shared}
-    by_channel = await client.get("/api/v1/price-lists", params={"channel_id": world.channel_y}, headers=headers)
+    by_channel = await client.get("/api/v1/price-lists", params={"channel_id": world.channel_y},
+                                  headers=headers)
     assert by_channel.json()["items"] == []
     by_ref = await client.get("/api/v1/locations/by-ref/erp/none", headers=headers)
     assert by_ref.status_code == 404

@@ -21,12 +21,14 @@ async def test_bulk_products_per_item_results(client, session):
     items = [
         {"code": "BLK-NEW", "title": "New", "variants": [{"sku": "BLK-NEW-1", "gtin": "96385074"}],
          "external_refs": {"erp": "E-1"}},
-        {"code": "BLK-OLD", "title": "Old title, renamed", "variants": [{"sku": "BLK-OLD-1", "weight_grams": 90}]},
+        {"code": "BLK-OLD", "title": "Old title, renamed",
+         "variants": [{"sku": "BLK-OLD-1", "weight_grams": 90}]},
         {"code": "bad code", "title": "x"},
         {"code": "BLK-GTIN", "title": "Clash", "variants": [{"sku": "BLK-GTIN-1", "gtin": "96385074"}]},
         {"code": "BLK-NEW2", "title": "Fine too"},
     ]
-    response = await client.post(f"{API}/products/bulk", json={"items": items}, headers=await _headers(session))
+    headers = await _headers(session)
+    response = await client.post(f"{API}/products/bulk", json={"items": items}, headers=headers)
     assert response.status_code == 200, response.text
     body = response.json()
     statuses = [r["status"] for r in body["results"]]
@@ -36,7 +38,8 @@ async def test_bulk_products_per_item_results(client, session):
     assert body["results"][2]["errors"][0]["location"] == ["code"]
     assert "GTIN 96385074" in body["results"][3]["errors"][0]["message"]
     assert body["results"][3]["id"] is None
-    assert await session.scalar(select(func.count()).select_from(Product).where(Product.code == "BLK-GTIN")) == 0
+    clash = select(func.count()).select_from(Product).where(Product.code == "BLK-GTIN")
+    assert await session.scalar(clash) == 0
     old = await service.get_product_read(session, body["results"][1]["id"])
     assert old.title == "Old title, renamed" and old.brand == "Keep"  # fields left out stay
     assert old.variants[0].weight_grams == 90 and old.variants[0].mpn == "M-1"
@@ -54,7 +57,8 @@ async def test_bulk_variants_by_product_code(client, session):
         {"product_code": "BV-1", "sku": "BV-2-A"},
         {"product_code": "BV-1", "sku": "BV-1-C", "gtin": "123"},
     ]
-    response = await client.post(f"{API}/variants/bulk", json={"items": items}, headers=await _headers(session))
+    headers = await _headers(session)
+    response = await client.post(f"{API}/variants/bulk", json={"items": items}, headers=headers)
     results = response.json()["results"]
     assert [r["status"] for r in results] == ["created", "updated", "error", "error", "error"]
     assert results[2]["errors"][0]["location"] == ["product_code"]

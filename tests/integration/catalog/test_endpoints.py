@@ -9,7 +9,8 @@ API = "/api/v1"
 SHOE = {
     "code": "RUN-100", "title": "Trail runner", "description": "Light and grippy", "brand": "Northwind",
     "category": "Shoes/Running", "attributes": {"material": "mesh"}, "status": "active", "vat_rate": "0.23",
-    "translations": {"pl": {"title": "But do biegania", "description": "Lekki"}, "tr": {"title": "Koşu ayakkabısı"}},
+    "translations": {"pl": {"title": "But do biegania", "description": "Lekki"},
+                     "tr": {"title": "Koşu ayakkabısı"}},
     "media": [{"url": "https://cdn.example.com/run-100.jpg", "alt": "side"}],
     "variants": [
         {"sku": "RUN-100-42", "gtin": "4006381333931", "options": {"colour": "red", "size": "42"},
@@ -42,8 +43,10 @@ async def test_create_then_fetch_by_id_reference_and_sku(client, session):
     assert (await client.get(f"{API}/products/by-ref/erp/P-100", headers=headers)).json()["id"] == body["id"]
     variant = (await client.get(f"{API}/variants/by-sku/RUN-100-42", headers=headers)).json()
     assert variant["gtin"] == "4006381333931" and variant["product_id"] == body["id"]
-    assert (await client.get(f"{API}/variants/{variant['id']}", headers=headers)).json()["sku"] == "RUN-100-42"
-    assert (await client.get(f"{API}/variants/by-ref/erp/V-42", headers=headers)).json()["id"] == variant["id"]
+    by_id = await client.get(f"{API}/variants/{variant['id']}", headers=headers)
+    assert by_id.json()["sku"] == "RUN-100-42"
+    by_ref = await client.get(f"{API}/variants/by-ref/erp/V-42", headers=headers)
+    assert by_ref.json()["id"] == variant["id"]
     missing = await client.get(f"{API}/variants/by-sku/NOPE", headers=headers)
     assert missing.status_code == 404 and problem(missing)["status"] == 404
     assert (await client.get(f"{API}/products/999999", headers=headers)).status_code == 404
@@ -54,7 +57,8 @@ async def test_changes_append_outbox_events(client, session):
     body = (await client.post(f"{API}/products", json=SHOE, headers=headers)).json()
     await client.patch(f"{API}/products/{body['id']}", json={"title": "Trail runner 2"}, headers=headers)
     events = (await session.execute(
-        select(OutboxEvent.topic, OutboxEvent.coalesce_key).where(OutboxEvent.coalesce_key == f"product:{body['id']}")
+        select(OutboxEvent.topic, OutboxEvent.coalesce_key)
+        .where(OutboxEvent.coalesce_key == f"product:{body['id']}")
     )).all()
     topics = [topic for topic, _key in events]
     assert topics.count("catalog.product.changed") == 2
@@ -65,9 +69,11 @@ async def test_patch_product_translations_media_category_and_variants(client, se
     headers = await _token(session)
     body = (await client.post(f"{API}/products", json=SHOE, headers=headers)).json()
     patch = {
-        "title": "Trail runner II", "category": "Shoes/Trail", "translations": {"tr": None, "sq": {"title": "Atlete"}},
+        "title": "Trail runner II", "category": "Shoes/Trail",
+        "translations": {"tr": None, "sq": {"title": "Atlete"}},
         "media": [{"url": "http://cdn.example.com/a.png"}, {"url": "https://cdn.example.com/b.png"}],
-        "variants": [{"sku": "RUN-100-43", "weight_grams": 320}, {"sku": "RUN-100-44", "options": {"size": "44"}}],
+        "variants": [{"sku": "RUN-100-43", "weight_grams": 320},
+                     {"sku": "RUN-100-44", "options": {"size": "44"}}],
         "external_refs": {"erp": None, "shop": "S-9"},
     }
     patched = await client.patch(f"{API}/products/{body['id']}", json=patch, headers=headers)
@@ -123,8 +129,8 @@ async def test_duplicate_code_and_sku_conflict(client, session):
 
 
 async def test_list_search_filters_and_cursor(client, session):
-    await create_product(session, code="LST-A", title="Alpine jacket", brand="Fabrikam", category="Apparel/Jackets",
-                         variants=[{"sku": "LST-A-1", "gtin": "5901234123457"}])
+    await create_product(session, code="LST-A", title="Alpine jacket", brand="Fabrikam",
+                         category="Apparel/Jackets", variants=[{"sku": "LST-A-1", "gtin": "5901234123457"}])
     await create_product(session, code="LST-B", title="Road shoe", brand="Northwind", category="Shoes/Road",
                          status="draft")
     await create_product(session, code="LST-C", title="Trail shoe", brand="Northwind", category="Shoes/Trail")
@@ -171,5 +177,6 @@ async def test_roles_associate_and_analyst_read_only_integration_reads(client, s
         assert denied.status_code == 403, role
         assert (await client.patch(f"{API}/products/{product_id}", json={"title": "x"},
                                    headers=headers)).status_code == 403
-        assert (await client.post(f"{API}/variants/bulk", json={"items": []}, headers=headers)).status_code == 403
+        bulk = await client.post(f"{API}/variants/bulk", json={"items": []}, headers=headers)
+        assert bulk.status_code == 403
     assert (await client.get(f"{API}/products")).status_code == 401

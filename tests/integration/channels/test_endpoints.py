@@ -11,7 +11,12 @@ from omniretail.platform.crypto import decrypt_text
 from omniretail.platform.idempotency import IdempotencyRecord
 from omniretail.platform.outbox import OutboxEvent
 from tests.factories import (
-    TEST_SECRET_KEY, bearer, create_channel, create_location, create_user_with_token, problem,
+    TEST_SECRET_KEY,
+    bearer,
+    create_channel,
+    create_location,
+    create_user_with_token,
+    problem,
 )
 
 SECRETS = {"client_secret": "s3cr3t-Allegro-XYZ", "refresh_token": "rt-0123456789-very-secret"}
@@ -96,6 +101,10 @@ async def test_secrets_under_another_instance_key_are_reported_unreadable(client
     _uid, token = await create_user_with_token(session, role="owner")
     body = (await client.get(f"/api/v1/channels/{channel_id}", headers=bearer(token))).json()
     assert body["secret_keys"] == [] and body["secrets_readable"] is False
+    reset = await client.patch(f"/api/v1/channels/{channel_id}", headers=bearer(token),
+                               json={"secrets": {"token": "fresh-secret"}})
+    assert reset.status_code == 200
+    assert reset.json()["secret_keys"] == ["token"] and reset.json()["secrets_readable"] is True
 
 
 async def test_manager_may_edit_channels_but_not_their_secrets(client, session):
@@ -143,7 +152,8 @@ async def test_idempotent_create_replays_without_storing_secrets(client, session
     assert first.status_code == second.status_code == 201
     assert second.headers.get("idempotent-replayed") == "true" and first.json() == second.json()
     assert_no_secret_values(second)
-    stored = (await session.scalars(select(IdempotencyRecord).where(IdempotencyRecord.key == "create-allegro"))).one()
+    stored = (await session.scalars(
+        select(IdempotencyRecord).where(IdempotencyRecord.key == "create-allegro"))).one()
     assert "s3cr3t" not in json.dumps(stored.response_body)
     listed = await client.get("/api/v1/channels", headers=bearer(token))
     assert [c["code"] for c in listed.json()["items"]].count("allegro") == 1
@@ -157,7 +167,8 @@ async def test_integration_sees_and_changes_only_its_channels(client, session):
     listed = await client.get("/api/v1/channels", headers=headers)
     assert [c["id"] for c in listed.json()["items"]] == [mine]
     assert (await client.get(f"/api/v1/channels/{other}", headers=headers)).status_code == 404
-    assert (await client.patch(f"/api/v1/channels/{other}", headers=headers, json={"name": "x"})).status_code == 404
+    other_patch = await client.patch(f"/api/v1/channels/{other}", headers=headers, json={"name": "x"})
+    assert other_patch.status_code == 404
     assert (await client.patch(f"/api/v1/channels/{mine}", headers=headers,
                                json={"settings": {"cursor": "42"}})).status_code == 200
     created = await client.post("/api/v1/channels", headers=headers, json=channel_payload(secrets={}))

@@ -4,7 +4,13 @@ from sqlalchemy import select
 
 from omniretail.platform.outbox import OutboxEvent
 from tests.factories import (
-    bearer, create_channel, create_price_list, create_sku, create_user_with_token, problem, set_test_price,
+    bearer,
+    create_channel,
+    create_price_list,
+    create_sku,
+    create_user_with_token,
+    problem,
+    set_test_price,
 )
 
 TOPIC = "pricing.price.changed"
@@ -62,7 +68,8 @@ async def test_price_list_rules(client, session):
                             json={"code": "base", "name": "Base", "currency": "PLN"})
     assert dup.status_code == 409
     bad_patch = await client.patch(f"/api/v1/price-lists/{ok.json()['id']}", headers=headers,
-                                   json={"valid_from": "2030-01-01T00:00:00Z", "valid_to": "2029-01-01T00:00:00Z"})
+                                   json={"valid_from": "2030-01-01T00:00:00Z",
+                                         "valid_to": "2029-01-01T00:00:00Z"})
     assert bad_patch.status_code == 422
 
 
@@ -164,7 +171,8 @@ async def test_bulk_limits_and_idempotency(client, session):
     _vid, sku = await create_sku(session)
     _uid, token = await create_user_with_token(session, role="owner")
     url = f"/api/v1/price-lists/{price_list}/prices/bulk"
-    too_many = await client.post(url, headers=bearer(token), json={"items": [{"sku": sku, "amount": "1"}] * 1001})
+    too_many = await client.post(url, headers=bearer(token),
+                                 json={"items": [{"sku": sku, "amount": "1"}] * 1001})
     assert too_many.status_code == 413
     headers = {**bearer(token), "Idempotency-Key": "bulk-1"}
     first = await client.post(url, headers=headers, json={"items": [{"sku": sku, "amount": "5.00"}]})
@@ -218,12 +226,13 @@ async def test_effective_price_is_explained(client, session):
     assert autumn["price_list_code"] == "web" and autumn["amount"] == "95.00"
     assert autumn["candidates"][0]["verdict"] == "list_ended"
 
-    owner_id, owner = await create_user_with_token(session, role="owner")
+    _owner_id, owner = await create_user_with_token(session, role="owner")
     await client.patch(f"/api/v1/price-lists/{own}", headers=bearer(owner), json={"is_active": False})
     fallback = (await client.get(url, params={"at": "2025-10-01T00:00:00Z"}, headers=bearer(token))).json()
     assert fallback["price_list_code"] == "base" and fallback["amount"] == "100.00"
 
-    await client.patch(f"/api/v1/price-lists/{shared}", headers=bearer(owner), json={"valid_to": "2025-01-01T00:00:00Z"})
+    await client.patch(f"/api/v1/price-lists/{shared}", headers=bearer(owner),
+                       json={"valid_to": "2025-01-01T00:00:00Z"})
     missing = await client.get(url, params={"at": "2025-10-01T00:00:00Z"}, headers=bearer(token))
     assert missing.status_code == 404
     assert {c["price_list_code"]: c["verdict"] for c in problem(missing)["candidates"]} == {

@@ -107,3 +107,20 @@ async def test_signed_out_page_visit_redirects_to_login_with_next(client):
     response = await client.get("/backoffice/catalog?q=boot", headers=HTML)
     assert response.status_code == 303
     assert response.headers["location"] == "/login?next=/backoffice/catalog%3Fq%3Dboot"
+
+
+async def test_api_docs_keep_their_own_headers(client):
+    docs = await client.get("/docs", headers=HTML)
+    assert docs.status_code == 200
+    assert "content-security-policy" not in docs.headers and "set-cookie" not in docs.headers
+
+
+async def test_static_assets_are_served(client):
+    css = await client.get("/static/omniretail.css")
+    assert css.status_code == 200 and "text/css" in css.headers["content-type"]
+
+
+async def test_unknown_address_is_an_html_404_page(client):
+    page = await client.get("/no-such-page", headers={**HTML, "Accept-Language": "pl"})
+    assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+    assert "<h1>Nie znaleziono</h1>" in page.text and 'href="/login"' in page.text

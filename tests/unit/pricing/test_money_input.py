@@ -50,10 +50,10 @@ def test_naive_datetimes_are_taken_as_utc():
 
 
 def test_compare_at_must_be_above_the_price():
-    check_compare_at(Decimal("10"), None)
-    check_compare_at(Decimal("10"), Decimal("12.50"))
+    check_compare_at(Decimal(10), None)
+    check_compare_at(Decimal(10), Decimal("12.50"))
     with pytest.raises(ValueError):
-        check_compare_at(Decimal("10"), Decimal("10"))
+        check_compare_at(Decimal(10), Decimal(10))
     with pytest.raises(ValidationError):
         PriceSet.model_validate({"amount": "10", "compare_at": "9.99"})
 

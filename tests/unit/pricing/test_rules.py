@@ -7,7 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from omniretail.pricing.rules import (
-    ListCandidate, PriceRow, Verdict, Window, check_window, resolve_price, window_at,
+    ListCandidate,
+    PriceRow,
+    Verdict,
+    Window,
+    check_window,
+    resolve_price,
+    window_at,
 )
 
 T0 = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
