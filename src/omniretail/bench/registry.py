@@ -26,7 +26,7 @@ def scenario(name: str, description: str):
     return register
 
 
-_MODULES = ("omniretail.bench.catalog_import",)
+_MODULES = ("omniretail.bench.catalog_import", "omniretail.bench.reserve", "omniretail.bench.availability")
 
 for _module in _MODULES:
     try:

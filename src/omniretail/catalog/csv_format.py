@@ -12,6 +12,10 @@ present columns replace: all ``option_*`` columns together replace a variant's o
 left out), all ``attr_*`` columns a product's attributes, ``image_urls`` a product's images, and a locale
 whose title and description are both blank is removed.
 
+A blank status means ``active``, a blank vat_rate 0.23. Each row is checked on its own here; ``import_sql``
+checks rows against each other and the catalog: a SKU and a GTIN appear once per file, a GTIN may not
+belong to another SKU, a SKU may not belong to another product, and a product's rows agree.
+
 Rows are numbered as a spreadsheet shows them: the header is row 1, the first data row is row 2.
 """
 

@@ -124,7 +124,7 @@ async def import_catalog_stream(session: AsyncSession, text_stream: TextIO, *,
                 await asyncio.sleep(0)  # let the batch in the database move on
         await pipeline.finish()
     except (UnicodeDecodeError, csv.Error) as exc:
-        await pipeline.cancel()
+        await pipeline.drain()  # let the batch in flight end cleanly; the caller rolls everything back
         return _unreadable(report, row_no + 1, exc, started)
     except BaseException:
         await pipeline.cancel()
@@ -170,7 +170,7 @@ class _Pipeline:
 
     async def finish(self) -> None:
         await self._send()
-        await self._wait()
+        await self.drain()
 
     async def cancel(self) -> None:
         if self.running is not None:
@@ -179,13 +179,14 @@ class _Pipeline:
                 await self.running
             self.running = None
 
-    async def _wait(self) -> None:
+    async def drain(self) -> None:
+        """Wait for the batch in flight (its errors are raised here)."""
         if self.running is not None:
             running, self.running = self.running, None
             await running
 
     async def _send(self) -> None:
-        await self._wait()
+        await self.drain()
         if self.batch:
             self.running = asyncio.ensure_future(self._process(self.batch))
             self.batch = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,7 +44,10 @@ class CatalogRepository:
         return parent_id
 
     async def _category_id(self, code: str) -> int | None:
-        found = await self.session.execute(select(Category.id).where(Category.code == code))
+        # codes are stored lower-cased ("shoes/running"); match rows written with another case too
+        found = await self.session.execute(
+            select(Category.id).where(func.lower(Category.code) == code).order_by(Category.id).limit(1)
+        )
         return found.scalar_one_or_none()
 
     async def category_paths(self, category_ids: Iterable[int | None]) -> dict[int, str]:

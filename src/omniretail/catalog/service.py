@@ -6,6 +6,7 @@ Every function takes the session first, never commits, raises ``platform.errors`
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
@@ -106,7 +107,7 @@ async def product_reads(session: AsyncSession, products: list[Product]) -> list[
         ProductRead(
             id=p.id, code=p.code, title=p.title, description=p.description or "", brand=p.brand or "",
             category=paths.get(p.category_id) if p.category_id else None, attributes=p.attributes or {},
-            status=ProductStatus(p.status), vat_rate=p.vat_rate,
+            status=ProductStatus(p.status), vat_rate=Decimal(p.vat_rate).normalize(),
             translations={t.locale: TranslationCreate(title=t.title, description=t.description)
                           for t in translations.get(p.id, [])},
             media=[MediaRead(id=m.id, url=m.url, alt=m.alt, position=m.position, variant_id=m.variant_id)
@@ -144,10 +145,9 @@ async def list_products(
             code = rules.category_code(rules.category_names(category))
         except ValueError as exc:
             raise InvalidInput(str(exc), field="category") from exc
-        stmt = stmt.where(Product.category_id.in_(
-            select(Category.id).where(or_(Category.code == code,
-                                          Category.code.like(_escape_like(code) + "/%", escape="\\")))
-        ))
+        category_code = func.lower(Category.code)  # stored lower-cased; tolerate rows written otherwise
+        subtree = or_(category_code == code, category_code.like(_escape_like(code) + "/%", escape="\\"))
+        stmt = stmt.where(Product.category_id.in_(select(Category.id).where(subtree)))
     if brand:
         stmt = stmt.where(func.lower(Product.brand) == brand.strip().lower())
     if status:

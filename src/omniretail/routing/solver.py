@@ -36,15 +36,13 @@ def _check(strategy: str) -> None:
         raise UnknownStrategy(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
 
 
-def _optimal_plan(sl: Shortlist, time_limit: float) -> Plan:
-    """The MILP plan; should HiGHS stop at its time limit with something dearer, the greedy plan instead."""
-    solved = plan_optimally([sl], time_limit=time_limit)
-    if solved is not None and solved[1]:
-        return solved[0][0]
-    fallback = greedy_plan(sl)
-    if solved is None or fallback.cost.total < solved[0][0].cost.total:
-        return fallback
-    return solved[0][0]
+def _optimal_plan(sl: Shortlist, time_limit: float) -> tuple[Plan, Plan]:
+    """The MILP plan, and the greedy plan HiGHS started from (never dearer than it, even at a time limit)."""
+    greedy = greedy_plan(sl)
+    solved = plan_optimally([sl], start=[greedy], time_limit=time_limit)
+    if solved is None or greedy.cost.total < solved[0][0].cost.total:
+        return greedy, greedy
+    return solved[0][0], greedy
 
 
 def solve(request: RoutingRequest, strategy: str = "greedy", *, runner_up: bool = True,
@@ -60,10 +58,12 @@ def solve(request: RoutingRequest, strategy: str = "greedy", *, runner_up: bool 
             second = greedy_runner_up(sl)
         rule = GREEDY_RUNNER_UP
     else:
-        plan = _optimal_plan(sl, time_limit)
+        plan, greedy = _optimal_plan(sl, time_limit)
         if runner_up and plan.assignments:
-            solved = plan_optimally([sl], avoid=[frozenset(plan.locations)], time_limit=time_limit)
-            if solved is not None and solved[0][0].locations != plan.locations:
+            chosen = frozenset(plan.locations)
+            start = [greedy] if frozenset(greedy.locations) != chosen else None
+            solved = plan_optimally([sl], start=start, avoid=[chosen], time_limit=time_limit)
+            if solved is not None and frozenset(solved[0][0].locations) != chosen:
                 second = solved[0][0]
         rule = OPTIMAL_RUNNER_UP
     return Explanation(strategy=strategy, plan=plan, runner_up=second,
@@ -88,11 +88,10 @@ def solve_wave(requests: Sequence[RoutingRequest], strategy: str = "optimal", *,
     if strategy == "greedy":
         plans = _greedy_wave(requests, StockPool.from_requests(requests))
     else:
+        first_come = _greedy_wave(requests, StockPool.from_requests(requests))
         pool = StockPool.from_requests(requests)
-        solved = plan_optimally([shortlist(r, pool) for r in requests], time_limit=time_limit)
-        plans = solved[0] if solved is not None else None
-        if solved is None or not solved[1]:
-            fallback = _greedy_wave(requests, StockPool.from_requests(requests))
-            if plans is None or sum(p.cost.total for p in fallback) < sum(p.cost.total for p in plans):
-                plans = fallback
+        solved = plan_optimally([shortlist(r, pool) for r in requests], start=first_come, time_limit=time_limit)
+        plans = first_come
+        if solved is not None and sum(p.cost.total for p in solved[0]) <= sum(p.cost.total for p in first_come):
+            plans = solved[0]
     return WavePlan(strategy=strategy, plans=tuple(plans), solve_ms=(time.perf_counter() - started) * 1000)

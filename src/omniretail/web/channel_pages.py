@@ -20,7 +20,8 @@ from .paging import next_page_url
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-_LOOKS_SECRET = re.compile(r"secret|password|passwd|token|api[_-]?key|private[_-]?key|credential", re.IGNORECASE)
+_LOOKS_SECRET = re.compile(r"secret|password|passwd|token|api[_-]?key|private[_-]?key|credential",
+                           re.IGNORECASE)
 
 KIND_LABELS = {
     ChannelKind.WEBSHOP: N_("Webshop"), ChannelKind.POS: N_("Point of sale"),

@@ -65,7 +65,8 @@ class CsrfCookieMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 content_type = dict(headers).get(b"content-type", b"")
-                if holder["new"] and (content_type.startswith(b"text/html") or message["status"] in (302, 303)):
+                is_page = content_type.startswith(b"text/html") or message["status"] in (302, 303)
+                if holder["new"] and is_page:
                     headers.append((b"set-cookie", self._cookie_header(holder["token"])))
                 if content_type.startswith(b"text/html"):
                     headers.extend(SECURITY_HEADERS)

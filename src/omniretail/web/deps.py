@@ -83,6 +83,8 @@ OverviewReader = Annotated[Principal, signed_in("analytics:read")]
 StoreWorker = Annotated[Principal, signed_in("inventory:write")]
 
 # Problem titles shown on error pages, marked here so they are extracted for translation.
-PROBLEM_TITLES = (N_("Not found"), N_("Permission denied"), N_("Authentication required"), N_("Invalid input"),
-                  N_("Conflict"), N_("Bad request"), N_("Internal server error"), N_("Service unavailable"),
-                  N_("Request validation failed"), N_("Method Not Allowed"), N_("Not Found"))
+PROBLEM_TITLES = (
+    N_("Not found"), N_("Permission denied"), N_("Authentication required"), N_("Invalid input"),
+    N_("Conflict"), N_("Bad request"), N_("Internal server error"), N_("Service unavailable"),
+    N_("Request validation failed"), N_("Method Not Allowed"), N_("Not Found"),
+)

@@ -25,7 +25,8 @@ async def store_home(request: Request, session: SessionDep, principal: StoreWork
         session, principal=principal, kind=LocationKind.STORE, limit=200, sort="name")
     stores = await locations_service.to_read(session, rows)
     now = clock.now()
+    today = {store.id: WEEKDAY_KEYS[now.astimezone(ZoneInfo(store.timezone)).weekday()] for store in stores}
     return render(request, "store/home.html", {
-        "stores": [(store, WEEKDAY_KEYS[now.astimezone(ZoneInfo(store.timezone)).weekday()]) for store in stores],
+        "stores": [(store, today[store.id]) for store in stores],
         "capabilities": CAPABILITY_LABELS,
     })

@@ -25,8 +25,8 @@ def extract() -> None:
                "--sort-output", "--project", "omniretail", "--version", __version__,
                "--copyright-holder", "omniretail contributors", "-o", str(POT), str(WEB_DIR)])
     for locale in SUPPORTED_LOCALES:
-        babel.run(["pybabel", "-q", "update", "-i", str(POT), "-d", str(LOCALE_DIR), "-D", DOMAIN, "-l", locale,
-                   "--no-fuzzy-matching", "--ignore-obsolete"])
+        babel.run(["pybabel", "-q", "update", "-i", str(POT), "-d", str(LOCALE_DIR), "-D", DOMAIN,
+                   "-l", locale, "--no-fuzzy-matching", "--ignore-obsolete"])
 
 
 def main(argv: list[str]) -> int:

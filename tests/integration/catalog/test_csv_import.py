@@ -199,3 +199,13 @@ async def test_an_error_in_a_late_batch_rolls_back_the_earlier_ones(db, session,
     report = await _import(db, catalog_csv(rows))
     assert _errors(report) == [(11, "weight_grams")] and report.imported == 0
     assert await _snapshot(session) == before
+
+
+async def test_categories_are_matched_whatever_their_stored_case(db, session):
+    session.add(Category(code="Apparel/Coats", name="Coats"))  # e.g. written by another loader
+    await session.commit()
+    report = await _import(db, catalog_csv([catalog_row(0, category="apparel/coats")]))
+    assert report.errors == []
+    assert await _count(session, Category, func.lower(Category.code) == "apparel/coats") == 1
+    rows, _cursor = await service.list_products(session, category="Apparel/Coats")
+    assert [p.code for p in rows] == ["CSV-P0"]

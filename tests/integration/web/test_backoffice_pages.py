@@ -112,8 +112,9 @@ async def test_analyst_can_read_every_page(client, session):
     store = await create_location(session)
     channel = await create_channel(session, location_ids=[store])
     await sign_in(client, session, role="analyst")
-    for path in ("/backoffice", "/backoffice/catalog", f"/backoffice/catalog/{product}", "/backoffice/locations",
-                 f"/backoffice/locations/{store}", "/backoffice/channels", f"/backoffice/channels/{channel}"):
+    for path in ("/backoffice", "/backoffice/catalog", f"/backoffice/catalog/{product}",
+                 "/backoffice/locations", f"/backoffice/locations/{store}", "/backoffice/channels",
+                 f"/backoffice/channels/{channel}"):
         assert (await client.get(path, headers=HTML)).status_code == 200, path
 
 
