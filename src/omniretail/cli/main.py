@@ -54,7 +54,7 @@ def serve(host: str | None, port: int | None, workers: int | None, server: str, 
 
 
 @cli.command()
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True)
 def migrate(revision: str) -> None:
     """Bring the database schema up to date."""
     from omniretail.platform.migrate import upgrade
