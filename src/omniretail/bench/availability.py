@@ -42,7 +42,8 @@ def run(scale: int | None = None, database_url: str | None = None) -> dict[str, 
             out[f"at_{smaller}_variants"] = small
             out["single_p99_growth"] = round(big["single_p99_ms"] / small["single_p99_ms"], 2) \
                 if small["single_p99_ms"] else None
-            out["bulk_growth"] = round(big["bulk_10k_ms"] / small["bulk_10k_ms"], 2) if small["bulk_10k_ms"] else None
+            per_sku = [r["bulk_10k_ms"] / r["bulk_skus"] for r in (big, small)]
+            out["bulk_per_sku_growth"] = round(per_sku[0] / per_sku[1], 2) if per_sku[1] else None
         results[backend] = out
     return results
 

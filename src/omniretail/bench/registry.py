@@ -26,7 +26,8 @@ def scenario(name: str, description: str):
     return register
 
 
-_MODULES = ("omniretail.bench.catalog_import", "omniretail.bench.reserve", "omniretail.bench.availability")
+_MODULES = ("omniretail.bench.catalog_import", "omniretail.bench.reserve", "omniretail.bench.availability",
+            "omniretail.bench.routing")
 
 for _module in _MODULES:
     try:

@@ -78,7 +78,7 @@ def receive(location_code, reason, reference_type, reference_id, lines) -> None:
     async def work(session):
         return await service.receive_stock(
             session, location_id=await _location_id(session, location_code), lines=_lines(lines), actor=ACTOR,
-            reason=reason, reference=service.Reference(reference_type, reference_id))
+            reason=reason, reference=service.MovementReference(reference_type, reference_id))
 
     _print_movements(_run(work))
 

@@ -59,9 +59,11 @@ def _bulk_sql(dialect: str, *, by_location: bool) -> str:
     if dialect == "postgresql":
         skus, locs, positive = "= ANY(:skus)", "= ANY(:locs)", "GREATEST({}, 0)"
     else:
+        # "+" keeps SQLite on the primary key (variant_id, …) instead of probing (location, variant) pairs
         skus, locs = "IN (SELECT value FROM json_each(:skus))", "IN (SELECT value FROM json_each(:locs))"
         positive = "MAX({}, 0)"
-    where_loc = f" AND s.location_id {locs}" if by_location else ""
+    column = "s.location_id" if dialect == "postgresql" else "+s.location_id"
+    where_loc = f" AND {column} {locs}" if by_location else ""
     free = positive.format("s.on_hand - s.reserved - s.safety_stock")
     return (f"SELECT v.sku AS sku, COALESCE(SUM({free}), 0) AS available FROM variant v "
             f"LEFT JOIN stock_level s ON s.variant_id = v.id{where_loc} WHERE v.sku {skus} GROUP BY v.sku")
@@ -153,7 +155,11 @@ async def bulk_availability(session: AsyncSession, *, skus: list[str], channel: 
         params = {"skus": json.dumps(wanted), **({"locs": json.dumps(list(locations))} if by_location else {})}
     found = {r.sku: int(r.available) for r in await session.execute(_BULK[(dialect, by_location)], params)}
     policy = ch.policy if ch else NO_POLICY
-    items = [BulkAvailabilityItem(sku=s, available=found[s], promised=promised_quantity(found[s], policy))
+    promised: dict[int, int] = {}  # many SKUs share a total: apply the policy once per distinct total
+    for total in found.values():
+        if total not in promised:
+            promised[total] = promised_quantity(total, policy)
+    items = [BulkAvailabilityItem(sku=s, available=found[s], promised=promised[found[s]])
              for s in wanted if s in found]
     return BulkAvailabilityRead(channel=ch.code if ch else None, items=items,
                                 unknown_skus=[s for s in wanted if s not in found],

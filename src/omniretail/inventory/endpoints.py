@@ -20,10 +20,25 @@ from omniretail.platform.pagination import Page
 
 from . import service
 from .schemas import (
-    AvailabilityRead, BulkAvailabilityCreate, BulkAvailabilityRead, LocationStockSettingsRead,
-    LocationStockSettingsUpdate, MovementKind, MovementRead, MovementsRead, ReservationConsume,
-    ReservationCreate, ReservationRead, ReservationRelease, ReservationsClosed, ReservationState,
-    StockAdjustmentCreate, StockCountCreate, StockLevelRead, StockLevelUpdate, StockReceiptCreate,
+    AvailabilityRead,
+    BulkAvailabilityCreate,
+    BulkAvailabilityRead,
+    LocationStockSettingsRead,
+    LocationStockSettingsUpdate,
+    MovementKind,
+    MovementRead,
+    MovementsRead,
+    ReservationConsume,
+    ReservationCreate,
+    ReservationRead,
+    ReservationRelease,
+    ReservationsClosed,
+    ReservationState,
+    StockAdjustmentCreate,
+    StockCountCreate,
+    StockLevelRead,
+    StockLevelUpdate,
+    StockReceiptCreate,
 )
 
 router = APIRouter(prefix="/inventory", tags=["inventory"], route_class=TransactionalRoute)
@@ -42,8 +57,8 @@ def _own_location(principal: Principal, location_id: int) -> int:
     return location_id
 
 
-def _reference(data) -> service.Reference:
-    return service.Reference(data.reference_type, data.reference_id)
+def _reference(data) -> service.MovementReference:
+    return service.MovementReference(data.reference_type, data.reference_id)
 
 
 @router.post("/receive", status_code=status.HTTP_201_CREATED, summary="Receive goods at a location")

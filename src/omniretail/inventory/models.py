@@ -43,6 +43,8 @@ class StockLevel(Base):
         CheckConstraint("reserved >= 0", name="reserved_not_negative"),
         CheckConstraint("safety_stock >= 0", name="safety_stock_not_negative"),
         Index("ix_stock_level_location", "location_id", "variant_id"),
+        # SQLite: store the rows in primary-key order (no rowid indirection on the hot lookups)
+        {"sqlite_with_rowid": False},
     )
 
 

@@ -33,24 +33,22 @@ def typed(sql: str, *times: str) -> TextClause:
 
 
 def level_update(*, on_hand: str = "on_hand", reserved: str = "reserved", safety_stock: str = "safety_stock",
-                 threshold: str = "low_stock_threshold", where: str = LEVEL_KEY, guard: str | None = None,
-                 returning: bool = True) -> str:
+                 threshold: str = "low_stock_threshold", where: str = LEVEL_KEY, guard: str | None = None) -> str:
     """``UPDATE stock_level`` setting each counter to an expression of the old row (``:now`` required)."""
     low = (f"COALESCE(COALESCE({threshold}, {DEFAULT_THRESHOLD}) > ({on_hand}) - ({reserved}) - ({safety_stock}),"
            f" false)")
-    sets = [f"on_hand = {on_hand}" if on_hand != "on_hand" else "",
-            f"reserved = {reserved}" if reserved != "reserved" else "",
-            f"safety_stock = {safety_stock}" if safety_stock != "safety_stock" else "",
-            f"low_stock_threshold = {threshold}" if threshold != "low_stock_threshold" else "",
-            "version = version + 1",
-            f"low_stock_alerted = {low}",
-            f"low_stock_changed_version = CASE WHEN {low} <> low_stock_alerted THEN version + 1 "
-            f"ELSE low_stock_changed_version END",
-            "updated_at = :now"]
-    sql = f"UPDATE stock_level SET {', '.join(s for s in sets if s)} WHERE {where}"
+    changed = {"on_hand": on_hand, "reserved": reserved, "safety_stock": safety_stock,
+               "low_stock_threshold": threshold}
+    sets = [f"{column} = {value}" for column, value in changed.items() if value != column]
+    sets += ["version = version + 1",
+             f"low_stock_alerted = {low}",
+             f"low_stock_changed_version = CASE WHEN {low} <> low_stock_alerted THEN version + 1 ELSE "
+             + "low_stock_changed_version END",
+             "updated_at = :now"]
+    sql = f"UPDATE stock_level SET {', '.join(sets)} WHERE {where}"
     if guard:
         sql += f" AND ({guard})"
-    return sql + (f" RETURNING {RETURNING}" if returning else "")
+    return f"{sql} RETURNING {RETURNING}"
 
 
 @dataclass(frozen=True, slots=True)

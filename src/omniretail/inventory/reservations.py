@@ -78,14 +78,14 @@ async def reserve_stock(
                     **params, "variant_id": level.variant_id})).scalar_one()
                 await events.append(session, events.for_level(level, "reserved"))
                 return Reserved(rid, level.variant_id, location_id, quantity, level.available, expires_at)
-        if not await _worth_retrying(session, sku=sku, variant_id=variant_id, location_id=location_id,
-                                     quantity=quantity, final=attempt == 2):
-            break
-    raise AssertionError("unreachable")  # pragma: no cover
+        await _explain_refusal(session, sku=sku, variant_id=variant_id, location_id=location_id,
+                               quantity=quantity, may_retry=attempt == 1)
+    raise AssertionError("unreachable")  # pragma: no cover - the second refusal always raises
 
 
-async def _worth_retrying(session: AsyncSession, *, sku, variant_id, location_id, quantity, final) -> bool:
-    """After a refused reservation: raise the precise error, or say the stock came back meanwhile."""
+async def _explain_refusal(session: AsyncSession, *, sku, variant_id, location_id, quantity, may_retry) -> None:
+    """After a refused reservation raise the precise error, or return if the stock came back meanwhile
+    (released between our update and this read) and a retry is still allowed."""
     if variant_id is None:
         variant_id = (await repo.variant_ids(session, [sku])).get(sku)
         if variant_id is None:
@@ -97,8 +97,8 @@ async def _worth_retrying(session: AsyncSession, *, sku, variant_id, location_id
         raise NotFound(f"variant {variant_id} not found", variant_id=variant_id)
     level = await repo.read_level(session, variant_id=variant_id, location_id=location_id)
     available = 0 if level is None else max(0, level.available)
-    if available >= quantity and not final:
-        return True  # released by someone between our update and this read: try once more
+    if available >= quantity and may_retry:
+        return
     raise InsufficientStock(sku=sku, location_id=location_id, requested=quantity, available=available)
 
 

@@ -26,10 +26,18 @@ from .atp import availability, bulk_availability  # noqa: F401 - re-exported
 from .errors import InsufficientStock, ReservationClosed  # noqa: F401 - re-exported
 from .models import LocationStockSettings, StockLevel, StockMovement
 from .reservations import (  # noqa: F401 - re-exported
-    Reserved, consume_reservation, expire_holds, release_reservations, reserve_lines, reserve_stock,
+    Reserved,
+    consume_reservation,
+    expire_holds,
+    release_reservations,
+    reserve_lines,
+    reserve_stock,
 )
 from .schemas import (
-    LocationStockSettingsRead, MovementKind, MovementRead, StockLevelRead,
+    LocationStockSettingsRead,
+    MovementKind,
+    MovementRead,
+    StockLevelRead,
 )
 from .tables import location_t, variant_t
 
@@ -37,13 +45,18 @@ UNSET = object()
 
 
 @dataclass(frozen=True)
-class Reference:
+class MovementReference:
+    """What a movement belongs to: a purchase order, a transfer, an order, a count sheet …"""
+
     reference_type: str | None = None
     reference_id: str | None = None
 
 
+NO_REFERENCE = MovementReference()
+
+
 async def receive_stock(session: AsyncSession, *, location_id: int, lines: Sequence[tuple[str, int]],
-                        actor: str, reason: str = "", reference: Reference = Reference()) -> list[MovementRead]:
+                        actor: str, reason: str = "", reference: MovementReference = NO_REFERENCE) -> list[MovementRead]:
     """Goods arrived: one receipt movement per line."""
     if any(q <= 0 for _sku, q in lines):
         raise InvalidInput("received quantities must be positive", field="lines")
@@ -52,7 +65,7 @@ async def receive_stock(session: AsyncSession, *, location_id: int, lines: Seque
 
 
 async def adjust_stock(session: AsyncSession, *, location_id: int, lines: Sequence[tuple[str, int]], reason: str,
-                       actor: str, kind: str = "adjustment", reference: Reference = Reference()
+                       actor: str, kind: str = "adjustment", reference: MovementReference = NO_REFERENCE
                        ) -> list[MovementRead]:
     """Signed corrections (found, lost, damaged, restocked from a return); a reason is required."""
     if not reason.strip():
@@ -66,7 +79,7 @@ async def adjust_stock(session: AsyncSession, *, location_id: int, lines: Sequen
 
 
 async def count_stock(session: AsyncSession, *, location_id: int, lines: Sequence[tuple[str, int]], actor: str,
-                      reason: str = "", reference: Reference = Reference()) -> list[MovementRead]:
+                      reason: str = "", reference: MovementReference = NO_REFERENCE) -> list[MovementRead]:
     """A recount: on-hand becomes the counted figure; the difference is written as a ``count`` movement (a
     zero movement when the count agrees, so the ledger shows the check happened)."""
     if any(c < 0 for _sku, c in lines):
@@ -76,7 +89,7 @@ async def count_stock(session: AsyncSession, *, location_id: int, lines: Sequenc
 
 
 async def _move_lines(session: AsyncSession, *, location_id: int, kind: str, lines: Sequence[tuple[str, int]],
-                      actor: str, reason: str, reference: Reference, counted: bool = False) -> list[MovementRead]:
+                      actor: str, reason: str, reference: MovementReference, counted: bool = False) -> list[MovementRead]:
     if not lines:
         raise InvalidInput("no lines", field="lines")
     if not await repo.location_exists(session, location_id):
@@ -130,7 +143,7 @@ async def _apply(session: AsyncSession, *, sku: str, key: dict, delta: int, now:
     return level
 
 
-def _movement_row(key, kind, delta, on_hand_after, reason, actor, reference: Reference, now) -> dict:
+def _movement_row(key, kind, delta, on_hand_after, reason, actor, reference: MovementReference, now) -> dict:
     return {**key, "kind": kind, "quantity": delta, "on_hand_after": on_hand_after,
             "reference_type": reference.reference_type, "reference_id": reference.reference_id,
             "reason": reason, "actor": actor, "created_at": now}

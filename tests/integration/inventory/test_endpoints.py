@@ -5,7 +5,11 @@ from __future__ import annotations
 from omniretail.inventory import service
 from tests.factories import bearer, create_location, create_user_with_token, problem
 from tests.integration.inventory.helpers import (
-    assert_invariants, channel_id, create_channel, create_variant, create_variants,
+    assert_invariants,
+    channel_id,
+    create_channel,
+    create_variant,
+    create_variants,
 )
 
 API = "/api/v1/inventory"

@@ -13,7 +13,12 @@ from omniretail.inventory.errors import InsufficientStock, ReservationClosed
 from omniretail.platform import clock
 from omniretail.platform.errors import InvalidInput, NotFound, TooManyItems
 from tests.factories import create_location
-from tests.integration.inventory.helpers import assert_invariants, create_channel, create_variant, create_variants
+from tests.integration.inventory.helpers import (
+    assert_invariants,
+    create_channel,
+    create_variant,
+    create_variants,
+)
 
 
 async def _events(session, topic: str | None = None) -> list[tuple[str, str | None, dict]]:
@@ -45,7 +50,7 @@ async def test_receive_adjust_count_keep_the_ledger_and_level_in_step(session):
     loc = await create_location(session)
     skus = await create_variants(session, "INV-A", "INV-B")
     await service.receive_stock(session, location_id=loc, lines=[("INV-A", 10), ("INV-B", 4)], actor="me",
-                                reference=service.Reference("purchase_order", "PO-1"))
+                                reference=service.MovementReference("purchase_order", "PO-1"))
     adjusted = await service.adjust_stock(session, location_id=loc, lines=[("INV-A", -3)], reason="broken",
                                           kind="damage", actor="me")
     assert [(m.kind, m.quantity, m.on_hand_after) for m in adjusted] == [("damage", -3, 7)]

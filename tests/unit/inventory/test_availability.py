@@ -9,7 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from omniretail.inventory.availability import (
-    InvalidPolicy, LocationStock, StockPolicy, promise, promised_quantity,
+    InvalidPolicy,
+    LocationStock,
+    StockPolicy,
+    promise,
+    promised_quantity,
 )
 
 

@@ -60,7 +60,7 @@ def test_compare_at_must_be_above_the_price():
 
 @pytest.mark.parametrize("amount, currency, minor", [
     ("19.99", "PLN", 1999), ("19.9", "EUR", 1990), ("19.990", "PLN", 1999), ("1500", "JPY", 1500),
-    ("1500", "ALL", 1500), ("12.345", "KWD", 12345),
+    ("1500", "ALL", 150000), ("12.50", "ALL", 1250), ("12.345", "KWD", 12345),
 ])
 def test_minor_units_are_exact(amount, currency, minor):
     assert to_minor_units(Decimal(amount), currency) == minor

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["location_id"], ["location.id"],
                                 name=op.f("fk_stock_level_location_id_location"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("variant_id", "location_id", name=op.f("pk_stock_level")),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_stock_level_location", "stock_level", ["location_id", "variant_id"])
 
