@@ -110,7 +110,8 @@ def database_url(backend: str, tmp_path_factory):
 @pytest.fixture(scope="session")
 def settings(database_url: str, tmp_path_factory) -> Settings:
     var = tmp_path_factory.mktemp("var")
-    return Settings(database_url=database_url, secret_key="test-secret-key-not-for-production", var_dir=var)
+    return Settings(database_url=database_url, secret_key="test-secret-key-not-for-production", var_dir=var,
+                    inprocess_worker=False)  # tests drive the worker themselves
 
 
 @pytest_asyncio.fixture(scope="session")

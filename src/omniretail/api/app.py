@@ -41,7 +41,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                                            pool_size=settings.db_pool_size)
         if app.state.db.is_sqlite:
             log.info("embedded SQLite mode: one process, writers serialised (%s)", settings.database_url)
+        worker = None
+        if app.state.db.is_sqlite and settings.inprocess_worker:  # PostgreSQL: run `omniretail worker`
+            from omniretail import handlers
+            from omniretail.platform.worker import start_inprocess_worker
+
+            worker = await start_inprocess_worker(app.state.db, settings, registry=handlers.load())
         yield
+        if worker is not None:
+            await worker.shutdown()
         if owns_db and app.state.db is not None:
             await app.state.db.dispose()
 

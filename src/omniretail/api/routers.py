@@ -7,8 +7,10 @@ from fastapi import APIRouter
 from omniretail.auth.endpoints import router as auth_router
 from omniretail.catalog.endpoints import router as catalog_router
 from omniretail.channels.endpoints import router as channels_router
+from omniretail.customers.endpoints import router as customers_router
 from omniretail.inventory.endpoints import router as inventory_router
 from omniretail.locations.endpoints import router as locations_router
+from omniretail.orders.endpoints import router as orders_router
 from omniretail.pricing.endpoints import router as pricing_router
 
 api_router = APIRouter()
@@ -18,3 +20,5 @@ api_router.include_router(pricing_router)
 api_router.include_router(auth_router)
 api_router.include_router(catalog_router)
 api_router.include_router(inventory_router)
+api_router.include_router(customers_router)
+api_router.include_router(orders_router)

@@ -194,6 +194,9 @@ def bench(name: str, scale: int | None, as_json: bool, database_url: str | None)
 from omniretail.cli.stock import stock as _stock  # noqa: E402
 cli.add_command(_stock)
 
+from omniretail.cli.worker import worker as _worker  # noqa: E402
+cli.add_command(_worker)
+
 
 def main() -> None:  # pragma: no cover
     cli()

@@ -56,17 +56,19 @@ _SINGLE = {
 
 
 def _bulk_sql(dialect: str, *, by_location: bool) -> str:
+    """One row per known SKU; its available summed by a correlated subquery on the stock_level primary key, so
+    the cost follows the number of SKUs asked for, not the size of the catalogue."""
     if dialect == "postgresql":
         skus, locs, positive = "= ANY(:skus)", "= ANY(:locs)", "GREATEST({}, 0)"
+        column = "s.location_id"
     else:
-        # "+" keeps SQLite on the primary key (variant_id, …) instead of probing (location, variant) pairs
         skus, locs = "IN (SELECT value FROM json_each(:skus))", "IN (SELECT value FROM json_each(:locs))"
         positive = "MAX({}, 0)"
-    column = "s.location_id" if dialect == "postgresql" else "+s.location_id"
+        column = "+s.location_id"  # "+": SQLite stays on the primary key (variant_id, …)
     where_loc = f" AND {column} {locs}" if by_location else ""
     free = positive.format("s.on_hand - s.reserved - s.safety_stock")
-    return (f"SELECT v.sku AS sku, COALESCE(SUM({free}), 0) AS available FROM variant v "
-            f"LEFT JOIN stock_level s ON s.variant_id = v.id{where_loc} WHERE v.sku {skus} GROUP BY v.sku")
+    return (f"SELECT v.sku AS sku, (SELECT COALESCE(SUM({free}), 0) FROM stock_level s "
+            f"WHERE s.variant_id = v.id{where_loc}) AS available FROM variant v WHERE v.sku {skus}")
 
 
 def _bulk_stmt(dialect: str, by_location: bool):

@@ -116,7 +116,8 @@ _PG_ALERT = ("jsonb_build_object('variant_id', variant_id, 'location_id', locati
 
 
 def _pg_reserve_sql(variant: str) -> str:
-    update = level_update(reserved="reserved + :quantity", where=f"variant_id = {variant} AND location_id = :location_id",
+    update = level_update(reserved="reserved + :quantity",
+                          where=f"variant_id = {variant} AND location_id = :location_id",
                           guard="on_hand - reserved - safety_stock >= :quantity")
     return f"""WITH lvl AS ({update}),
 res AS (

@@ -3,7 +3,7 @@
 Never oversold: a reservation is ONE conditional ``UPDATE stock_level SET reserved = reserved + :q … WHERE
 on_hand - reserved - safety_stock >= :q``; no row updated means not enough stock and nothing changed. On
 PostgreSQL the update, the reservation row and its outbox events are one statement (a CTE), so the row lock is
-held for a single round trip until the commit. ``reserved`` always equals the sum of open reservations: every
+held only for that statement and the commit that follows it. ``reserved`` always equals the sum of open reservations: every
 state change of a reservation moves the counter in the same transaction, and a reservation leaves ``open``
 through a conditional ``UPDATE … WHERE state = 'open'``, so two closers can never both return its quantity.
 
@@ -58,12 +58,9 @@ async def reserve_stock(
     if kind == "cart_hold" and expires_at is None:
         expires_at = now + CART_HOLD_DEFAULT
     by_sku = sku is not None
-    params = {"sku": sku, "variant_id": variant_id, "location_id": location_id, "quantity": quantity,
-              "kind": kind, "reference": reference, "channel_id": channel_id, "expires_at": expires_at, "now": now}
-    if not by_sku:
-        params.pop("sku")
-    else:
-        params.pop("variant_id")
+    params = {"sku" if by_sku else "variant_id": sku if by_sku else variant_id, "location_id": location_id,
+              "quantity": quantity, "kind": kind, "reference": reference, "channel_id": channel_id,
+              "expires_at": expires_at, "now": now}
     for attempt in (1, 2):
         if one_statement and repo.is_postgresql(session):
             row = (await session.execute(repo.PG_RESERVE[by_sku], params)).first()
@@ -124,6 +121,10 @@ def _close_stmt(which: str, *, scoped: bool, expanding: tuple[str, ...] = ()):
 _CLOSE_BY_IDS = {s: _close_stmt("id IN :ids", scoped=s, expanding=("ids",)) for s in (False, True)}
 _CLOSE_BY_REFERENCE = {s: _close_stmt("reference = :reference", scoped=s) for s in (False, True)}
 _CLOSE_ONE = {s: _close_stmt("id = :id", scoped=s) for s in (False, True)}
+_DUE = "SELECT id FROM reservation WHERE state = 'open' AND expires_at <= :now ORDER BY id LIMIT :limit"
+# keyed by "on PostgreSQL?": there a second worker skips the rows another one is expiring instead of waiting
+_EXPIRE = {False: repo.typed(_CLOSE.format(which=f"id IN ({_DUE})", scope=""), "now"),
+           True: repo.typed(_CLOSE.format(which=f"id IN ({_DUE} FOR UPDATE SKIP LOCKED)", scope=""), "now")}
 
 
 async def release_reservations(
@@ -157,10 +158,7 @@ async def release_reservations(
 async def expire_holds(session: AsyncSession, *, limit: int = 500, now: datetime | None = None) -> int:
     """Expire up to ``limit`` open reservations whose time is up (the ``inventory.expire_holds`` job)."""
     now = now or clock.now()
-    pick = "SELECT id FROM reservation WHERE state = 'open' AND expires_at <= :now ORDER BY id LIMIT :limit"
-    if repo.is_postgresql(session):
-        pick += " FOR UPDATE SKIP LOCKED"  # a second worker takes other rows instead of waiting
-    stmt = repo.typed(_CLOSE.format(which=f"id IN ({pick})", scope=""), "now")
+    stmt = _EXPIRE[repo.is_postgresql(session)]
     rows = (await session.execute(stmt, {"state": "expired", "now": now, "limit": limit})).all()
     await _give_back(session, rows, cause="expired", now=now)
     return len(rows)

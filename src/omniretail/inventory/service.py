@@ -55,8 +55,11 @@ class MovementReference:
 NO_REFERENCE = MovementReference()
 
 
-async def receive_stock(session: AsyncSession, *, location_id: int, lines: Sequence[tuple[str, int]],
-                        actor: str, reason: str = "", reference: MovementReference = NO_REFERENCE) -> list[MovementRead]:
+Lines = Sequence[tuple[str, int]]  # (sku, quantity)
+
+
+async def receive_stock(session: AsyncSession, *, location_id: int, lines: Lines, actor: str, reason: str = "",
+                        reference: MovementReference = NO_REFERENCE) -> list[MovementRead]:
     """Goods arrived: one receipt movement per line."""
     if any(q <= 0 for _sku, q in lines):
         raise InvalidInput("received quantities must be positive", field="lines")
@@ -64,9 +67,8 @@ async def receive_stock(session: AsyncSession, *, location_id: int, lines: Seque
                              reason=reason, reference=reference)
 
 
-async def adjust_stock(session: AsyncSession, *, location_id: int, lines: Sequence[tuple[str, int]], reason: str,
-                       actor: str, kind: str = "adjustment", reference: MovementReference = NO_REFERENCE
-                       ) -> list[MovementRead]:
+async def adjust_stock(session: AsyncSession, *, location_id: int, lines: Lines, reason: str, actor: str,
+                       kind: str = "adjustment", reference: MovementReference = NO_REFERENCE) -> list[MovementRead]:
     """Signed corrections (found, lost, damaged, restocked from a return); a reason is required."""
     if not reason.strip():
         raise InvalidInput("an adjustment needs a reason", field="reason")
@@ -78,8 +80,8 @@ async def adjust_stock(session: AsyncSession, *, location_id: int, lines: Sequen
                              reason=reason, reference=reference)
 
 
-async def count_stock(session: AsyncSession, *, location_id: int, lines: Sequence[tuple[str, int]], actor: str,
-                      reason: str = "", reference: MovementReference = NO_REFERENCE) -> list[MovementRead]:
+async def count_stock(session: AsyncSession, *, location_id: int, lines: Lines, actor: str, reason: str = "",
+                      reference: MovementReference = NO_REFERENCE) -> list[MovementRead]:
     """A recount: on-hand becomes the counted figure; the difference is written as a ``count`` movement (a
     zero movement when the count agrees, so the ledger shows the check happened)."""
     if any(c < 0 for _sku, c in lines):
@@ -88,8 +90,8 @@ async def count_stock(session: AsyncSession, *, location_id: int, lines: Sequenc
                              reason=reason, reference=reference, counted=True)
 
 
-async def _move_lines(session: AsyncSession, *, location_id: int, kind: str, lines: Sequence[tuple[str, int]],
-                      actor: str, reason: str, reference: MovementReference, counted: bool = False) -> list[MovementRead]:
+async def _move_lines(session: AsyncSession, *, location_id: int, kind: str, lines: Lines, actor: str,
+                      reason: str, reference: MovementReference, counted: bool = False) -> list[MovementRead]:
     if not lines:
         raise InvalidInput("no lines", field="lines")
     if not await repo.location_exists(session, location_id):
@@ -213,8 +215,8 @@ def _check_scope(location_id: int | None, scope: frozenset[int] | None) -> None:
 
 
 async def list_levels(session: AsyncSession, *, sku: str | None = None, variant_id: int | None = None,
-                      location_id: int | None = None, low_only: bool = False, scope: frozenset[int] | None = None, cursor: str | None = None,
-                      limit: int = 50) -> tuple[list[StockLevelRead], str | None]:
+                      location_id: int | None = None, low_only: bool = False, scope: frozenset[int] | None = None,
+                      cursor: str | None = None, limit: int = 50) -> tuple[list[StockLevelRead], str | None]:
     """Stock levels by (variant, location), filtered; a keyset cursor walks them in that order."""
     _check_scope(location_id, scope)
     if not 1 <= limit <= MAX_LIMIT:

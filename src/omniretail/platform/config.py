@@ -45,6 +45,23 @@ class Settings(BaseSettings):
     secure_cookies: bool = False
     default_locale: str = "en"
 
+    # worker: outbox dispatcher and scheduled jobs (platform/worker.py)
+    inprocess_worker: bool = Field(default=True, description="SQLite mode: run the worker inside `serve`")
+    worker_batch_size: int = 50
+    worker_lease_s: float = Field(default=60.0, description="How long a claimed outbox batch stays claimed")
+    worker_max_attempts: int = Field(default=10, description="Failed deliveries of one event before it is parked")
+    worker_poll_s: float = 1.0
+
+    # outbound messages (notifications/senders.py)
+    smtp_host: str | None = Field(default=None, description="SMTP server; email is not sent while unset")
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    smtp_from: str = "omniretail <no-reply@localhost>"
+    smtp_timeout_s: float = 30.0
+    sms_provider: str = Field(default="log", description="SMS gateway; `log` only writes the message to the log")
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -3,6 +3,10 @@
 Workers read it after commit (``published_at IS NULL``) and relay it to the sync engine, notifications,
 webhooks or a broker. ``coalesce_key`` lets a consumer keep only the newest event per key (e.g. one stock
 change per variant and channel).
+
+Delivery state (see ``platform/dispatcher.py``): a worker claims a row by writing ``claimed_by`` and a lease in
+``claimed_until``; after a failure ``claimed_until`` holds the back-off ("not before") and ``last_error`` the
+reason; after too many attempts ``parked_at`` is set and the row waits for an operator.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, insert, text
+from sqlalchemy import Index, String, Text, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -27,9 +31,19 @@ class OutboxEvent(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    parked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    __table_args__ = (Index("ix_outbox_unpublished", "id", sqlite_where=text("published_at IS NULL"),
-                            postgresql_where=text("published_at IS NULL")),)
+    __table_args__ = (
+        Index("ix_outbox_unpublished", "id", sqlite_where=text("published_at IS NULL"),
+              postgresql_where=text("published_at IS NULL")),
+        # the worker's claim query: pending rows of the topics it has handlers for, oldest first
+        Index("ix_outbox_pending_topic", "topic", "id",
+              sqlite_where=text("published_at IS NULL AND parked_at IS NULL"),
+              postgresql_where=text("published_at IS NULL AND parked_at IS NULL")),
+    )
 
 
 async def append_event(

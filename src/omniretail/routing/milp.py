@@ -95,12 +95,14 @@ def _sellable_matrix(sl: Shortlist) -> np.ndarray:
                     dtype=np.int64).reshape(len(sl.lines), len(sl.locations))
 
 
-def _undominated(sl: Shortlist, sell: np.ndarray, step: np.ndarray, chosen: frozenset[int] | None) -> np.ndarray:
+def _undominated(sl: Shortlist, sell: np.ndarray, step: np.ndarray, chosen: frozenset[int] | None,
+                 keep: frozenset[int]) -> np.ndarray:
     """Locations worth a column when an order is planned alone. B is dominated by A when A could take over
     everything B might ship (A has the order's whole demand of every variant B can give) and A's parcel and
     unit costs are no higher (ties: the earlier one stays): moving B's units to A never costs more and needs
     no more parcels, so some optimal plan leaves B out. For the runner-up only a dominating A outside the
-    chosen set counts: the plan moved to A then still differs from the chosen one."""
+    chosen set counts: the plan moved to A then still differs from the chosen one. Locations in ``keep``
+    (those the starting plan uses) stay in any case."""
     n = len(sl.locations)
     if n < 2:
         return np.ones(n, dtype=bool)
@@ -114,12 +116,15 @@ def _undominated(sl: Shortlist, sell: np.ndarray, step: np.ndarray, chosen: froz
     index = np.arange(n)
     cheaper = (parcel[:, None] <= parcel[None, :]) & (unit[:, None] <= unit[None, :])
     strictly = (parcel[:, None] < parcel[None, :]) | (unit[:, None] < unit[None, :]) | (index[:, None] < index[None, :])
-    outside = ~np.isin([c.location_id for c in sl.locations], list(chosen or ()))
+    ids = [c.location_id for c in sl.locations]
+    outside = ~np.isin(ids, list(chosen or ()))
     dominated = (takes_over & cheaper & strictly & outside[:, None] & (index[:, None] != index[None, :])).any(axis=0)
-    return ~dominated
+    return ~dominated | np.isin(ids, list(keep))
 
 
-def _build(shortlists: Sequence[Shortlist], avoid: Sequence[frozenset[int] | None], prune: bool) -> _Model:
+def _build(shortlists: Sequence[Shortlist], avoid: Sequence[frozenset[int] | None],
+           start: Sequence[Plan] | None) -> _Model:
+    prune = len(shortlists) == 1  # dominance holds for an order alone, not for orders sharing stock
     blocks: list[_OrderBlock] = []
     cost: list[np.ndarray] = []
     upper: list[np.ndarray] = []
@@ -134,7 +139,7 @@ def _build(shortlists: Sequence[Shortlist], avoid: Sequence[frozenset[int] | Non
         usable = sell >= s[:, None]
         chosen = avoid[o] if o < len(avoid) else None
         if prune:
-            usable &= _undominated(sl, sell, s, chosen)[None, :]
+            usable &= _undominated(sl, sell, s, chosen, frozenset(start[o].locations) if start else frozenset())
         line, location = np.nonzero(usable)
         w_ub = np.minimum(q[line], sell[line, location]) // s[line]
         y_locations, y_of_w = np.unique(location, return_inverse=True)
@@ -228,16 +233,16 @@ def _step(sl: Shortlist, i: int) -> int:
 
 
 def plan_optimally(shortlists: Sequence[Shortlist], *, start: Sequence[Plan] | None = None,
-                   avoid: Sequence[frozenset[int] | None] = (),
-                   time_limit: float = 10.0) -> tuple[list[Plan], bool] | None:
+                   avoid: Sequence[frozenset[int] | None] = (), time_limit: float = 10.0,
+                   close_enough: float = 1e-6) -> tuple[list[Plan], bool] | None:
     """Optimal plans for one order or a wave (shared stock and capacity), optionally starting from known
-    feasible plans. Returns the plans and whether HiGHS proved them optimal (False: its time limit stopped it
-    with a feasible plan), or None without any plan."""
-    model = _build(shortlists, avoid, prune=len(shortlists) == 1)
+    feasible plans, to within ``close_enough`` (currency units) of the proven optimum. Returns the plans and
+    whether HiGHS proved them so (False: its time limit stopped it with a feasible plan), or None."""
+    model = _build(shortlists, avoid, start)
     n = len(model.cost)
     if n == 0:
         return [price_plan(sl.request, ()) for sl in shortlists], True
-    solved = _run_highs(model, None if start is None else _start_from(model, start), time_limit)
+    solved = _run_highs(model, None if start is None else _start_from(model, start), time_limit, close_enough)
     if solved is None:
         return None
     x, optimal = solved
@@ -297,7 +302,8 @@ def _solver():
     return solver
 
 
-def _run_highs(model: _Model, start: np.ndarray | None, time_limit: float) -> tuple[np.ndarray, bool] | None:
+def _run_highs(model: _Model, start: np.ndarray | None, time_limit: float,
+               close_enough: float) -> tuple[np.ndarray, bool] | None:
     import highspy
 
     n = len(model.cost)
@@ -313,6 +319,7 @@ def _run_highs(model: _Model, start: np.ndarray | None, time_limit: float) -> tu
     solver = _solver()
     solver.clearModel()
     solver.setOptionValue("time_limit", float(time_limit))
+    solver.setOptionValue("mip_abs_gap", float(close_enough))
     solver.passModel(lp)
     if start is not None:
         solver.setSolution(n, np.arange(n, dtype=np.int32), start)

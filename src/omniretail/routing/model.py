@@ -201,11 +201,18 @@ class Explanation:
 
 @dataclass(frozen=True)
 class WavePlan:
-    """Plans for a wave of orders that competed for the same stock and capacity, in request order."""
+    """Plans for a wave of orders that competed for the same stock and capacity, in request order.
+
+    ``lower_bound`` (optimal strategy): the sum of each order's optimum as if it were alone; no plan for the
+    wave can cost less, so ``total_cost − lower_bound`` bounds what competition for stock cost.
+    ``replanned`` counts the orders that had to be planned jointly because they wanted the same units.
+    """
 
     strategy: str
     plans: tuple[Plan, ...]
     solve_ms: float = 0.0
+    lower_bound: float | None = None
+    replanned: int = 0
 
     @property
     def total_cost(self) -> float:

@@ -1,0 +1,270 @@
+"""Customers: one profile per person across channels, matched by the channel's identity, the normalised e-mail
+or the E.164 phone; merge and unmerge by staff.
+
+Placing an order uses the three-step matching API (:func:`find_customer`, then :func:`ensure_identity` or
+:func:`create_customer`): one read, and writes only for what is new, so the order hot path stays short.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from sqlalchemy import BigInteger, column, delete, func, insert, literal, null, or_, select, table, \
+    union_all, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniretail.platform import clock
+from omniretail.platform.errors import Conflict, InvalidInput, NotFound
+from omniretail.platform.i18n import normalise_locale
+from omniretail.platform.outbox import append_event
+from omniretail.platform.pagination import SortSpec, paginate
+
+from .models import Customer, CustomerIdentity, CustomerMerge
+from .normalise import identity_key, normalise_email, normalise_phone
+from .schemas import CustomerDetails
+
+MERGED_TOPIC = "customers.merged"
+UNMERGED_TOPIC = "customers.unmerged"
+SORTS = SortSpec({"id": Customer.id, "name": Customer.name, "created_at": Customer.created_at}, default="-id")
+
+# the orders package's table, as far as moving orders with their customer needs it (no import of its models)
+_order_t = table("sales_order", column("id", BigInteger), column("customer_id", BigInteger),
+                 column("customer_identity_id", BigInteger))
+_C, _I = Customer.__table__, CustomerIdentity.__table__
+
+
+def _insert(session: AsyncSession):
+    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+
+
+# --- matching (the order hot path) ---------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class CustomerMatch:
+    """The outcome of matching an order's buyer: the profile found (None: a new one is needed) and the
+    channel identity found (None: a new one is needed when there is a key)."""
+
+    customer_id: int | None
+    identity_id: int | None
+    key: str | None
+    name: str
+    email: str | None
+    phone: str | None
+    locale: str
+    marketing_consent: bool
+    matched_by: str  # identity | email | phone | new | none
+    fill: bool = False  # the found profile lacks the e-mail or phone this order brings
+
+    @property
+    def anonymous(self) -> bool:
+        return self.key is None
+
+
+def normalised(details: CustomerDetails | None, *, default_locale: str) -> dict:
+    details = details or CustomerDetails()
+    email, phone = normalise_email(details.email), normalise_phone(details.phone)
+    return {"name": details.name.strip(), "email": email, "phone": phone,
+            "locale": normalise_locale(details.locale or default_locale),
+            "marketing_consent": bool(details.marketing_consent),
+            "key": identity_key(details.external_id, email, phone)}
+
+
+async def find_customer(session: AsyncSession, *, channel_id: int, details: CustomerDetails | None,
+                        default_locale: str = "en") -> CustomerMatch:
+    """One statement: the channel identity, else the oldest live profile with the e-mail, else the phone."""
+    d = normalised(details, default_locale=default_locale)
+    base = CustomerMatch(None, None, d["key"], d["name"], d["email"], d["phone"], d["locale"],
+                         d["marketing_consent"], "none" if d["key"] is None else "new")
+    if d["key"] is None:
+        return base
+    parts = [select(_I.c.customer_id.label("cid"), _I.c.id.label("iid"), literal(0).label("rank"),
+                    _C.c.email, _C.c.phone)
+             .select_from(_I.join(_C, _C.c.id == _I.c.customer_id))
+             .where(_I.c.channel_id == channel_id, _I.c.external_id == d["key"])]
+    for rank, name in ((1, "email"), (2, "phone")):
+        if d[name]:
+            parts.append(select(_C.c.id, null().cast(BigInteger), literal(rank), _C.c.email, _C.c.phone)
+                         .where(_C.c[name] == d[name], _C.c.merged_into_id.is_(None)))
+    rows = (await session.execute(union_all(*parts))).all()
+    if not rows:
+        return base
+    best = min(rows, key=lambda r: (r.rank, r.cid))
+    fill = bool((d["email"] and not best.email) or (d["phone"] and not best.phone))
+    return replace(base, customer_id=best.cid, identity_id=best.iid, fill=fill,
+                   matched_by=("identity", "email", "phone")[best.rank])
+
+
+async def ensure_identity(session: AsyncSession, *, match: CustomerMatch, channel_id: int) -> CustomerMatch:
+    """For a found profile: record the channel identity if it is new, and fill a missing e-mail/phone."""
+    if match.customer_id is None or match.key is None:
+        return match
+    if match.fill:
+        await session.execute(update(Customer).where(Customer.id == match.customer_id).values(
+            email=func.coalesce(Customer.email, match.email), phone=func.coalesce(Customer.phone, match.phone)))
+    if match.identity_id is not None:
+        return match
+    identity_id = await _insert_identity(session, customer_id=match.customer_id, channel_id=channel_id,
+                                         match=match)
+    if identity_id is None:  # recorded meanwhile by a concurrent order of the same buyer
+        row = await _identity(session, channel_id, match.key)
+        return replace(match, customer_id=row.customer_id, identity_id=row.id)
+    return replace(match, identity_id=identity_id)
+
+
+async def create_customer(session: AsyncSession, *, match: CustomerMatch, channel_id: int) -> CustomerMatch:
+    """A new profile and its first identity (for a match that found none)."""
+    if match.key is None or match.customer_id is not None:
+        return match
+    now = clock.now()
+    customer_id = (await session.execute(insert(_C).values(
+        name=match.name, email=match.email, phone=match.phone, locale=match.locale,
+        marketing_consent=match.marketing_consent, created_at=now, updated_at=now).returning(_C.c.id))).scalar_one()
+    identity_id = await _insert_identity(session, customer_id=customer_id, channel_id=channel_id, match=match)
+    if identity_id is None:  # the same new buyer ordered twice at once: keep the profile the other made
+        await session.execute(delete(_C).where(_C.c.id == customer_id))
+        row = await _identity(session, channel_id, match.key)
+        return replace(match, customer_id=row.customer_id, identity_id=row.id, matched_by="identity")
+    return replace(match, customer_id=customer_id, identity_id=identity_id)
+
+
+async def _insert_identity(session: AsyncSession, *, customer_id: int, channel_id: int,
+                           match: CustomerMatch) -> int | None:
+    stmt = (_insert(session)(_I).values(customer_id=customer_id, channel_id=channel_id, external_id=match.key,
+                                        email=match.email, phone=match.phone, created_at=clock.now())
+            .on_conflict_do_nothing(index_elements=["channel_id", "external_id"]).returning(_I.c.id))
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def _identity(session: AsyncSession, channel_id: int, key: str):
+    return (await session.execute(select(_I.c.id, _I.c.customer_id).where(
+        _I.c.channel_id == channel_id, _I.c.external_id == key))).one()
+
+
+# --- reading --------------------------------------------------------------------------------------------
+
+async def get_customer(session: AsyncSession, customer_id: int) -> Customer:
+    customer = await session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"customer {customer_id} not found")
+    return customer
+
+
+async def identities_of(session: AsyncSession, customer_id: int) -> list[CustomerIdentity]:
+    rows = await session.scalars(select(CustomerIdentity).where(CustomerIdentity.customer_id == customer_id)
+                                 .order_by(CustomerIdentity.id))
+    return list(rows.all())
+
+
+async def order_count(session: AsyncSession, customer_id: int) -> int:
+    stmt = select(func.count()).select_from(_order_t).where(_order_t.c.customer_id == customer_id)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def customer_ids_by_email(session: AsyncSession, email: str) -> list[int]:
+    wanted = normalise_email(email)
+    if wanted is None:
+        return []
+    return list((await session.scalars(select(Customer.id).where(Customer.email == wanted))).all())
+
+
+async def list_customers(session: AsyncSession, *, q: str | None = None, email: str | None = None,
+                         phone: str | None = None, include_merged: bool = False, cursor: str | None = None,
+                         limit: int = 50, sort: str | None = None) -> tuple[list[Customer], str | None]:
+    stmt = select(Customer)
+    if not include_merged:
+        stmt = stmt.where(Customer.merged_into_id.is_(None))
+    if email is not None:
+        stmt = stmt.where(Customer.email == normalise_email(email))
+    if phone is not None:
+        normal = normalise_phone(phone)
+        if normal is None:
+            raise InvalidInput(f"{phone!r} is not a phone number", field="phone")
+        stmt = stmt.where(Customer.phone == normal)
+    if q:
+        like = f"%{q.strip().lower()}%"
+        stmt = stmt.where(or_(func.lower(Customer.name).like(like), Customer.email.like(like),
+                              Customer.phone.like(f"%{q.strip()}%")))
+    return await paginate(session, stmt, id_column=Customer.id, sort=SORTS, sort_value=sort, cursor=cursor,
+                          limit=limit)
+
+
+# --- merge and unmerge ------------------------------------------------------------------------------------
+
+_PROFILE_FIELDS = ("name", "email", "phone")
+
+
+async def merge_customers(session: AsyncSession, *, target_id: int, source_id: int, actor: str,
+                          reason: str = "") -> CustomerMerge:
+    """Merge ``source`` into ``target``: identities and orders move, the target takes what it lacks."""
+    if target_id == source_id:
+        raise InvalidInput("cannot merge a customer into itself", field="source_customer_id")
+    target, source = await get_customer(session, target_id), await get_customer(session, source_id)
+    for who in (target, source):
+        if who.merged_into_id is not None:
+            raise Conflict(f"customer {who.id} was already merged into {who.merged_into_id}",
+                           customer_id=who.id, merged_into_id=who.merged_into_id)
+    identity_ids = sorted((await session.scalars(
+        select(_I.c.id).where(_I.c.customer_id == source.id))).all())
+    order_ids = sorted((await session.scalars(
+        select(_order_t.c.id).where(_order_t.c.customer_id == source.id))).all())
+    await session.execute(update(_I).where(_I.c.customer_id == source.id).values(customer_id=target.id))
+    await session.execute(update(_order_t).where(_order_t.c.customer_id == source.id)
+                          .values(customer_id=target.id))
+    before = {name: getattr(target, name) for name in _PROFILE_FIELDS}
+    for name in _PROFILE_FIELDS:
+        if not getattr(target, name) and getattr(source, name):
+            setattr(target, name, getattr(source, name))
+    source.merged_into_id = target.id
+    merge = CustomerMerge(source_customer_id=source.id, target_customer_id=target.id, identity_ids=identity_ids,
+                          order_ids=order_ids, target_before=before, merged_at=clock.now(), merged_by=actor,
+                          reason=reason)
+    session.add(merge)
+    await session.flush()
+    await append_event(session, MERGED_TOPIC, {"merge_id": merge.id, "source_customer_id": source.id,
+                                               "target_customer_id": target.id, "order_ids": order_ids})
+    return merge
+
+
+async def get_merge(session: AsyncSession, merge_id: int) -> CustomerMerge:
+    merge = await session.get(CustomerMerge, merge_id)
+    if merge is None:
+        raise NotFound(f"customer merge {merge_id} not found")
+    return merge
+
+
+async def merges_of(session: AsyncSession, customer_id: int) -> list[CustomerMerge]:
+    rows = await session.scalars(select(CustomerMerge).where(or_(
+        CustomerMerge.source_customer_id == customer_id, CustomerMerge.target_customer_id == customer_id))
+        .order_by(CustomerMerge.id))
+    return list(rows.all())
+
+
+async def unmerge_customers(session: AsyncSession, *, merge_id: int, actor: str) -> CustomerMerge:
+    """Undo a merge: the source profile comes back with its identities and every order that came through
+    them (also those placed after the merge), and the target loses what it took from the source."""
+    merge = await get_merge(session, merge_id)
+    if merge.unmerged_at is not None:
+        raise Conflict(f"merge {merge_id} was already undone", merge_id=merge_id)
+    source, target = (await get_customer(session, merge.source_customer_id),
+                      await get_customer(session, merge.target_customer_id))
+    identity_ids, order_ids = list(merge.identity_ids), list(merge.order_ids)
+    if identity_ids:
+        await session.execute(update(_I).where(_I.c.id.in_(identity_ids)).values(customer_id=source.id))
+    moved = []
+    if identity_ids:
+        moved.append(_order_t.c.customer_identity_id.in_(identity_ids))
+    if order_ids:
+        moved.append(_order_t.c.id.in_(order_ids))
+    if moved:
+        await session.execute(update(_order_t).where(or_(*moved)).values(customer_id=source.id))
+    for name in _PROFILE_FIELDS:
+        if merge.target_before.get(name) != getattr(target, name) and not merge.target_before.get(name):
+            setattr(target, name, merge.target_before.get(name) or ("" if name == "name" else None))
+    source.merged_into_id = None
+    merge.unmerged_at, merge.unmerged_by = clock.now(), actor
+    await session.flush()
+    await append_event(session, UNMERGED_TOPIC, {"merge_id": merge.id, "source_customer_id": source.id,
+                                                 "target_customer_id": target.id})
+    return merge

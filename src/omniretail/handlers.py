@@ -1,0 +1,25 @@
+"""The modules whose ``@handles`` consumers and ``@every`` jobs the worker runs. Add a package's ``tasks`` here.
+
+``platform`` imports no domain package, so the worker is handed this list by its callers (the CLI and the app).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from omniretail.platform.jobs import Registry, registry
+
+MODULES = (
+    "omniretail.notifications.tasks",
+)
+
+
+def load() -> Registry:
+    """Import every handler module (registering its consumers and jobs) and return the registry."""
+    for module in MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:  # a package still being written must not stop the others
+            if exc.name != module:
+                raise
+    return registry

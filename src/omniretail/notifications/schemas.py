@@ -1,0 +1,243 @@
+"""The ``orders.notify`` payload contract, and the notifications API's models.
+
+Contract for producers (the orders package, or anything else that owes a customer a message)
+---------------------------------------------------------------------------------------------
+Append one outbox event in the transaction that changed the order::
+
+    await outbox.append_event(session, "orders.notify", {
+        "template": "ready_for_pickup",          # one of TEMPLATES below
+        "order_id": 123,                          # the hub's order id (int or str); shown in the delivery log
+        "locale": "pl",                           # optional: else the customer's preference, else the default
+        "data": {                                 # everything the message shows; no table is read back
+            "order_number": "WEB-10023",
+            "currency": "PLN",                    # ISO 4217; every amount below is in it
+            "shop_name": "Northwind",             # optional: signs the message
+            "customer": {"id": 42, "name": "Anna Nowak", "email": "anna@example.com", "phone": "+48600100200"},
+            "placed_at": "2026-11-30T10:15:00Z",
+            "lines": [{"sku": "RUN-42", "name": "Runner 42", "quantity": 2, "unit_price": "199.00",
+                       "total": "398.00"}],       # total optional: unit_price × quantity
+            "totals": {"subtotal": "398.00", "shipping": "0.00", "discount": "0.00", "tax": "74.42",
+                       "total": "398.00"},
+            "pickup": {"code": "4F7K2Q", "ready_until": "2026-12-07T20:00:00Z", "store": {
+                "name": "Northwind Mokotów", "street": "Puławska 12", "postal_code": "02-512", "city": "Warszawa",
+                "phone": "+48221234567", "timezone": "Europe/Warsaw",
+                "opening_hours": {"mon": [["09:00", "21:00"]], "sun": []}}},   # the location's own format
+            "shipment": {"carrier": "InPost", "tracking_number": "6800…", "tracking_url": "https://…",
+                         "estimated_delivery": "2026-12-03"},
+            "delay": {"reason": "…", "new_estimate": "2026-12-10"},
+            "cancellation": {"reason": "The item is no longer available."},
+            "refund": {"amount": "199.00", "method": "card", "reason": "…"}
+        }})
+
+Amounts are decimal strings in the order's currency (never floats). Which sections are required depends on the
+template: ``ready_for_pickup`` needs ``pickup``, ``shipped`` needs ``shipment``, ``cancelled`` needs
+``cancellation.reason`` (a customer is always told why), ``refunded`` needs ``refund``. ``delayed`` may carry
+``delay``. The event is consumed at least once; the notification is sent once per (event, recipient, template).
+A payload that does not validate is parked at once with the validation error in ``outbox.last_error``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from omniretail.platform.i18n import SUPPORTED_LOCALES
+from omniretail.platform.money import MoneyError, validate_currency
+
+TOPIC = "orders.notify"
+TEMPLATES = ("order_confirmed", "ready_for_pickup", "shipped", "delayed", "cancelled", "refunded")
+TemplateName = Literal["order_confirmed", "ready_for_pickup", "shipped", "delayed", "cancelled", "refunded"]
+Channel = Literal["email", "sms"]
+# A customer cannot opt out of hearing that their order was cancelled.
+MANDATORY_TEMPLATES = frozenset({"cancelled"})
+
+Amount = Annotated[Decimal, Field(max_digits=18, decimal_places=4)]
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class CustomerContact(_Part):
+    id: int | None = Field(default=None, description="The customers package's id (for preferences)")
+    name: str = ""
+    email: str | None = None
+    phone: str | None = None
+
+
+class OrderLine(_Part):
+    sku: str = ""
+    name: str
+    quantity: int = Field(ge=0)
+    unit_price: Amount
+    total: Amount | None = None
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.total if self.total is not None else self.unit_price * self.quantity
+
+
+class Totals(_Part):
+    subtotal: Amount | None = None
+    shipping: Amount | None = None
+    discount: Amount | None = None
+    tax: Amount | None = None
+    total: Amount
+
+
+class Store(_Part):
+    name: str
+    street: str = ""
+    postal_code: str = ""
+    city: str = ""
+    phone: str = ""
+    timezone: str = "Europe/Warsaw"
+    opening_hours: dict[str, list[list[str]]] = Field(default_factory=dict)
+
+
+class Pickup(_Part):
+    code: str = Field(min_length=1)
+    store: Store
+    ready_until: datetime | None = None
+
+
+class Shipment(_Part):
+    carrier: str
+    tracking_number: str = ""
+    tracking_url: str | None = None
+    estimated_delivery: date | None = None
+
+
+class Delay(_Part):
+    reason: str | None = None
+    new_estimate: date | None = None
+
+
+class Cancellation(_Part):
+    reason: str = Field(min_length=1)
+
+
+class Refund(_Part):
+    amount: Amount
+    method: str | None = None
+    reason: str | None = None
+
+
+class NotificationData(_Part):
+    order_number: str = Field(min_length=1)
+    currency: str
+    shop_name: str = ""
+    customer: CustomerContact
+    placed_at: datetime | None = None
+    lines: list[OrderLine] = Field(default_factory=list)
+    totals: Totals | None = None
+    pickup: Pickup | None = None
+    shipment: Shipment | None = None
+    delay: Delay | None = None
+    cancellation: Cancellation | None = None
+    refund: Refund | None = None
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        try:
+            return validate_currency(value)
+        except MoneyError as exc:
+            raise ValueError(str(exc)) from exc
+
+
+REQUIRED_SECTION = {"ready_for_pickup": "pickup", "shipped": "shipment", "cancelled": "cancellation",
+                    "refunded": "refund"}
+
+
+class NotifyPayload(_Part):
+    """The payload of an ``orders.notify`` outbox event (see the module docstring)."""
+
+    template: TemplateName
+    order_id: int | str
+    locale: str | None = None
+    data: NotificationData
+
+    @model_validator(mode="after")
+    def _sections(self) -> NotifyPayload:
+        section = REQUIRED_SECTION.get(self.template)
+        if section and getattr(self.data, section) is None:
+            raise ValueError(f"template {self.template!r} needs data.{section}")
+        return self
+
+
+# --- API -----------------------------------------------------------------------------------------------
+
+DeliveryStatus = Literal["pending", "sent", "failed", "parked", "skipped"]
+
+
+class NotificationDeliveryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    event_id: int
+    template: str
+    channel: str
+    recipient: str
+    locale: str
+    order_ref: str
+    order_number: str
+    customer_id: int | None
+    subject: str
+    status: str
+    provider: str | None
+    provider_id: str | None
+    error: str | None
+    attempts: int
+    next_attempt_at: datetime | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class NotificationDeliveryDetail(NotificationDeliveryRead):
+    body_text: str
+    body_html: str | None
+
+
+class NotificationPreview(BaseModel):
+    template: TemplateName
+    locale: str = "en"
+    currency: str = Field(default="PLN", description="Currency of the sample data (ignored when data is given)")
+    data: dict[str, Any] | None = Field(default=None, description="Data as in the orders.notify payload; "
+                                                                  "sample data when omitted")
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        if value not in SUPPORTED_LOCALES:
+            raise ValueError(f"locale must be one of {', '.join(SUPPORTED_LOCALES)}")
+        return value
+
+
+class RenderedMessage(BaseModel):
+    template: str
+    locale: str
+    subject: str
+    text: str
+    html: str
+    sms: str
+
+
+class NotificationPreferenceUpdate(BaseModel):
+    channels: list[Channel] = Field(default_factory=lambda: ["email"], description="Empty: no optional messages")
+    opted_out: list[TemplateName] = Field(default_factory=list)
+    locale: str | None = None
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str | None) -> str | None:
+        if value is not None and value not in SUPPORTED_LOCALES:
+            raise ValueError(f"locale must be one of {', '.join(SUPPORTED_LOCALES)}")
+        return value
+
+
+class NotificationPreferenceRead(NotificationPreferenceUpdate):
+    customer_id: int

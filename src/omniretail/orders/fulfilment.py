@@ -1,0 +1,251 @@
+"""Store and warehouse work on a fulfilment order: pick, picked, ready for pickup (with a pickup code),
+hand over (code checked), ship (partial shipments, tracking for the channel), deliver, curbside check-in.
+
+Each move is checked against the state machine and written as ``UPDATE fulfilment_order … WHERE id = :id AND
+state = :expected``: of two associates making the same move at once, one gets a 409. Handing over or shipping
+consumes the reservations (on hand and reserved both fall); cancelling releases them.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniretail.auth.schemas import Principal
+from omniretail.inventory import service as inventory_service
+from omniretail.platform import clock
+from omniretail.platform.errors import Conflict, InvalidInput, NotFound
+
+from . import service
+from .reads import fulfilment_read
+from .schemas import CheckIn, FulfilmentOrderRead, ShipmentCreate
+from .tables import channel_t
+from .states import ORDER_STATES_THAT_FULFIL, FulfilmentState, IllegalTransition, allowed_fulfilment_moves, \
+    fulfilment_move
+from .timeline import STORE_ALERT, TRACKING, OrderRef, Timeline
+
+F = FulfilmentState
+FULFILMENT, SHIPMENTS = service.FULFILMENT, service.SHIPMENTS
+DEFAULT_PICKUP_DAYS = 5
+
+
+class PickupCodeMismatch(InvalidInput):
+    code, title = "pickup-code-mismatch", "The pickup code does not match"
+
+
+async def load(session: AsyncSession, fo_id: int, *, principal: Principal | None, lock: bool = False):
+    """A fulfilment order and its order, or NotFound for what the principal may not act on."""
+    stmt = select(FULFILMENT).where(FULFILMENT.c.id == fo_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).first()
+    fo = None if row is None else row._mapping
+    order = None if fo is None else await service.order_row(session, fo["order_id"])
+    if fo is None or (principal is not None and (
+            (principal.location_ids is not None and fo["location_id"] not in principal.location_ids)
+            or (principal.channel_ids is not None and order["channel_id"] not in principal.channel_ids))):
+        raise NotFound(f"fulfilment order {fo_id} not found")
+    return fo, order
+
+
+async def read(session: AsyncSession, fo_id: int) -> FulfilmentOrderRead:
+    fo = (await session.execute(select(FULFILMENT).where(FULFILMENT.c.id == fo_id))).first()
+    shipments = (await session.execute(select(SHIPMENTS).where(SHIPMENTS.c.fulfilment_order_id == fo_id)
+                                       .order_by(SHIPMENTS.c.id))).all()
+    return fulfilment_read(fo, shipments)
+
+
+async def _move(session: AsyncSession, fo, order, target: F, timeline: Timeline, *,
+                values: dict[str, Any] | None = None, data: dict[str, Any] | None = None) -> None:
+    fulfilment_move(fo["state"], target, delivery_method=fo["delivery_method"], fulfilment_order_id=fo["id"])
+    if target != F.CANCELLED and order["state"] not in ORDER_STATES_THAT_FULFIL:
+        raise Conflict(f"order {order['id']} is {order['state']}: its fulfilment cannot go on",
+                       order_state=order["state"])
+    moved = (await session.execute(
+        update(FULFILMENT).where(FULFILMENT.c.id == fo["id"], FULFILMENT.c.state == fo["state"])
+        .values(state=target.value, updated_at=clock.now(), **(values or {})).returning(FULFILMENT.c.id))).first()
+    if moved is None:
+        now_state = (await session.execute(select(FULFILMENT.c.state).where(FULFILMENT.c.id == fo["id"]))
+                     ).scalar_one()
+        raise IllegalTransition(
+            entity="fulfilment_order", entity_id=fo["id"], current=now_state, requested=target,
+            allowed=allowed_fulfilment_moves(now_state, fo["delivery_method"]),
+            detail=f"fulfilment order {fo['id']} changed meanwhile: it is {now_state} now")
+    timeline.transition(OrderRef.of(order), entity="fulfilment_order", from_state=fo["state"],
+                        to_state=target.value, fulfilment_order_id=fo["id"], data=data)
+
+
+async def _finish(session: AsyncSession, order, timeline: Timeline, fo_id: int, *,
+                  reason: str | None = None) -> FulfilmentOrderRead:
+    await service.sync_order_state(session, order["id"], timeline, reason=reason)
+    await timeline.write(session)
+    return await read(session, fo_id)
+
+
+async def _consume(session: AsyncSession, order, lines: list[dict], actor: str) -> None:
+    for ln in sorted(lines, key=lambda x: x["reservation_id"] or 0):
+        if ln.get("reservation_id"):
+            await inventory_service.consume_reservation(
+                session, reservation_id=ln["reservation_id"], actor=actor, reference_type="order",
+                reference_id=order["number"])
+
+
+# --- the moves ---------------------------------------------------------------------------------------------
+
+async def start_picking(session: AsyncSession, fo_id: int, *, principal: Principal, actor: str
+                        ) -> FulfilmentOrderRead:
+    fo, order = await load(session, fo_id, principal=principal)
+    timeline = Timeline(actor=actor)
+    await _move(session, fo, order, F.PICKING, timeline, values={"assigned_to": actor})
+    return await _finish(session, order, timeline, fo_id)
+
+
+async def mark_picked(session: AsyncSession, fo_id: int, *, principal: Principal, actor: str
+                      ) -> FulfilmentOrderRead:
+    fo, order = await load(session, fo_id, principal=principal)
+    timeline = Timeline(actor=actor)
+    await _move(session, fo, order, F.PICKED, timeline)
+    return await _finish(session, order, timeline, fo_id)
+
+
+async def mark_ready(session: AsyncSession, fo_id: int, *, principal: Principal, actor: str,
+                     pickup_days: int | None = None) -> FulfilmentOrderRead:
+    """Ready for pickup: a fresh six-digit code goes to the customer (only), with the date to collect by."""
+    fo, order = await load(session, fo_id, principal=principal)
+    timeline = Timeline(actor=actor)
+    code = f"{secrets.randbelow(10**6):06d}"
+    days = pickup_days or await _pickup_days(session, order["channel_id"])
+    await _move(session, fo, order, F.READY_FOR_PICKUP, timeline,
+                values={"pickup_code": code, "ready_at": timeline.at})
+    timeline.notify(OrderRef.of(order), "ready_for_pickup", fulfilment_order_id=fo_id, data={
+        "pickup_code": code, "location_id": fo["location_id"], "delivery_method": fo["delivery_method"],
+        "collect_by": (timeline.at + timedelta(days=days)).isoformat()})
+    return await _finish(session, order, timeline, fo_id)
+
+
+async def hand_over(session: AsyncSession, fo_id: int, *, pickup_code: str, principal: Principal, actor: str
+                    ) -> FulfilmentOrderRead:
+    fo, order = await load(session, fo_id, principal=principal)
+    if fo["state"] == F.READY_FOR_PICKUP and not hmac.compare_digest(fo["pickup_code"] or "", pickup_code.strip()):
+        raise PickupCodeMismatch("the pickup code does not match", field="pickup_code")
+    timeline = Timeline(actor=actor)
+    lines = [{**ln, "shipped": ln["quantity"]} for ln in fo["lines"]]
+    await _move(session, fo, order, F.HANDED_OVER, timeline, values={"lines": lines})
+    await _consume(session, order, fo["lines"], actor)
+    timeline.notify(OrderRef.of(order), "order_collected", fulfilment_order_id=fo_id)
+    return await _finish(session, order, timeline, fo_id)
+
+
+async def ship(session: AsyncSession, fo_id: int, *, data: ShipmentCreate, principal: Principal, actor: str
+               ) -> FulfilmentOrderRead:
+    """Ship some or all of a picked fulfilment order's lines in one shipment; the order is shipped when the
+    last line is. The tracking goes to the channel (``orders.tracking``) and the customer."""
+    fo, order = await load(session, fo_id, principal=principal, lock=True)
+    fulfilment_move(fo["state"], F.SHIPPED, delivery_method=fo["delivery_method"], fulfilment_order_id=fo_id)
+    pending = [ln for ln in fo["lines"] if not ln.get("shipped")]
+    wanted = set(data.order_line_ids) if data.order_line_ids is not None else {ln["order_line_id"] for ln in pending}
+    unknown = wanted - {ln["order_line_id"] for ln in pending}
+    if unknown or not wanted:
+        raise InvalidInput("order_line_ids must name lines of this fulfilment order not shipped yet",
+                           field="order_line_ids", unknown=sorted(unknown))
+    going = [ln for ln in pending if ln["order_line_id"] in wanted]
+    lines = [{**ln, "shipped": ln["quantity"]} if ln["order_line_id"] in wanted else ln for ln in fo["lines"]]
+    complete = all(ln.get("shipped") for ln in lines)
+    timeline = Timeline(actor=actor)
+    ref = OrderRef.of(order)
+    if complete:
+        await _move(session, fo, order, F.SHIPPED, timeline, values={"lines": lines})
+    else:
+        await _update_lines(session, fo, order, lines)
+    shipment_lines = [{"order_line_id": ln["order_line_id"], "sku": ln["sku"], "quantity": ln["quantity"]}
+                      for ln in going]
+    shipment_id = (await session.execute(insert(SHIPMENTS).values(
+        fulfilment_order_id=fo_id, order_id=order["id"], carrier=data.carrier, tracking_number=data.tracking_number,
+        tracking_url=data.tracking_url, parcels=data.parcels, lines=shipment_lines, state="shipped",
+        shipped_at=timeline.at, delivered_at=None).returning(SHIPMENTS.c.id))).scalar_one()
+    await _consume(session, order, going, actor)
+    tracking = {"carrier": data.carrier, "tracking_number": data.tracking_number, "tracking_url": data.tracking_url,
+                "shipment_id": shipment_id, "lines": shipment_lines, "complete": complete}
+    timeline.record(ref, "shipment.created", fulfilment_order_id=fo_id, data=tracking)
+    timeline.event(TRACKING, {"order_id": order["id"], "channel_id": order["channel_id"],
+                              "external_id": order["external_id"], "fulfilment_order_id": fo_id, **tracking})
+    timeline.notify(ref, "order_shipped", fulfilment_order_id=fo_id, data=tracking)
+    return await _finish(session, order, timeline, fo_id)
+
+
+async def _update_lines(session: AsyncSession, fo, order, lines: list[dict]) -> None:
+    done = (await session.execute(update(FULFILMENT).where(FULFILMENT.c.id == fo["id"],
+                                                           FULFILMENT.c.state == fo["state"])
+                                  .values(lines=lines, updated_at=clock.now()).returning(FULFILMENT.c.id))).first()
+    if done is None:
+        raise Conflict(f"fulfilment order {fo['id']} changed meanwhile; reload it")
+
+
+async def deliver(session: AsyncSession, fo_id: int, *, shipment_id: int | None, principal: Principal,
+                  actor: str) -> FulfilmentOrderRead:
+    """The carrier confirmed delivery of one shipment (or all): the fulfilment order is delivered when every
+    shipment is."""
+    fo, order = await load(session, fo_id, principal=principal)
+    fulfilment_move(fo["state"], F.DELIVERED, delivery_method=fo["delivery_method"], fulfilment_order_id=fo_id)
+    timeline = Timeline(actor=actor)
+    which = SHIPMENTS.c.fulfilment_order_id == fo_id
+    if shipment_id is not None:
+        which = which & (SHIPMENTS.c.id == shipment_id)
+    marked = (await session.execute(update(SHIPMENTS).where(which, SHIPMENTS.c.state == "shipped")
+                                    .values(state="delivered", delivered_at=timeline.at).returning(SHIPMENTS.c.id))
+              ).scalars().all()
+    if shipment_id is not None and not marked:
+        raise NotFound(f"no undelivered shipment {shipment_id} in fulfilment order {fo_id}")
+    left = (await session.execute(select(SHIPMENTS.c.id).where(
+        SHIPMENTS.c.fulfilment_order_id == fo_id, SHIPMENTS.c.state == "shipped"))).first()
+    for sid in marked:
+        timeline.record(OrderRef.of(order), "shipment.delivered", fulfilment_order_id=fo_id,
+                        data={"shipment_id": sid})
+    if left is None:
+        await _move(session, fo, order, F.DELIVERED, timeline)
+        timeline.notify(OrderRef.of(order), "order_delivered", fulfilment_order_id=fo_id)
+    return await _finish(session, order, timeline, fo_id)
+
+
+async def check_in(session: AsyncSession, fo_id: int, *, data: CheckIn, principal: Principal, actor: str
+                   ) -> FulfilmentOrderRead:
+    """Curbside "I'm here": the store is alerted with the bay and the car."""
+    fo, order = await load(session, fo_id, principal=principal)
+    if fo["delivery_method"] != "curbside":
+        raise InvalidInput("only curbside orders check in", field="delivery_method")
+    if fo["state"] not in (F.NEW, F.PICKING, F.PICKED, F.READY_FOR_PICKUP):
+        raise IllegalTransition(entity="fulfilment_order", entity_id=fo_id, current=fo["state"],
+                                requested="checked_in", allowed=allowed_fulfilment_moves(fo["state"], "curbside"),
+                                detail=f"fulfilment order {fo_id} is {fo['state']}: nothing to collect")
+    timeline = Timeline(actor=actor)
+    note = data.model_dump()
+    await session.execute(update(FULFILMENT).where(FULFILMENT.c.id == fo_id).values(
+        checked_in_at=timeline.at, check_in=note, updated_at=timeline.at))
+    timeline.record(OrderRef.of(order), "curbside.checked_in", fulfilment_order_id=fo_id, data=note)
+    timeline.event(STORE_ALERT, {"kind": "curbside_arrival", "location_id": fo["location_id"],
+                                 "order_id": order["id"], "fulfilment_order_id": fo_id, **note})
+    await timeline.write(session)
+    return await read(session, fo_id)
+
+
+async def cancel_fulfilment(session: AsyncSession, fo_id: int, *, reason: str, actor: str,
+                            principal: Principal | None, template: str | None = None) -> FulfilmentOrderRead:
+    """Cancel one fulfilment order and give its stock back; the order follows (cancelled when nothing is left)."""
+    fo, order = await load(session, fo_id, principal=principal)
+    timeline = Timeline(actor=actor)
+    await _move(session, fo, order, F.CANCELLED, timeline, data={"reason": reason})
+    await service.release_lines(session, fo["lines"])
+    if template:
+        timeline.notify(OrderRef.of(order), template, fulfilment_order_id=fo_id, data={"reason": reason})
+    return await _finish(session, order, timeline, fo_id, reason=reason)
+
+
+async def _pickup_days(session: AsyncSession, channel_id: int) -> int:
+    settings = (await session.execute(select(channel_t.c.settings).where(channel_t.c.id == channel_id))
+                ).scalar_one_or_none() or {}
+    return int(settings.get("pickup_expiry_days", DEFAULT_PICKUP_DAYS))

@@ -1,0 +1,387 @@
+"""Placing an order from any channel: the hot path.
+
+Statements for a two-line order from a known customer, routed to one location (PostgreSQL): the channel with
+its locations and an existing order of the same external id (1), variants with their prices (1), stock at the
+candidate locations (1), the customer match (1), the order claimed with ``INSERT … ON CONFLICT DO NOTHING
+RETURNING`` (1), its lines (1, executemany), one reservation per line and location (1 each: inventory's
+one-statement CTE), the fulfilment orders (1), the timeline (1) and the outbox (1) — 11. A new channel identity
+adds 1, a new customer 3. On SQLite a reservation is three statements.
+
+The order row is claimed before anything else is written (only the customer's identity, which is itself
+idempotent, comes first), so a duplicate import that loses the race leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniretail.auth.schemas import Principal
+from omniretail.customers import service as customers_service
+from omniretail.customers.schemas import CustomerDetails
+from omniretail.inventory import service as inventory_service
+from omniretail.platform import clock, money
+from omniretail.platform.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from omniretail.routing.model import OrderLine as RoutingLine
+from omniretail.routing.solver import solve
+
+from . import sourcing, totals
+from .models import FulfilmentOrder, Order, OrderLine
+from .reads import order_read
+from .schemas import Delivery, OrderCreate, OrderImport, OrderRead
+from .states import COLLECTED, FulfilmentState, OrderState
+from .timeline import STORE_ALERT, OrderRef, Timeline
+
+ORDERS, LINES, FULFILMENT = Order.__table__, OrderLine.__table__, FulfilmentOrder.__table__
+UNFILLABLE = ("backorder", "cancel_line", "reject")
+UNPAID = ("pending",)
+
+
+class OrderUnfillable(Conflict):
+    code, title = "order-unfillable", "Not enough stock to fill the order"
+
+
+@dataclass(frozen=True)
+class PlacementLine:
+    sku: str
+    quantity: int
+    unit_price: Decimal | None = None  # given by the channel (imports); None: the channel's price list
+    discount: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """An order as any channel hands it over, before validation."""
+
+    channel_id: int
+    delivery: Delivery
+    lines: list[PlacementLine]
+    external_id: str | None = None
+    customer: CustomerDetails | None = None
+    payment_status: str = "pending"
+    shipping_amount: Decimal | None = None
+    origin_location_id: int | None = None
+    note: str = ""
+    placed_at: datetime | None = None
+    revision: int | None = None
+    currency: str | None = None
+    imported: bool = False
+
+    @classmethod
+    def from_create(cls, data: OrderCreate) -> Placement:
+        return cls(channel_id=data.channel_id, delivery=data.delivery, external_id=data.external_id,
+                   lines=[PlacementLine(x.sku, x.quantity) for x in data.lines], customer=data.customer,
+                   payment_status=data.payment_status.value, shipping_amount=data.shipping_amount,
+                   origin_location_id=data.origin_location_id, note=data.note)
+
+    @classmethod
+    def from_import(cls, data: OrderImport) -> Placement:
+        return cls(channel_id=data.channel_id, delivery=data.delivery, external_id=data.external_id,
+                   lines=[PlacementLine(x.sku, x.quantity, x.unit_price, x.discount) for x in data.lines],
+                   customer=data.buyer, payment_status=data.payment_status.value,
+                   shipping_amount=data.shipping_amount, note=data.note, placed_at=data.placed_at,
+                   revision=data.revision, currency=data.currency, imported=True)
+
+
+@dataclass
+class Placed:
+    order_id: int
+    created: bool
+    read: OrderRead | None = None  # only for a new order (built from what was written, not read back)
+
+
+@dataclass
+class _Line:
+    position: int
+    sku: str
+    variant_id: int
+    quantity: int
+    unit_price: int
+    discount: int
+    tax_rate: Decimal
+    gross: bool
+    price_source: str
+    allocated: int = 0
+    backordered: int = 0
+    cancelled: int = 0
+    values: dict = field(default_factory=dict)
+
+
+# --- checks -------------------------------------------------------------------------------------------
+
+def _check_access(channel: sourcing.ChannelContext | None, placement: Placement, principal: Principal
+                  ) -> int | None:
+    """The channel exists for this principal; returns the origin store (staff orders)."""
+    if channel is None or (principal.channel_ids is not None and channel.id not in principal.channel_ids):
+        raise NotFound(f"channel {placement.channel_id} not found")
+    if principal.location_ids is not None and not {x.id for x in channel.sources} & principal.location_ids:
+        raise NotFound(f"channel {placement.channel_id} not found")
+    if not channel.is_active:
+        raise InvalidInput(f"channel {channel.code} is not active", field="channel_id")
+    if placement.currency and placement.currency.upper() != channel.currency:
+        raise InvalidInput(f"channel {channel.code} sells in {channel.currency}", field="currency")
+    origin = placement.origin_location_id
+    if principal.location_ids is not None:
+        if origin is None and len(principal.location_ids) == 1:
+            origin = next(iter(principal.location_ids))
+        if origin is None or origin not in principal.location_ids:
+            raise PermissionDenied("a store associate places orders for their own store",
+                                   field="origin_location_id")
+    if origin is not None and channel.location(origin) is None:
+        raise InvalidInput(f"unknown location {origin}", field="origin_location_id")
+    return origin
+
+
+def _candidates(channel: sourcing.ChannelContext, delivery: Delivery) -> tuple[tuple, bool]:
+    """The locations that may fulfil, and whether the customer collects (pickup, curbside)."""
+    if delivery.method in COLLECTED:
+        store = channel.location(delivery.pickup_location_id)
+        flag = "offers_curbside" if delivery.method == "curbside" else "offers_pickup"
+        if store is None or not store.is_source or not store.is_active or not getattr(store, flag):
+            raise InvalidInput(f"location {delivery.pickup_location_id} does not offer {delivery.method} for "
+                               f"channel {channel.code}", field="delivery.pickup_location_id")
+        return (store,), True
+    if delivery.method == "pickup_point" and delivery.pickup_location_id is not None \
+            and channel.location(delivery.pickup_location_id) is None:
+        raise InvalidInput(f"unknown pickup point {delivery.pickup_location_id}",
+                           field="delivery.pickup_location_id")
+    return channel.sources, False
+
+
+def _minor(amount: Decimal, currency: str, field_name: str) -> int:
+    try:
+        return money.to_minor(money.parse_amount(amount, currency), currency)
+    except money.MoneyError as exc:
+        raise InvalidInput(str(exc), field=field_name) from None
+
+
+def _price_lines(channel: sourcing.ChannelContext, placement: Placement,
+                 variants: dict[str, sourcing.VariantInfo]) -> list[_Line]:
+    unknown = sorted({x.sku for x in placement.lines} - set(variants))
+    if unknown:
+        raise InvalidInput(f"unknown SKU(s): {', '.join(unknown[:20])}", field="lines", unknown_skus=unknown)
+    inactive = sorted({x.sku for x in placement.lines if not variants[x.sku].is_active})
+    if inactive and not placement.imported:
+        raise InvalidInput(f"not for sale: {', '.join(inactive[:20])}", field="lines", inactive_skus=inactive)
+    out = []
+    for position, line in enumerate(placement.lines, start=1):
+        v = variants[line.sku]
+        if placement.imported:
+            price = _minor(line.unit_price, channel.currency, f"lines.{position - 1}.unit_price")
+            source, gross = "channel", channel.prices_include_tax
+        else:
+            if v.price_minor is None:
+                raise InvalidInput(f"SKU {line.sku} has no price on channel {channel.code}", field="lines",
+                                   sku=line.sku)
+            price, source, gross = v.price_minor, v.price_source, v.prices_include_tax
+        discount = _minor(line.discount, channel.currency, f"lines.{position - 1}.discount")
+        out.append(_Line(position, line.sku, v.variant_id, line.quantity, price, discount, v.tax_rate, gross,
+                         source))
+    return out
+
+
+def _unfillable_policy(channel: sourcing.ChannelContext, placement: Placement) -> str:
+    policy = channel.setting("unfillable") or ("backorder" if placement.imported else "reject")
+    if policy not in UNFILLABLE:
+        raise InvalidInput(f"channel {channel.code} has an unknown unfillable policy {policy!r}",
+                           allowed=list(UNFILLABLE))
+    return policy
+
+
+def _allocate(lines: list[_Line], plan, policy: str) -> None:
+    """Units each line gets from the plan; the rest is backordered, cancelled or refuses the order."""
+    short = []
+    for line in lines:
+        line.allocated = plan.shipped(line.position)
+        missing = line.quantity - line.allocated
+        if missing:
+            short.append({"sku": line.sku, "requested": line.quantity, "available": line.allocated})
+            if policy == "backorder":
+                line.backordered = missing
+            else:
+                line.cancelled = missing
+    nothing_left = all(x.allocated == 0 for x in lines)
+    if short and (policy == "reject" or (policy == "cancel_line" and nothing_left)):
+        raise OrderUnfillable(f"not enough stock for {', '.join(s['sku'] for s in short)}", lines=short,
+                              policy=policy)
+
+
+def _number(now: datetime) -> str:
+    return f"{now:%y%m%d}-{base64.b32encode(secrets.token_bytes(5)).decode()}"
+
+
+# --- the operation --------------------------------------------------------------------------------------
+
+async def place_order(session: AsyncSession, *, placement: Placement, principal: Principal, actor: str
+                      ) -> Placed:
+    now = clock.now()
+    delivery = placement.delivery
+    extra = [x for x in (delivery.pickup_location_id, placement.origin_location_id) if x is not None]
+    channel = await sourcing.load_channel(session, placement.channel_id, external_id=placement.external_id,
+                                          extra_location_ids=extra,
+                                          day_start=now.replace(hour=0, minute=0, second=0, microsecond=0))
+    origin = _check_access(channel, placement, principal)
+    if channel.existing_order_id is not None:
+        return Placed(channel.existing_order_id, created=False)
+    variants = await sourcing.load_variants(session, channel=channel, skus=[x.sku for x in placement.lines],
+                                            at=now, with_prices=not placement.imported)
+    lines = _price_lines(channel, placement, variants)
+    candidates, collected = _candidates(channel, delivery)
+    stock = await sourcing.load_stock(session, variant_ids=[x.variant_id for x in lines],
+                                      location_ids=[c.id for c in candidates])
+    address = delivery.address.model_dump(exclude_none=True) if delivery.address else None
+    dest = sourcing.destination(channel, address=address, point_id=delivery.pickup_location_id,
+                                candidates=candidates)
+    request = sourcing.routing_request(
+        channel, lines=[RoutingLine(x.position, x.variant_id, x.quantity) for x in lines], candidates=candidates,
+        stock=stock, dest=dest, collected=collected)
+    strategy = channel.setting("routing_strategy", "greedy")
+    explanation = solve(request, strategy, runner_up=strategy == "greedy")
+    _allocate(lines, explanation.plan, _unfillable_policy(channel, placement))
+
+    line_amounts = []
+    for x in lines:
+        charged = x.quantity - x.cancelled
+        amounts = totals.line_amounts(unit_price=x.unit_price, quantity=charged, tax_rate=x.tax_rate,
+                                      discount=totals.prorated_discount(x.discount, quantity=x.quantity,
+                                                                        charged=charged),
+                                      prices_include_tax=x.gross)
+        line_amounts.append(amounts)
+        x.values = {"position": x.position, "variant_id": x.variant_id, "sku": x.sku, "quantity": x.quantity,
+                    "quantity_backordered": x.backordered, "quantity_cancelled": x.cancelled,
+                    "unit_price_minor": x.unit_price, "discount_minor": amounts.discount, "tax_rate": x.tax_rate,
+                    "tax_minor": amounts.tax, "total_minor": amounts.total, "price_source": x.price_source,
+                    "state": "cancelled" if charged == 0 else "backordered" if x.backordered else "allocated"}
+    if placement.shipping_amount is not None:
+        shipping = _minor(placement.shipping_amount, channel.currency, "shipping_amount")
+    elif not collected:
+        shipping = _minor(Decimal(str(channel.setting("shipping_fee", "0"))), channel.currency, "shipping_fee")
+    else:
+        shipping = 0
+    amounts = totals.order_amounts(line_amounts, shipping=shipping)
+
+    match = await customers_service.find_customer(session, channel_id=channel.id, details=placement.customer,
+                                                  default_locale=channel.locale)
+    if match.customer_id is not None:
+        match = await customers_service.ensure_identity(session, match=match, channel_id=channel.id)
+    contact = {k: v for k, v in (("name", match.name), ("email", match.email), ("phone", match.phone)) if v}
+    state = OrderState.PENDING_PAYMENT if placement.payment_status in UNPAID else OrderState.CONFIRMED
+    order = {
+        "channel_id": channel.id, "external_id": placement.external_id, "customer_id": match.customer_id,
+        "customer_identity_id": match.identity_id, "contact": contact, "currency": channel.currency,
+        "locale": match.locale, "state": state.value, "payment_status": placement.payment_status,
+        "delivery_method": delivery.method.value, "pickup_location_id": delivery.pickup_location_id,
+        "origin_location_id": origin, "shipping_address": address, "subtotal_minor": amounts.subtotal,
+        "discount_minor": amounts.discount, "tax_minor": amounts.tax, "shipping_minor": amounts.shipping,
+        "total_minor": amounts.total, "prices_include_tax": channel.prices_include_tax,
+        "channel_revision": placement.revision, "routing": _routing_summary(explanation), "note": placement.note,
+        "cancel_reason": None, "placed_at": placement.placed_at or now, "updated_at": now,
+    }
+    order_id = await _claim(session, order, now=now)
+    if order_id is None:
+        return Placed(await _existing_id(session, channel.id, placement.external_id), created=False)
+    order["id"] = order_id
+    if match.customer_id is None and match.key is not None:
+        match = await customers_service.create_customer(session, match=match, channel_id=channel.id)
+        order["customer_id"], order["customer_identity_id"] = match.customer_id, match.identity_id
+        await session.execute(update(ORDERS).where(ORDERS.c.id == order_id).values(
+            customer_id=match.customer_id, customer_identity_id=match.identity_id))
+
+    line_rows = [{**x.values, "order_id": order_id} for x in lines]
+    line_ids = (await session.execute(insert(LINES).returning(LINES.c.id, sort_by_parameter_order=True),
+                                      line_rows)).scalars().all()
+    for row, line_id in zip(line_rows, line_ids, strict=True):
+        row["id"] = line_id
+    fulfilment = await _fulfil(session, order=order, lines=lines, line_ids=line_ids, plan=explanation.plan,
+                               now=now)
+
+    ref = OrderRef.of(order)
+    timeline = Timeline(actor=actor, at=now)
+    timeline.transition(ref, entity="order", from_state=None, to_state=state.value, kind="order.placed",
+                        data={"channel": channel.code, "total": str(money.from_minor(amounts.total, channel.currency)),
+                              "customer_matched_by": match.matched_by, "imported": placement.imported})
+    timeline.notify(ref, "order_confirmed" if state == OrderState.CONFIRMED else "order_received")
+    for x in lines:
+        if x.backordered or x.cancelled:
+            what = "backordered" if x.backordered else "cancelled"
+            data = {"sku": x.sku, "order_line_id": line_ids[x.position - 1], "quantity": x.backordered or x.cancelled}
+            timeline.record(ref, f"line.{what}", data=data)
+            timeline.notify(ref, f"line_{what}", data=data)
+    for fo in fulfilment:
+        timeline.transition(ref, entity="fulfilment_order", from_state=None, to_state=FulfilmentState.NEW.value,
+                            fulfilment_order_id=fo["id"], kind="fulfilment_order.assigned",
+                            data={"location_id": fo["location_id"]})
+        timeline.event(STORE_ALERT, {"kind": "fulfilment_assigned", "location_id": fo["location_id"],
+                                     "order_id": order_id, "fulfilment_order_id": fo["id"],
+                                     "delivery_method": fo["delivery_method"]})
+    event_ids = await timeline.write(session, returning=True)
+    events = [{**e, "id": i} for e, i in zip(timeline.entries, event_ids, strict=True)]
+    return Placed(order_id, created=True, read=order_read(order, lines=line_rows, fulfilment_orders=fulfilment,
+                                                          events=events))
+
+
+def _routing_summary(explanation) -> dict:
+    plan = explanation.plan
+    return {"strategy": explanation.strategy, "cost": round(plan.cost.total, 2),
+            "locations": list(plan.locations),
+            "runner_up_cost": None if explanation.runner_up_cost is None else round(explanation.runner_up_cost, 2),
+            "excluded": [{"location_id": e.location_id, "reason": e.reason.value} for e in explanation.excluded]}
+
+
+async def _claim(session: AsyncSession, order: dict, *, now: datetime) -> int | None:
+    """Insert the order unless (channel, external id) exists; None when it does. A clash on the random
+    number (rare) is retried with a new one."""
+    ins = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    for _attempt in range(3):
+        order["number"] = _number(now)
+        stmt = ins(ORDERS).values(**order).on_conflict_do_nothing().returning(ORDERS.c.id)
+        order_id = (await session.execute(stmt)).scalar_one_or_none()
+        if order_id is not None or order["external_id"] is not None:
+            return order_id
+    raise Conflict("could not allocate an order number; retry")
+
+
+async def _existing_id(session: AsyncSession, channel_id: int, external_id: str | None) -> int:
+    found = (await session.execute(select(ORDERS.c.id).where(
+        ORDERS.c.channel_id == channel_id, ORDERS.c.external_id == external_id))).scalar_one_or_none()
+    if found is None:  # the clash was the order number, not the external id
+        raise Conflict("could not allocate an order number; retry")
+    return found
+
+
+async def _fulfil(session: AsyncSession, *, order: dict, lines: list[_Line], line_ids, plan, now: datetime
+                  ) -> list[dict]:
+    """Reserve the planned units (in inventory's lock order) and write one fulfilment order per location."""
+    by_position = {x.position: x for x in lines}
+    wanted = [{"variant_id": by_position[a.line_id].variant_id, "location_id": a.location_id,
+               "quantity": a.quantity, "reference": f"order:{order['id']}/line:{line_ids[a.line_id - 1]}"}
+              for a in plan.assignments]
+    if not wanted:
+        return []
+    reserved = await inventory_service.reserve_lines(session, lines=wanted, kind="order_line",
+                                                     channel_id=order["channel_id"])
+    lock_order = sorted(range(len(wanted)), key=lambda i: (wanted[i]["variant_id"], wanted[i]["location_id"]))
+    reservation_of = {i: reserved[k].reservation_id for k, i in enumerate(lock_order)}
+    per_location: dict[int, list[dict]] = {}
+    for i, a in enumerate(plan.assignments):
+        per_location.setdefault(a.location_id, []).append({
+            "order_line_id": line_ids[a.line_id - 1], "variant_id": by_position[a.line_id].variant_id,
+            "sku": by_position[a.line_id].sku, "quantity": a.quantity, "reservation_id": reservation_of[i],
+            "shipped": 0})
+    rows = [{"order_id": order["id"], "location_id": location_id, "delivery_method": order["delivery_method"],
+             "state": FulfilmentState.NEW.value, "lines": fo_lines, "pickup_code": None, "checked_in_at": None,
+             "check_in": None, "assigned_to": None, "ready_at": None, "created_at": now, "updated_at": now}
+            for location_id, fo_lines in sorted(per_location.items())]
+    ids = (await session.execute(insert(FULFILMENT).returning(FULFILMENT.c.id, sort_by_parameter_order=True),
+                                 rows)).scalars().all()
+    for row, fo_id in zip(rows, ids, strict=True):
+        row["id"] = fo_id
+    return rows

@@ -1,0 +1,219 @@
+"""What placing an order reads, in three statements: the channel with its locations (and today's load), the
+variants with their candidate prices, and the stock at the candidate locations. Then the routing request.
+
+Other packages' tables are read here as plain SQL (no import of their models); the price rules are pricing's
+pure ``rules`` module, so a price here is the one ``GET /channels/{id}/prices/{sku}`` explains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Boolean, Float, Integer, Numeric, bindparam, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniretail.platform.models import JSONType, UTCDateTime
+from omniretail.pricing import rules as price_rules
+from omniretail.routing.model import Candidate, OrderLine, RoutingPolicy, RoutingRequest, ShippingCostModel
+
+_CHANNEL = text("""
+SELECT c.id, c.code, c.kind, c.currency, c.locale, c.prices_include_tax, c.is_active, c.settings, c.stock_policy,
+       (SELECT o.id FROM sales_order o WHERE o.channel_id = c.id AND o.external_id = :external_id) AS existing_id,
+       l.id AS location_id, l.code AS location_code, l.kind AS location_kind, l.latitude, l.longitude,
+       l.ships_orders, l.offers_pickup, l.offers_curbside, l.daily_capacity, l.is_active AS location_active,
+       cl.location_id IS NOT NULL AS is_source,
+       CASE WHEN l.daily_capacity IS NULL THEN 0 ELSE
+         (SELECT COUNT(*) FROM fulfilment_order f WHERE f.location_id = l.id AND f.created_at >= :day_start
+            AND f.state <> 'cancelled') END AS assigned_today
+FROM channel c
+LEFT JOIN location l ON l.id IN (SELECT location_id FROM channel_location WHERE channel_id = :channel_id)
+                     OR l.id IN :extra
+LEFT JOIN channel_location cl ON cl.channel_id = c.id AND cl.location_id = l.id
+WHERE c.id = :channel_id
+ORDER BY cl.priority, l.id""").bindparams(
+    bindparam("extra", expanding=True), bindparam("day_start", type_=UTCDateTime())).columns(
+    settings=JSONType, stock_policy=JSONType, prices_include_tax=Boolean, is_active=Boolean, latitude=Float,
+    longitude=Float, ships_orders=Boolean, offers_pickup=Boolean, offers_curbside=Boolean,
+    location_active=Boolean, is_source=Boolean)
+
+_VARIANTS_WITH_PRICES = text("""
+SELECT v.id AS variant_id, v.sku, v.is_active, p.vat_rate, p.status,
+       pl.id AS list_id, pl.code AS list_code, pl.priority, pl.currency AS list_currency,
+       pl.channel_id AS list_channel_id, pl.is_active AS list_active, pl.valid_from AS list_from,
+       pl.valid_to AS list_to, pl.prices_include_tax AS list_gross,
+       pr.id AS price_id, pr.amount_minor, pr.valid_from AS price_from, pr.valid_to AS price_to
+FROM variant v JOIN product p ON p.id = v.product_id
+LEFT JOIN price pr ON pr.variant_id = v.id AND pr.price_list_id IN (
+    SELECT id FROM price_list WHERE channel_id = :channel_id OR (channel_id IS NULL AND currency = :currency))
+LEFT JOIN price_list pl ON pl.id = pr.price_list_id
+WHERE v.sku IN :skus""").bindparams(bindparam("skus", expanding=True)).columns(
+    vat_rate=Numeric(5, 4), is_active=Boolean, list_active=Boolean, list_gross=Boolean, list_from=UTCDateTime(),
+    list_to=UTCDateTime(), price_from=UTCDateTime(), price_to=UTCDateTime())
+
+_VARIANTS = text("""
+SELECT v.id AS variant_id, v.sku, v.is_active, p.vat_rate, p.status FROM variant v
+JOIN product p ON p.id = v.product_id WHERE v.sku IN :skus""").bindparams(
+    bindparam("skus", expanding=True)).columns(vat_rate=Numeric(5, 4), is_active=Boolean)
+
+_STOCK = text("""
+SELECT variant_id, location_id, on_hand - reserved - safety_stock AS available FROM stock_level
+WHERE variant_id IN :variants AND location_id IN :locations""").bindparams(
+    bindparam("variants", expanding=True), bindparam("locations", expanding=True)).columns(available=Integer)
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceLocation:
+    id: int
+    code: str
+    kind: str
+    latitude: float | None
+    longitude: float | None
+    ships_orders: bool
+    offers_pickup: bool
+    offers_curbside: bool
+    daily_capacity: int | None
+    is_active: bool
+    is_source: bool  # may fulfil the channel's orders
+    assigned_today: int
+
+    @property
+    def capacity_left(self) -> int | None:
+        return None if self.daily_capacity is None else max(0, self.daily_capacity - self.assigned_today)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelContext:
+    id: int
+    code: str
+    kind: str
+    currency: str
+    locale: str
+    prices_include_tax: bool
+    is_active: bool
+    settings: dict[str, Any]
+    stock_policy: dict[str, Any]
+    existing_order_id: int | None
+    locations: tuple[PlaceLocation, ...]
+
+    def setting(self, name: str, default: Any = None) -> Any:
+        """A channel rule for orders: ``settings`` first, then ``stock_policy``."""
+        if name in (self.settings or {}):
+            return self.settings[name]
+        return (self.stock_policy or {}).get(name, default)
+
+    def location(self, location_id: int | None) -> PlaceLocation | None:
+        return next((loc for loc in self.locations if loc.id == location_id), None)
+
+    @property
+    def sources(self) -> tuple[PlaceLocation, ...]:
+        return tuple(loc for loc in self.locations if loc.is_source and loc.is_active)
+
+
+async def load_channel(session: AsyncSession, channel_id: int, *, external_id: str | None,
+                       extra_location_ids: list[int], day_start: datetime) -> ChannelContext | None:
+    rows = (await session.execute(_CHANNEL, {
+        "channel_id": channel_id, "external_id": external_id, "extra": extra_location_ids or [-1],
+        "day_start": day_start})).all()
+    if not rows:
+        return None
+    first = rows[0]
+    locations = tuple(PlaceLocation(
+        r.location_id, r.location_code, r.location_kind, r.latitude, r.longitude, bool(r.ships_orders),
+        bool(r.offers_pickup), bool(r.offers_curbside), r.daily_capacity, bool(r.location_active),
+        bool(r.is_source), int(r.assigned_today or 0)) for r in rows if r.location_id is not None)
+    return ChannelContext(first.id, first.code, first.kind, first.currency, first.locale,
+                          bool(first.prices_include_tax), bool(first.is_active), first.settings or {},
+                          first.stock_policy or {}, first.existing_id, locations)
+
+
+@dataclass(frozen=True, slots=True)
+class VariantInfo:
+    variant_id: int
+    sku: str
+    is_active: bool
+    tax_rate: Decimal
+    price_minor: int | None = None  # resolved from the channel's price lists
+    price_source: str = ""
+    prices_include_tax: bool = True
+
+
+async def load_variants(session: AsyncSession, *, channel: ChannelContext, skus: list[str], at: datetime,
+                        with_prices: bool) -> dict[str, VariantInfo]:
+    """The variants of ``skus`` (unknown SKUs are missing from the result), priced for the channel at ``at``
+    when ``with_prices``."""
+    unique = sorted(set(skus))
+    if not with_prices:
+        rows = (await session.execute(_VARIANTS, {"skus": unique})).all()
+        return {r.sku: VariantInfo(r.variant_id, r.sku, bool(r.is_active) and r.status == "active",
+                                   Decimal(r.vat_rate or 0)) for r in rows}
+    rows = (await session.execute(_VARIANTS_WITH_PRICES, {
+        "skus": unique, "channel_id": channel.id, "currency": channel.currency})).all()
+    grouped: dict[str, list] = {}
+    for r in rows:
+        grouped.setdefault(r.sku, []).append(r)
+    out = {}
+    for sku, group in grouped.items():
+        r0 = group[0]
+        candidates = [price_rules.ListCandidate(
+            id=r.list_id, code=r.list_code, priority=r.priority, currency=r.list_currency,
+            channel_id=r.list_channel_id, is_active=bool(r.list_active), valid_from=r.list_from,
+            valid_to=r.list_to, prices_include_tax=bool(r.list_gross),
+            price=price_rules.PriceRow(id=r.price_id, amount_minor=r.amount_minor, valid_from=r.price_from,
+                                       valid_to=r.price_to)) for r in group if r.list_id is not None]
+        winner = price_rules.resolve_price(candidates, currency=channel.currency, at=at).winner
+        out[sku] = VariantInfo(
+            r0.variant_id, sku, bool(r0.is_active) and r0.status == "active", Decimal(r0.vat_rate or 0),
+            winner.price.amount_minor if winner else None, f"price_list:{winner.code}" if winner else "",
+            winner.prices_include_tax if winner else channel.prices_include_tax)
+    return out
+
+
+async def load_stock(session: AsyncSession, *, variant_ids: list[int], location_ids: list[int]
+                     ) -> dict[int, dict[int, int]]:
+    """location → variant → available (on hand − reserved − safety stock)."""
+    if not variant_ids or not location_ids:
+        return {}
+    rows = await session.execute(_STOCK, {"variants": sorted(set(variant_ids)),
+                                          "locations": sorted(set(location_ids))})
+    out: dict[int, dict[int, int]] = {}
+    for r in rows:
+        out.setdefault(r.location_id, {})[r.variant_id] = max(0, int(r.available))
+    return out
+
+
+# --- the routing request --------------------------------------------------------------------------------
+
+def destination(channel: ChannelContext, *, address: dict[str, Any] | None, point_id: int | None,
+                candidates: tuple[PlaceLocation, ...]) -> tuple[float, float]:
+    """Where the parcel goes: the address's coordinates, the pickup point's, else the middle of the
+    candidates (no geocoding here: every candidate is then about as far, and stock and parcels decide)."""
+    if address and address.get("latitude") is not None and address.get("longitude") is not None:
+        return float(address["latitude"]), float(address["longitude"])
+    point = channel.location(point_id)
+    if point is not None and point.latitude is not None and point.longitude is not None:
+        return point.latitude, point.longitude
+    placed = [c for c in candidates if c.latitude is not None and c.longitude is not None]
+    if not placed:
+        return 0.0, 0.0
+    return (sum(c.latitude for c in placed) / len(placed), sum(c.longitude for c in placed) / len(placed))
+
+
+def routing_request(channel: ChannelContext, *, lines: list[OrderLine], candidates: tuple[PlaceLocation, ...],
+                    stock: dict[int, dict[int, int]], dest: tuple[float, float], collected: bool) -> RoutingRequest:
+    """``collected``: the customer fetches the order at the (single) candidate, which need not ship."""
+    protection = 0 if collected else int(channel.setting("store_protection", 0) or 0)
+    fee = channel.setting("shipping_cost_model") or {}
+    costs = ShippingCostModel(**{k: float(v) for k, v in fee.items()
+                                 if k in ("parcel_base", "per_km", "per_unit_km", "split_penalty")})
+    policy = RoutingPolicy(allow_split=bool(channel.setting("allow_split", True)) and not collected,
+                           max_parcels=channel.setting("max_parcels"))
+    return RoutingRequest(
+        lines=tuple(lines), destination_latitude=dest[0], destination_longitude=dest[1], costs=costs,
+        policy=policy, candidates=tuple(Candidate(
+            location_id=c.id, latitude=c.latitude or dest[0], longitude=c.longitude or dest[1], kind=c.kind,
+            can_ship=True if collected else c.ships_orders, capacity_left=c.capacity_left,
+            stock=stock.get(c.id, {}), store_protection=protection if c.kind == "store" else 0, code=c.code,
+        ) for c in candidates))

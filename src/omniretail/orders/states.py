@@ -1,0 +1,164 @@
+"""The order and fulfilment-order state machines. Pure: no database.
+
+A move is legal when the table below lists it; :func:`order_move` and :func:`fulfilment_move` check one and
+raise :class:`IllegalTransition` (a 409 naming the allowed moves) otherwise. The service applies a legal move
+as a conditional ``UPDATE … WHERE state = :expected``, so of two people making the same move only one wins.
+
+An order's state follows its fulfilment orders (:func:`order_state_for`); :func:`order_path` gives the legal
+steps from the current state to that one, each of which is written to the timeline.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from enum import StrEnum
+
+from omniretail.platform.errors import Conflict
+
+
+class OrderState(StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    CONFIRMED = "confirmed"
+    IN_FULFILMENT = "in_fulfilment"
+    PARTIALLY_FULFILLED = "partially_fulfilled"
+    FULFILLED = "fulfilled"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class FulfilmentState(StrEnum):
+    NEW = "new"
+    PICKING = "picking"
+    PICKED = "picked"
+    READY_FOR_PICKUP = "ready_for_pickup"
+    SHIPPED = "shipped"
+    HANDED_OVER = "handed_over"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
+O, F = OrderState, FulfilmentState
+
+ORDER_MOVES: dict[OrderState, tuple[OrderState, ...]] = {
+    O.PENDING_PAYMENT: (O.CONFIRMED, O.CANCELLED),
+    O.CONFIRMED: (O.IN_FULFILMENT, O.CANCELLED),
+    O.IN_FULFILMENT: (O.PARTIALLY_FULFILLED, O.FULFILLED, O.CANCELLED),
+    O.PARTIALLY_FULFILLED: (O.FULFILLED,),
+    O.FULFILLED: (O.COMPLETED,),
+    O.COMPLETED: (),
+    O.CANCELLED: (),
+}
+
+FULFILMENT_MOVES: dict[FulfilmentState, tuple[FulfilmentState, ...]] = {
+    F.NEW: (F.PICKING, F.CANCELLED),
+    F.PICKING: (F.PICKED, F.CANCELLED),
+    F.PICKED: (F.READY_FOR_PICKUP, F.SHIPPED, F.CANCELLED),
+    F.READY_FOR_PICKUP: (F.HANDED_OVER, F.CANCELLED),
+    F.SHIPPED: (F.DELIVERED,),
+    F.HANDED_OVER: (),
+    F.DELIVERED: (),
+    F.CANCELLED: (),
+}
+
+# Which delivery methods a fulfilment-order move needs: pickups are made ready and handed over, parcels ship.
+COLLECTED = frozenset({"pickup", "curbside"})
+MOVE_NEEDS = {F.READY_FOR_PICKUP: COLLECTED, F.HANDED_OVER: COLLECTED,
+              F.SHIPPED: frozenset({"ship", "pickup_point"}), F.DELIVERED: frozenset({"ship", "pickup_point"})}
+
+# The orders whose fulfilment may go on (a pending payment or a cancelled order is not picked).
+ORDER_STATES_THAT_FULFIL = frozenset({O.CONFIRMED, O.IN_FULFILMENT, O.PARTIALLY_FULFILLED})
+FULFILMENT_OPEN = frozenset({F.NEW, F.PICKING, F.PICKED, F.READY_FOR_PICKUP})
+FULFILMENT_DONE = frozenset({F.SHIPPED, F.HANDED_OVER, F.DELIVERED})
+FULFILMENT_WITH_CUSTOMER = frozenset({F.HANDED_OVER, F.DELIVERED})
+
+
+class IllegalTransition(Conflict):
+    code, title = "illegal-transition", "This move is not allowed in the current state"
+
+    def __init__(self, *, entity: str, entity_id: int | None, current: str, requested: str,
+                 allowed: Iterable[str], detail: str | None = None) -> None:
+        allowed = [str(a) for a in allowed]
+        super().__init__(
+            detail or f"{entity} {entity_id if entity_id is not None else ''} is {current}; it cannot become "
+                      f"{requested} (allowed: {', '.join(allowed) or 'none'})".replace("  ", " "),
+            entity=entity, entity_id=entity_id, current_state=str(current), requested_state=str(requested),
+            allowed=allowed)
+
+
+def allowed_order_moves(current: str) -> tuple[OrderState, ...]:
+    return ORDER_MOVES[OrderState(current)]
+
+
+def allowed_fulfilment_moves(current: str, delivery_method: str | None = None) -> tuple[FulfilmentState, ...]:
+    moves = FULFILMENT_MOVES[FulfilmentState(current)]
+    if delivery_method is None:
+        return moves
+    return tuple(m for m in moves if delivery_method in MOVE_NEEDS.get(m, frozenset({delivery_method})))
+
+
+def order_move(current: str, requested: str, *, order_id: int | None = None) -> OrderState:
+    """Check one order move; returns the new state or raises IllegalTransition."""
+    target = OrderState(requested)
+    allowed = allowed_order_moves(current)
+    if target not in allowed:
+        raise IllegalTransition(entity="order", entity_id=order_id, current=current, requested=target,
+                                allowed=allowed)
+    return target
+
+
+def fulfilment_move(current: str, requested: str, *, delivery_method: str | None = None,
+                    fulfilment_order_id: int | None = None) -> FulfilmentState:
+    """Check one fulfilment-order move (for its delivery method); returns the new state or raises."""
+    target = FulfilmentState(requested)
+    allowed = allowed_fulfilment_moves(current, delivery_method)
+    if target not in allowed:
+        raise IllegalTransition(entity="fulfilment_order", entity_id=fulfilment_order_id, current=current,
+                                requested=target, allowed=allowed)
+    return target
+
+
+def order_state_for(current: str, fulfilment_states: Iterable[str], *, partly_shipped: bool = False,
+                    waiting_units: bool = False) -> OrderState:
+    """The state an order should be in given its fulfilment orders.
+
+    ``partly_shipped``: some fulfilment order has shipped part of its lines. ``waiting_units``: some units
+    have no fulfilment order yet (backordered), so the order cannot be fulfilled in full.
+    """
+    current = OrderState(current)
+    if current in (O.PENDING_PAYMENT, O.CANCELLED, O.COMPLETED):
+        return current
+    active = [FulfilmentState(s) for s in fulfilment_states if s != F.CANCELLED]
+    if not active:
+        return current if waiting_units else O.CANCELLED
+    done = [s for s in active if s in FULFILMENT_DONE]
+    if len(done) == len(active) and not waiting_units:
+        return O.COMPLETED if all(s in FULFILMENT_WITH_CUSTOMER for s in active) else O.FULFILLED
+    if done or partly_shipped:
+        return O.PARTIALLY_FULFILLED
+    if any(s != F.NEW for s in active):
+        return O.IN_FULFILMENT
+    return O.CONFIRMED if current == O.CONFIRMED else current
+
+
+def order_path(current: str, target: str) -> list[OrderState]:
+    """The legal steps from ``current`` to ``target`` (shortest), excluding ``current``; [] if equal.
+    Raises IllegalTransition when ``target`` cannot be reached."""
+    start, goal = OrderState(current), OrderState(target)
+    if start == goal:
+        return []
+    previous: dict[OrderState, OrderState | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        state = queue.popleft()
+        for nxt in ORDER_MOVES[state]:
+            if nxt not in previous:
+                previous[nxt] = state
+                queue.append(nxt)
+    if goal not in previous:
+        raise IllegalTransition(entity="order", entity_id=None, current=start, requested=goal,
+                                allowed=ORDER_MOVES[start])
+    path = [goal]
+    while previous[path[-1]] != start:
+        path.append(previous[path[-1]])
+    return path[::-1]

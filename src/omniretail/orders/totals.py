@@ -1,0 +1,60 @@
+"""Line and order totals in integer minor units. Pure; the one place order arithmetic happens.
+
+Gross prices (tax included) carry their tax inside: ``tax = gross − gross / (1 + rate)``. Net prices get it added:
+``tax = net × rate``. Rounding is half-even to the currency's minor unit, per line (then summed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class LineAmounts:
+    subtotal: int  # unit price × charged quantity
+    discount: int
+    tax: int
+    total: int  # what the customer pays for the line
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAmounts:
+    subtotal: int
+    discount: int
+    tax: int
+    shipping: int
+    total: int
+
+
+def _round(value: Decimal) -> int:
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def line_amounts(*, unit_price: int, quantity: int, discount: int, tax_rate: Decimal,
+                 prices_include_tax: bool) -> LineAmounts:
+    """``discount`` is for the whole line, capped at its subtotal; a zero quantity costs nothing."""
+    if quantity <= 0:
+        return LineAmounts(0, 0, 0, 0)
+    subtotal = unit_price * quantity
+    discount = max(0, min(discount, subtotal))
+    base = subtotal - discount
+    if prices_include_tax:
+        tax = base - _round(Decimal(base) / (1 + tax_rate))
+        return LineAmounts(subtotal, discount, tax, base)
+    tax = _round(Decimal(base) * tax_rate)
+    return LineAmounts(subtotal, discount, tax, base + tax)
+
+
+def prorated_discount(discount: int, *, quantity: int, charged: int) -> int:
+    """The part of a line discount that stays with ``charged`` of ``quantity`` units (half-even)."""
+    if quantity <= 0 or charged >= quantity:
+        return discount
+    return _round(Decimal(discount) * charged / quantity)
+
+
+def order_amounts(lines: list[LineAmounts], *, shipping: int) -> OrderAmounts:
+    subtotal = sum(x.subtotal for x in lines)
+    discount = sum(x.discount for x in lines)
+    tax = sum(x.tax for x in lines)
+    return OrderAmounts(subtotal, discount, tax, shipping, sum(x.total for x in lines) + shipping)

@@ -1,0 +1,207 @@
+"""Sourcing on small orders whose best plan can be worked out by hand, for both strategies."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from omniretail.routing.model import (
+    Assignment, Candidate, ExclusionReason, OrderLine, RoutingPolicy, RoutingRequest, ShippingCostModel,
+    distance_km, price_plan,
+)
+from omniretail.routing.solver import GREEDY_RUNNER_UP, OPTIMAL_RUNNER_UP, UnknownStrategy, solve, solve_wave
+
+WARSAW = (52.2297, 21.0122)
+# 10 PLN a parcel + 0.10 PLN a km, 5 PLN for each parcel beyond the first
+COSTS = ShippingCostModel(parcel_base=10.0, per_km=0.1, per_unit_km=0.0, split_penalty=5.0)
+BOTH = pytest.mark.parametrize("strategy", ["greedy", "optimal"])
+
+
+def at_km(km: float) -> tuple[float, float]:
+    """A point ``km`` east of the customer in Warsaw."""
+    return WARSAW[0], WARSAW[1] + km / (111.32 * math.cos(math.radians(WARSAW[0])))
+
+
+def place(location_id: int, km: float, stock: dict[int, int], **fields) -> Candidate:
+    lat, lon = at_km(km)
+    return Candidate(location_id, lat, lon, stock=stock, **fields)
+
+
+def order(lines: list[tuple[int, int]], candidates: list[Candidate], *, allow_split: bool = False,
+          max_parcels: int | None = None, costs: ShippingCostModel = COSTS) -> RoutingRequest:
+    return RoutingRequest(lines=tuple(OrderLine(i + 1, v, q) for i, (v, q) in enumerate(lines)),
+                          destination_latitude=WARSAW[0], destination_longitude=WARSAW[1],
+                          candidates=tuple(candidates), costs=costs,
+                          policy=RoutingPolicy(allow_split=allow_split, max_parcels=max_parcels))
+
+
+def shipped_from(plan) -> dict:
+    return {(a.line_id, a.location_id): a.quantity for a in plan.assignments}
+
+
+def test_positions_are_where_the_tests_think():
+    lat, lon = at_km(100)
+    assert distance_km(*WARSAW, lat, lon) == pytest.approx(100, rel=2e-3)
+
+
+@BOTH
+def test_the_nearest_store_wins_and_the_next_one_is_the_runner_up(strategy):
+    request = order([(7, 1)], [place(1, 80, {7: 5}, kind="store"), place(2, 5, {7: 5}, kind="store")])
+    explanation = solve(request, strategy)
+    assert shipped_from(explanation.plan) == {(1, 2): 1}
+    assert explanation.cost == pytest.approx(10 + 0.1 * 5, rel=1e-3)
+    assert explanation.runner_up.locations == (1,)
+    assert explanation.runner_up_cost == pytest.approx(10 + 0.1 * 80, rel=1e-3)
+    assert explanation.runner_up_rule == (GREEDY_RUNNER_UP if strategy == "greedy" else OPTIMAL_RUNNER_UP)
+
+
+@BOTH
+def test_a_split_is_avoided_when_one_location_can_serve_all(strategy):
+    # two near stores would need two parcels (2 × 10.5 + 5 = 26); the warehouse 50 km away ships one for 15
+    request = order([(1, 1), (2, 1)], [place(1, 5, {1: 3}), place(2, 5, {2: 3}), place(3, 50, {1: 3, 2: 3})])
+    plan = solve(request, strategy).plan
+    assert plan.locations == (3,)
+    assert plan.cost.total == pytest.approx(15, rel=1e-3)
+    assert plan.cost.split_penalty == 0
+
+
+def test_optimal_is_cheaper_where_greedy_grabs_the_location_with_the_most_units():
+    # the far warehouse has all three lines (60 PLN); two near stores cover them for 10.5 + 10.5 + 5 = 26
+    request = order([(1, 1), (2, 1), (3, 1)],
+                    [place(1, 500, {1: 9, 2: 9, 3: 9}, kind="warehouse"),
+                     place(2, 5, {1: 1, 2: 1}, kind="store"), place(3, 5, {3: 1}, kind="store")])
+    greedy, optimal = solve(request, "greedy"), solve(request, "optimal")
+    assert greedy.plan.locations == (1,)
+    assert greedy.cost == pytest.approx(60, rel=1e-3)
+    assert optimal.plan.locations == (2, 3)
+    assert optimal.cost == pytest.approx(26, rel=1e-3)
+    assert optimal.plan.cost.split_penalty == 5
+    assert optimal.runner_up.locations != optimal.plan.locations
+    assert optimal.runner_up_cost >= optimal.cost
+
+
+@BOTH
+def test_store_protection_keeps_the_last_units_on_the_shelf(strategy):
+    request = order([(1, 2)], [place(1, 1, {1: 2}, kind="store", store_protection=1),
+                               place(2, 30, {1: 3}, kind="store", store_protection=1)])
+    explanation = solve(request, strategy)
+    assert shipped_from(explanation.plan) == {(1, 2): 2}  # 3 on the shelf, 1 kept: 2 to give
+    assert explanation.reason_for(1) is ExclusionReason.PROTECTED_SHELF_STOCK
+    assert explanation.reason_for(2) is None
+
+
+@BOTH
+def test_protected_units_are_not_given_even_to_a_split_line(strategy):
+    request = order([(1, 3)], [place(1, 1, {1: 2}, store_protection=1), place(2, 9, {1: 1})], allow_split=True)
+    plan = solve(request, strategy).plan
+    assert shipped_from(plan) == {(1, 1): 1, (1, 2): 1}
+    assert plan.unfilled == {1: 1}
+
+
+@BOTH
+def test_a_location_without_capacity_left_is_passed_over(strategy):
+    request = order([(1, 1)], [place(1, 1, {1: 5}, capacity_left=0), place(2, 40, {1: 5}, capacity_left=3)])
+    explanation = solve(request, strategy)
+    assert explanation.plan.locations == (2,)
+    assert explanation.reason_for(1) is ExclusionReason.CAPACITY_FULL
+
+
+@BOTH
+def test_a_line_nobody_can_ship_whole_is_reported_unfilled(strategy):
+    request = order([(1, 5), (2, 1)], [place(1, 1, {1: 3, 2: 1}), place(2, 9, {1: 3})])
+    plan = solve(request, strategy).plan
+    assert shipped_from(plan) == {(2, 1): 1}
+    assert plan.unfilled == {1: 5}
+    assert plan.cost.unfilled == 5 * COSTS.unfilled_unit
+
+
+@BOTH
+def test_with_splitting_allowed_the_line_is_served_from_two_locations(strategy):
+    request = order([(1, 5)], [place(1, 1, {1: 3}), place(2, 9, {1: 3})], allow_split=True)
+    plan = solve(request, strategy).plan
+    assert sum(plan.shipped(1) for _ in [0]) == 5 and plan.unfilled == {}
+    assert plan.parcels == 2
+    assert plan.cost.total == pytest.approx(10.1 + 10.9 + 5, rel=1e-3)
+
+
+@BOTH
+def test_channel_rules_and_shipping_capability_exclude_locations(strategy):
+    request = order([(1, 1)], [place(1, 1, {1: 5}, channel_allowed=False), place(2, 2, {1: 5}, can_ship=False),
+                               place(3, 3, {}), place(4, 60, {1: 5})])
+    explanation = solve(request, strategy)
+    assert explanation.plan.locations == (4,)
+    assert [(e.location_id, e.reason) for e in explanation.excluded] == [
+        (1, ExclusionReason.CHANNEL_NOT_ALLOWED), (2, ExclusionReason.CANNOT_SHIP), (3, ExclusionReason.NO_STOCK)]
+    assert explanation.runner_up is None
+
+
+@BOTH
+def test_the_parcel_limit_leaves_the_rest_unfilled(strategy):
+    request = order([(1, 1), (2, 1)], [place(1, 1, {1: 1}), place(2, 2, {2: 1})], max_parcels=1)
+    plan = solve(request, strategy).plan
+    assert plan.parcels == 1
+    assert plan.unfilled_units == 1
+
+
+@BOTH
+def test_a_zone_table_prices_parcels_and_a_zone_without_a_rate_cannot_ship(strategy):
+    zones = ShippingCostModel(zone_costs={"local": 9.0, "national": 14.0}, split_penalty=5.0)
+    request = order([(1, 1)], [place(1, 1, {1: 1}, zone="abroad"), place(2, 300, {1: 1}, zone="national"),
+                               place(3, 30, {1: 1}, zone="local")], costs=zones)
+    explanation = solve(request, strategy)
+    assert explanation.plan.locations == (3,)
+    assert explanation.cost == 9.0
+    assert explanation.reason_for(1) is ExclusionReason.CANNOT_SHIP
+
+
+def test_a_wave_gives_the_last_unit_to_the_order_it_saves_most_for():
+    # one unit in the store next door to both customers; the warehouse is near order A, far from order B
+    store = place(1, 1, {1: 1})
+    lat, lon = at_km(400)
+    a = RoutingRequest(lines=(OrderLine(1, 1, 1),), destination_latitude=lat, destination_longitude=lon,
+                       candidates=(store, place(2, 395, {1: 9})), costs=COSTS)
+    b = order([(1, 1)], [store, place(2, 395, {1: 9})])
+    first_come = solve_wave([a, b], "greedy")
+    best = solve_wave([a, b], "optimal")
+    assert [p.locations for p in first_come.plans] == [(2,), (1,)]  # greedy happens to be right here …
+    assert [p.locations for p in best.plans] == [(2,), (1,)]
+    # … but not when A comes first and the store is nearer to A as well
+    a_near = RoutingRequest(lines=(OrderLine(1, 1, 1),), destination_latitude=WARSAW[0],
+                            destination_longitude=WARSAW[1] + 0.001, candidates=(store, place(2, 20, {1: 9})),
+                            costs=COSTS)
+    b_far = order([(1, 1)], [store, place(2, 20, {1: 9})])
+    lat, lon = at_km(-300)
+    b_far = RoutingRequest(lines=b_far.lines, destination_latitude=lat, destination_longitude=lon,
+                           candidates=b_far.candidates, costs=COSTS)
+    first_come = solve_wave([a_near, b_far], "greedy")
+    best = solve_wave([a_near, b_far], "optimal")
+    assert best.total_cost <= first_come.total_cost + 1e-9
+    assert sum(p.shipped(1) for p in best.plans) == 2
+    assert sum(1 for p in best.plans if 1 in p.locations) == 1
+
+
+def test_a_wave_respects_a_locations_capacity():
+    full_soon = place(1, 1, {1: 9, 2: 9}, capacity_left=1)
+    other = place(2, 100, {1: 9, 2: 9})
+    requests = [order([(1, 1)], [full_soon, other]), order([(2, 1)], [full_soon, other])]
+    for strategy in ("greedy", "optimal"):
+        wave = solve_wave(requests, strategy)
+        assert sorted(p.locations for p in wave.plans) == [(1,), (2,)]
+
+
+def test_price_plan_breaks_the_cost_down():
+    request = order([(1, 2), (2, 1)], [place(1, 10, {1: 2}), place(2, 20, {2: 1})])
+    plan = price_plan(request, [Assignment(1, 1, 2)])
+    assert plan.cost.parcels == pytest.approx(11, rel=1e-3)
+    assert plan.cost.split_penalty == 0
+    assert plan.unfilled == {2: 1}
+    assert plan.cost.total == pytest.approx(11 + COSTS.unfilled_unit, rel=1e-6)
+    two = price_plan(request, [Assignment(1, 1, 2), Assignment(2, 2, 1)])
+    assert two.cost.shipping == pytest.approx(11 + 12 + 5, rel=1e-3)
+
+
+def test_an_empty_order_and_an_unknown_strategy():
+    assert solve(order([], [place(1, 1, {1: 1})]), "optimal").plan.assignments == ()
+    with pytest.raises(UnknownStrategy):
+        solve(order([(1, 1)], []), "cheapest")
