@@ -100,7 +100,8 @@ async def _explain_refusal(session: AsyncSession, *, sku, variant_id, location_i
 
 
 async def reserve_lines(session: AsyncSession, *, lines: list[dict], **common) -> list[Reserved]:
-    """Several reservations in one transaction, taken in (variant_id, location_id) order; all or nothing."""
+    """Several reservations in one transaction, taken in (variant_id, location_id) order (a stable sort) and
+    returned in that order; all or nothing (the first refusal raises and the caller's transaction rolls back)."""
     ordered = sorted(lines, key=lambda line: (line["variant_id"], line["location_id"]))
     return [await reserve_stock(session, **common, **line) for line in ordered]
 

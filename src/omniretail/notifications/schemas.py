@@ -110,6 +110,13 @@ class Shipment(_Part):
     tracking_url: str | None = None
     estimated_delivery: date | None = None
 
+    @field_validator("tracking_url")
+    @classmethod
+    def _web_link(cls, value: str | None) -> str | None:
+        if value and not value.lower().startswith(("https://", "http://")):
+            raise ValueError("tracking_url must be an http(s) link")
+        return value or None
+
 
 class Delay(_Part):
     reason: str | None = None

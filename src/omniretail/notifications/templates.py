@@ -48,19 +48,19 @@ class LocaleFormat:
     def money(self, amount: Decimal | None) -> str:
         return "" if amount is None else format_money(Decimal(amount), self.currency, self.locale)
 
-    def date(self, value: date | datetime | None) -> str:
+    def date(self, value: date | datetime | None, timezone: str | None = None) -> str:
+        """A day ("3 grudnia 2026"); a moment is first moved to ``timezone`` (the store's)."""
         if value is None:
             return ""
-        return format_date(value.date() if isinstance(value, datetime) else value, "long", locale=self.locale)
+        if isinstance(value, datetime):
+            value = _local(value, timezone).date()
+        return format_date(value, "long", locale=self.locale)
 
     def when(self, value: datetime | None, timezone: str | None = None) -> str:
         """Date and time in the store's time zone, in the locale's own order ("czwartek, 3 grudnia 2026 20:00")."""
         if value is None:
             return ""
-        try:
-            local = value.astimezone(ZoneInfo(timezone)) if timezone else value
-        except ZoneInfoNotFoundError:
-            local = value
+        local = _local(value, timezone)
         pattern = str(Locale.parse(self.locale).datetime_formats["long"])
         return (pattern.replace("{1}", format_date(local.date(), "full", locale=self.locale))
                 .replace("{0}", format_time(local, "short", locale=self.locale)))
@@ -79,6 +79,13 @@ class LocaleFormat:
             else:
                 rows.append((index, index, text))
         return [(names[a] if a == b else f"{names[a]}–{names[b]}", text) for a, b, text in rows]
+
+
+def _local(value: datetime, timezone: str | None) -> datetime:
+    try:
+        return value.astimezone(ZoneInfo(timezone)) if timezone else value
+    except (ZoneInfoNotFoundError, ValueError):
+        return value
 
 
 def _context(locale: str, data: NotificationData) -> dict[str, Any]:

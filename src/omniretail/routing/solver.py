@@ -65,8 +65,8 @@ def solve(request: RoutingRequest, strategy: str = "greedy", *, runner_up: bool 
             others = [p for p in (greedy, greedy_runner_up(sl)) if p is not None and frozenset(p.locations) != chosen]
             start = [min(others, key=lambda p: p.cost.total)] if others else None
             solved = plan_optimally([sl], start=start, avoid=[chosen], time_limit=time_limit)
-            if solved is not None and frozenset(solved[0][0].locations) != chosen:
-                second = solved[0][0]
+            if solved is not None and solved[0][0].assignments and frozenset(solved[0][0].locations) != chosen:
+                second = solved[0][0]  # shipping nothing is no alternative worth showing
         rule = OPTIMAL_RUNNER_UP
     return Explanation(strategy=strategy, plan=plan, runner_up=second,
                        runner_up_rule=rule if runner_up else NO_RUNNER_UP, excluded=sl.excluded,
