@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     async def lifespan(app: FastAPI):
         if app.state.db is None:
             app.state.db = create_database(settings.database_url, echo=settings.sql_echo,
-                                           pool_size=settings.db_pool_size)
+                                           pool_size=settings.db_pool_size, pre_ping=settings.db_pool_pre_ping)
         if app.state.db.is_sqlite:
             log.info("embedded SQLite mode: one process, writers serialised (%s)", settings.database_url)
         worker = None
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             from omniretail.platform.worker import start_inprocess_worker
 
             worker = await start_inprocess_worker(app.state.db, settings, registry=handlers.load())
+        app.state.worker = worker
         yield
         if worker is not None:
             await worker.shutdown()

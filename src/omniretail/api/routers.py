@@ -10,6 +10,7 @@ from omniretail.channels.endpoints import router as channels_router
 from omniretail.customers.endpoints import router as customers_router
 from omniretail.inventory.endpoints import router as inventory_router
 from omniretail.locations.endpoints import router as locations_router
+from omniretail.notifications.endpoints import router as notifications_router
 from omniretail.orders.endpoints import router as orders_router
 from omniretail.pricing.endpoints import router as pricing_router
 
@@ -22,3 +23,4 @@ api_router.include_router(catalog_router)
 api_router.include_router(inventory_router)
 api_router.include_router(customers_router)
 api_router.include_router(orders_router)
+api_router.include_router(notifications_router)

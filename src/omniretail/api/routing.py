@@ -24,6 +24,10 @@ from .authentication import resolve_principal
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
+# Put on a POST route that only reads (a query with a large body): it then runs in a read transaction,
+# takes no writer slot on SQLite and writes no audit entry.
+READ_ONLY = {"x-read-only": True}
+
 
 def _entity_from_path(path: str) -> str | None:
     parts = [p for p in path.split("/") if p]
@@ -36,10 +40,11 @@ class TransactionalRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
         route_name = self.name
+        read_only = bool((self.openapi_extra or {}).get("x-read-only"))
 
         async def handler(request: Request) -> Response:
             db = request.app.state.db
-            write = request.method not in SAFE_METHODS
+            write = request.method not in SAFE_METHODS and not read_only
             async with AsyncExitStack() as stack:
                 if write:
                     await stack.enter_async_context(db.writer_slot())
@@ -49,7 +54,7 @@ class TransactionalRoute(APIRoute):
                 try:
                     principal = await resolve_principal(request, session)
                     request.state.principal = principal
-                    key = request.headers.get("idempotency-key") if request.method == "POST" else None
+                    key = request.headers.get("idempotency-key") if write and request.method == "POST" else None
                     if key is not None and principal is not None:
                         replay = await _claim_idempotency_key(request, session, principal, key)
                         if replay is not None:

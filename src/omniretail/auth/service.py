@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
 import anyio
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.platform import clock
@@ -97,6 +98,7 @@ async def update_user(session: AsyncSession, user_id: int, *, data: UserUpdate) 
         user.channels = [UserChannel(channel_id=i) for i in sorted(set(data.channel_ids))]
     _check_scopes(Role(user.role), [x.location_id for x in user.locations], [x.channel_id for x in user.channels])
     await session.flush()
+    invalidate_principal_cache()
     return user
 
 
@@ -138,20 +140,73 @@ async def create_api_token(
 
 
 async def principal_from_token(session: AsyncSession, plain: str) -> Principal | None:
+    """The principal behind a bearer token: one indexed query, then a short in-process cache."""
+    key = "t:" + sha256_hex(plain)
+    cached = _cache_get(key)
+    if cached is not None:
+        return cached
     row = (
         await session.execute(
-            select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(
-                ApiToken.token_hash == sha256_hex(plain)
-            )
+            select(User.id, User.email, User.role, User.locale, User.is_active, ApiToken.id,
+                   ApiToken.revoked_at, ApiToken.expires_at)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash == key[2:])
         )
     ).first()
     if row is None:
         return None
-    token, user = row
+    user_id, email, role, locale, is_active, token_id, revoked_at, expires_at = row
     now = clock.now()
-    if token.revoked_at or (token.expires_at and token.expires_at <= now) or not user.is_active:
+    if revoked_at or (expires_at and expires_at <= now) or not is_active:
         return None
-    return principal_for(user, token_id=token.id)
+    principal = await _build_principal(session, user_id=user_id, email=email, role=role, locale=locale,
+                                       token_id=token_id)
+    _cache_put(key, principal, expires_at)
+    return principal
+
+
+async def _build_principal(session: AsyncSession, *, user_id: int, email: str, role: str, locale: str,
+                           token_id: int | None) -> Principal:
+    location_ids: list[int] = []
+    channel_ids: list[int] = []
+    if role == Role.ASSOCIATE:
+        location_ids = list((await session.scalars(
+            select(UserLocation.location_id).where(UserLocation.user_id == user_id))).all())
+    elif role == Role.INTEGRATION:
+        channel_ids = list((await session.scalars(
+            select(UserChannel.channel_id).where(UserChannel.user_id == user_id))).all())
+    return Principal.build(user_id=user_id, email=email, role=role, location_ids=location_ids,
+                           channel_ids=channel_ids, token_id=token_id, locale=locale)
+
+
+# A few seconds of caching saves the lookup on every API call; every change to a user, token or session
+# made through this process clears it, other processes see the change within PRINCIPAL_CACHE_SECONDS.
+PRINCIPAL_CACHE_SECONDS = 5.0
+_PRINCIPAL_CACHE_MAX = 10_000
+_principal_cache: dict[str, tuple[float, datetime | None, Principal]] = {}
+
+
+def _cache_get(key: str) -> Principal | None:
+    hit = _principal_cache.get(key)
+    if hit is None:
+        return None
+    until, expires_at, principal = hit
+    if time.monotonic() >= until or (expires_at is not None and expires_at <= clock.now()):
+        _principal_cache.pop(key, None)
+        return None
+    return principal
+
+
+def _cache_put(key: str, principal: Principal, expires_at: datetime | None) -> None:
+    if PRINCIPAL_CACHE_SECONDS <= 0:
+        return
+    if len(_principal_cache) >= _PRINCIPAL_CACHE_MAX:
+        _principal_cache.clear()
+    _principal_cache[key] = (time.monotonic() + PRINCIPAL_CACHE_SECONDS, expires_at, principal)
+
+
+def invalidate_principal_cache() -> None:
+    _principal_cache.clear()
 
 
 async def revoke_api_token(session: AsyncSession, *, token_id: int, user_id: int | None = None) -> None:
@@ -159,6 +214,7 @@ async def revoke_api_token(session: AsyncSession, *, token_id: int, user_id: int
     if user_id is not None:
         stmt = stmt.where(ApiToken.user_id == user_id)
     result = await session.execute(stmt.values(revoked_at=clock.now()))
+    invalidate_principal_cache()
     if result.rowcount == 0:
         raise NotFound(f"active token {token_id} not found")
 
@@ -183,23 +239,31 @@ async def start_web_session(session: AsyncSession, *, user: User, max_age_s: int
 
 
 async def principal_from_web_session(session: AsyncSession, plain: str) -> Principal | None:
+    key = "s:" + sha256_hex(plain)
+    cached = _cache_get(key)
+    if cached is not None:
+        return cached
     row = (
         await session.execute(
-            select(WebSession, User).join(User, User.id == WebSession.user_id).where(
-                WebSession.token_hash == sha256_hex(plain)
-            )
+            select(User.id, User.email, User.role, User.locale, User.is_active, WebSession.expires_at)
+            .join(User, User.id == WebSession.user_id)
+            .where(WebSession.token_hash == key[2:])
         )
     ).first()
     if row is None:
         return None
-    web_session, user = row
-    if web_session.expires_at <= clock.now() or not user.is_active:
+    user_id, email, role, locale, is_active, expires_at = row
+    if expires_at <= clock.now() or not is_active:
         return None
-    return principal_for(user)
+    principal = await _build_principal(session, user_id=user_id, email=email, role=role, locale=locale,
+                                       token_id=None)
+    _cache_put(key, principal, expires_at)
+    return principal
 
 
 async def end_web_session(session: AsyncSession, plain: str) -> None:
     await session.execute(delete(WebSession).where(WebSession.token_hash == sha256_hex(plain)))
+    invalidate_principal_cache()
 
 
 # --- audit log -------------------------------------------------------------------------------------
@@ -208,11 +272,10 @@ async def record_audit(
     session: AsyncSession, *, actor: Principal, action: str, entity: str | None = None,
     entity_id: Any = None, data: dict[str, Any] | None = None,
 ) -> None:
-    session.add(AuditEvent(
+    await session.execute(insert(AuditEvent).values(
         at=clock.now(), actor_user_id=actor.user_id, actor_label=actor.label, action=action, entity=entity,
         entity_id=None if entity_id is None else str(entity_id), data=data or {},
     ))
-    await session.flush()
 
 
 async def list_audit(

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from omniretail.api.deps import ListParamsDep, SessionDep, require
-from omniretail.api.routing import TransactionalRoute
+from omniretail.api.routing import READ_ONLY, TransactionalRoute
 from omniretail.auth.schemas import Principal
 from omniretail.platform import clock
 from omniretail.platform.errors import NotFound
@@ -153,7 +153,7 @@ async def availability(
 
 
 @router.post("/availability/bulk", summary="Availability of up to 10,000 SKUs in one call",
-             responses={413: {"description": "More than 10,000 SKUs"}})
+             responses={413: {"description": "More than 10,000 SKUs"}}, openapi_extra=READ_ONLY)
 async def bulk_availability(session: SessionDep, principal: Reader,
                             data: BulkAvailabilityCreate) -> BulkAvailabilityRead:
     return await service.bulk_availability(session, skus=data.skus, channel=data.channel,

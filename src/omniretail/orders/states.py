@@ -67,7 +67,7 @@ MOVE_NEEDS = {F.READY_FOR_PICKUP: COLLECTED, F.HANDED_OVER: COLLECTED,
               F.SHIPPED: frozenset({"ship", "pickup_point"}), F.DELIVERED: frozenset({"ship", "pickup_point"})}
 
 # The orders whose fulfilment may go on (a pending payment or a cancelled order is not picked).
-ORDER_STATES_THAT_FULFIL = frozenset({O.CONFIRMED, O.IN_FULFILMENT, O.PARTIALLY_FULFILLED})
+ORDER_STATES_THAT_FULFIL = frozenset({O.CONFIRMED, O.IN_FULFILMENT, O.PARTIALLY_FULFILLED, O.FULFILLED})
 FULFILMENT_OPEN = frozenset({F.NEW, F.PICKING, F.PICKED, F.READY_FOR_PICKUP})
 FULFILMENT_DONE = frozenset({F.SHIPPED, F.HANDED_OVER, F.DELIVERED})
 FULFILMENT_WITH_CUSTOMER = frozenset({F.HANDED_OVER, F.DELIVERED})

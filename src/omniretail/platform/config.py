@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     var_dir: Path = DEFAULT_VAR_DIR
     sql_echo: bool = False
     db_pool_size: int = 20
+    db_pool_pre_ping: bool = Field(
+        default=False,
+        description="Test each pooled connection before use (one extra round trip per request). Off by "
+        "default: a connection broken by a database restart is discarded on its first error, and that "
+        "request answers 503 with Retry-After.",
+    )
     session_max_age_s: int = 12 * 3600
     secure_cookies: bool = False
     default_locale: str = "en"

@@ -92,7 +92,7 @@ class Database:
             yield
 
 
-def create_database(url: str, *, echo: bool = False, pool_size: int = 20) -> Database:
+def create_database(url: str, *, echo: bool = False, pool_size: int = 20, pre_ping: bool = False) -> Database:
     url = normalise_url(url)
     sqlite = is_sqlite_url(url)
     if sqlite:
@@ -104,7 +104,7 @@ def create_database(url: str, *, echo: bool = False, pool_size: int = 20) -> Dat
         read_engine = engine.execution_options(sqlite_begin="DEFERRED")
         return Database(url, engine, read_engine, True, asyncio.Lock())
     engine = create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping, pool_recycle=1800
     )
     return Database(url, engine, engine, False, None)
 

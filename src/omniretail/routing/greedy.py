@@ -63,10 +63,14 @@ def greedy_plan(shortlist: Shortlist, *, open_with: int | None = None) -> Plan:
     return price_plan(request, assignments)
 
 
-def greedy_runner_up(shortlist: Shortlist) -> Plan | None:
-    """The greedy plan that opens with the second-ranked location instead of the first (None if only one
-    location can serve anything)."""
-    ranking = _ranking(shortlist, [ln.quantity for ln in shortlist.lines], set())
-    if len(ranking) < 2 or shortlist.request.policy.max_parcels == 0:
+def greedy_runner_up(shortlist: Shortlist, chosen: Plan | None = None) -> Plan | None:
+    """The greedy plan that opens with the second-ranked location instead of the first — or the third, and
+    so on, until the plan uses other locations than ``chosen`` (the greedy plan); None if none does."""
+    if shortlist.request.policy.max_parcels == 0:
         return None
-    return greedy_plan(shortlist, open_with=ranking[1][0])
+    chosen = chosen or greedy_plan(shortlist)
+    for j, _ in _ranking(shortlist, [ln.quantity for ln in shortlist.lines], set())[1:]:
+        plan = greedy_plan(shortlist, open_with=j)
+        if plan.locations != chosen.locations:
+            return plan
+    return None

@@ -15,7 +15,8 @@ For each order o, line i (quantity q, variant v) and shortlisted location l:
       Σ_{o,i: variant v} s · w[o,i,l] ≤ sellable[l,v]          stock after shelf protection, shared by the wave
       Σ_o y[o,l] ≤ capacity left[l]                            one fulfilment order per location used
       Σ_l y[o,l] ≤ max parcels                                 when the channel caps the parcels
-      Σ_{l∈S} y[o,l] − Σ_{l∉S} y[o,l] ≤ |S| − 1                runner-up only: not the chosen location set S
+      Σ_{l∈S} y[o,l] − Σ_{l∉S} y[o,l] ≤ |S| − 1                runner-up only: not the chosen location set S,
+      y[o,l] ≤ Σ_i w[o,i,l]                                    with no empty parcel to dodge that cut
 
 The split penalty is charged on every parcel in the model and on every parcel but the first in the price, a
 constant difference for any order that ships at all, so both rank plans alike. The rows are built with numpy
@@ -178,6 +179,10 @@ def _build(shortlists: Sequence[Shortlist], avoid: Sequence[frozenset[int] | Non
             in_set = np.isin(location_ids[y_locations], list(chosen))
             if in_set.sum() == len(chosen):  # the set is reachable at all; otherwise there is nothing to cut
                 rows.add(np.zeros(len(y_cols)), y_cols, np.where(in_set, 1.0, -1.0), [-np.inf], [len(chosen) - 1])
+                # and a parcel counts only if it holds something, or an empty one would dodge the cut
+                rows.add(np.concatenate([np.arange(len(y_cols)), y_of_w]), np.concatenate([y_cols, w_cols]),
+                         np.concatenate([np.ones(len(y_cols)), -np.ones(len(w_cols))]),
+                         np.full(len(y_cols), -np.inf), np.zeros(len(y_cols)))
     _add_shared_rows(rows, *(np.concatenate(shared[k]) for k in shared))
     return _Model(blocks, np.concatenate(cost), np.concatenate(upper).astype(float), rows)
 

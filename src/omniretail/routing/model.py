@@ -177,7 +177,7 @@ class Explanation:
 
     ``runner_up_rule`` says how the runner-up was found: for the optimal strategy the best plan that does not
     use exactly the chosen set of locations (one more solve); for greedy the greedy plan that opens with the
-    second-ranked location instead of the first.
+    second-ranked location instead of the first (or the third … until it uses other locations).
     """
 
     strategy: str

@@ -22,7 +22,7 @@ from .model import Explanation, Plan, RoutingRequest, WavePlan
 from .shortlist import Shortlist, StockPool, shortlist
 
 STRATEGIES = ("greedy", "optimal")
-GREEDY_RUNNER_UP = "the greedy plan that opens with the second-ranked location"
+GREEDY_RUNNER_UP = "the greedy plan that opens with the next-ranked location and uses other locations"
 OPTIMAL_RUNNER_UP = "the cheapest plan that does not use exactly the chosen locations (one more solve)"
 NO_RUNNER_UP = "none asked for"
 WAVE_CLOSE_ENOUGH_PER_ORDER = 0.10  # a wave's plan is proven within 10 groszy per order of the best possible
@@ -56,13 +56,14 @@ def solve(request: RoutingRequest, strategy: str = "greedy", *, runner_up: bool 
     if strategy == "greedy":
         plan = greedy_plan(sl)
         if runner_up:
-            second = greedy_runner_up(sl)
+            second = greedy_runner_up(sl, plan)
         rule = GREEDY_RUNNER_UP
     else:
         plan, greedy = _optimal_plan(sl, time_limit)
         if runner_up and plan.assignments:
             chosen = frozenset(plan.locations)
-            others = [p for p in (greedy, greedy_runner_up(sl)) if p is not None and frozenset(p.locations) != chosen]
+            others = [p for p in (greedy, greedy_runner_up(sl, greedy))
+                      if p is not None and frozenset(p.locations) != chosen]
             start = [min(others, key=lambda p: p.cost.total)] if others else None
             solved = plan_optimally([sl], start=start, avoid=[chosen], time_limit=time_limit)
             if solved is not None and solved[0][0].assignments and frozenset(solved[0][0].locations) != chosen:

@@ -79,9 +79,9 @@ async def level(session: AsyncSession, sku: str, location_id: int) -> tuple[int,
 
 
 async def outbox(session: AsyncSession, topic: str, **match) -> list[dict]:
-    rows = (await session.scalars(select(OutboxEvent).where(OutboxEvent.topic == topic)
-                                  .order_by(OutboxEvent.id))).all()
-    return [r.payload for r in rows if all(r.payload.get(k) == v for k, v in match.items())]
+    t = OutboxEvent.__table__
+    rows = (await session.scalars(select(t.c.payload).where(t.c.topic == topic).order_by(t.c.id))).all()
+    return [p for p in rows if all(p.get(k) == v for k, v in match.items())]
 
 
 async def pickup_code(session: AsyncSession, order_id: int) -> str:

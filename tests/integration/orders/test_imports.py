@@ -1,0 +1,124 @@
+"""Marketplace imports: idempotent by (channel, external id), updates applied once and in revision order."""
+
+from __future__ import annotations
+
+from sqlalchemy import event, func, select
+
+from omniretail.auth.schemas import Principal
+from omniretail.orders.models import Order
+from omniretail.orders.placement import Placement, place_order
+from omniretail.orders.schemas import OrderCreate
+from tests.factories import problem
+from tests.integration.inventory.helpers import assert_invariants
+from tests.integration.orders.helpers import API, create_shop, integration, level, order_body, outbox
+
+
+def _import(shop, external_id: str, *, revision=None, city="Poznań", status="placed", lines=((0, 1, "99.00"),)):
+    return {"channel_id": shop.channel_id, "external_id": external_id, "revision": revision, "status": status,
+            "buyer": {"name": "Jan Kowalski", "email": "jan@example.com", "external_id": "buyer-77"},
+            "delivery": {"method": "ship", "address": {"name": "Jan", "street": "Długa 5", "postal_code": "61-001",
+                                                        "city": city, "country": "PL"}},
+            "lines": [{"sku": shop.skus[i], "quantity": q, "unit_price": p} for i, q, p in lines],
+            "shipping_amount": "12.50", "payment_status": "paid"}
+
+
+async def _count_orders(session, channel_id: int) -> int:
+    return (await session.execute(select(func.count()).select_from(Order).where(
+        Order.channel_id == channel_id))).scalar_one()
+
+
+async def test_the_same_external_order_twice_is_one_order(client, session):
+    shop = await create_shop(session, kind="marketplace_allegro")
+    bot = await integration(session, shop.channel_id)
+    first = await client.post(f"{API}/orders/import", headers=bot, json=_import(shop, "A-1", revision=1))
+    assert first.status_code == 201, first.text
+    body = first.json()
+    assert body["created"] and body["order"]["total"] == "111.50"
+    line = body["order"]["lines"][0]
+    assert (line["unit_price"], line["price_source"]) == ("99.00", "channel")
+    second = await client.post(f"{API}/orders/import", headers=bot, json=_import(shop, "A-1", revision=1))
+    assert second.status_code == 200
+    assert (second.json()["created"], second.json()["revision_applied"]) == (False, False)
+    assert second.json()["order"]["id"] == body["order"]["id"]
+    assert await _count_orders(session, shop.channel_id) == 1
+    source = body["order"]["fulfilment_orders"][0]["location_id"]
+    assert (await level(session, shop.skus[0], source))[1] == 1
+    found = await client.get(f"{API}/channels/{shop.channel_id}/orders/by-external-id/A-1", headers=bot)
+    assert found.status_code == 200 and found.json()["id"] == body["order"]["id"]
+    missing = await client.get(f"{API}/channels/{shop.channel_id}/orders/by-external-id/NOPE", headers=bot)
+    assert missing.status_code == 404
+
+
+async def test_out_of_order_revisions_apply_once_and_in_order(client, session):
+    shop = await create_shop(session, kind="marketplace_allegro")
+    bot = await integration(session, shop.channel_id)
+    created = (await client.post(f"{API}/orders/import", headers=bot,
+                                 json=_import(shop, "B-7", revision=1))).json()["order"]
+    moved = await client.post(f"{API}/orders/import", headers=bot, json=_import(shop, "B-7", revision=2,
+                                                                                  city="Gniezno"))
+    assert moved.json()["revision_applied"] and moved.json()["order"]["shipping_address"]["city"] == "Gniezno"
+    cancelled = await client.post(f"{API}/orders/import", headers=bot,
+                                  json=_import(shop, "B-7", revision=4, city="Gniezno", status="cancelled"))
+    assert cancelled.json()["revision_applied"] and cancelled.json()["order"]["state"] == "cancelled"
+    late = await client.post(f"{API}/orders/import", headers=bot, json=_import(shop, "B-7", revision=3,
+                                                                                 city="Kalisz"))
+    assert not late.json()["revision_applied"]
+    again = await client.post(f"{API}/orders/import", headers=bot,
+                              json=_import(shop, "B-7", revision=4, city="Gniezno", status="cancelled"))
+    assert not again.json()["revision_applied"]
+    final = (await client.get(f"{API}/orders/{created['id']}", headers=bot)).json()
+    assert (final["state"], final["channel_revision"], final["shipping_address"]["city"]) == ("cancelled", 4,
+                                                                                             "Gniezno")
+    assert await level(session, shop.skus[0], shop.warehouse) == (10, 0)
+    kinds = [e["kind"] for e in final["timeline"]]
+    assert kinds.count("order.address_changed") == 1 and kinds.count("order.cancelled") == 1
+    [told] = await outbox(session, "orders.notify", template="order_cancelled", order_id=created["id"])
+    assert told["data"]["reason"] == "cancelled by the buyer on the channel"
+    await assert_invariants(session)
+
+
+async def test_an_integration_imports_only_for_its_own_channels(client, session):
+    shop = await create_shop(session, kind="marketplace_allegro")
+    other = await create_shop(session, kind="marketplace_allegro")
+    bot = await integration(session, other.channel_id)
+    r = await client.post(f"{API}/orders/import", headers=bot, json=_import(shop, "C-1"))
+    assert r.status_code == 404
+    assert (await client.get(f"{API}/orders", headers=bot)).json()["items"] == []
+
+
+async def test_a_native_order_with_an_external_id_is_placed_once(client, session):
+    shop = await create_shop(session)
+    body = order_body(shop, [(1, 1)], external_id="cart-123")
+    first = await client.post(f"{API}/orders", headers=shop.auth, json=body)
+    again = await client.post(f"{API}/orders", headers=shop.auth, json=body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    replay = await client.post(f"{API}/orders", headers={**shop.auth, "Idempotency-Key": "k-1"},
+                               json=order_body(shop, [(2, 1)]))
+    replayed = await client.post(f"{API}/orders", headers={**shop.auth, "Idempotency-Key": "k-1"},
+                                 json=order_body(shop, [(2, 1)]))
+    assert replayed.headers.get("Idempotent-Replayed") == "true" and replayed.json()["id"] == replay.json()["id"]
+    unknown = await client.post(f"{API}/orders", headers=shop.auth, json={
+        **order_body(shop, [(1, 1)]), "lines": [{"sku": "NO-SUCH-SKU", "quantity": 1}]})
+    assert unknown.status_code == 422 and problem(unknown)["unknown_skus"] == ["NO-SUCH-SKU"]
+
+
+async def test_placement_takes_few_statements(session, engine_db):
+    shop = await create_shop(session)
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    data = OrderCreate.model_validate(order_body(shop, [(0, 1), (1, 1)]))
+    principal = Principal.system("tests")
+    await place_order(session, placement=Placement.from_create(data), principal=principal, actor="tests")
+    event.listen(engine_db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        placed = await place_order(session, placement=Placement.from_create(data), principal=principal,
+                                   actor="tests")  # a known customer now
+    finally:
+        event.remove(engine_db.engine.sync_engine, "before_cursor_execute", count)
+    assert placed.created
+    reservations = 2 if engine_db.is_sqlite is False else 6
+    assert len(statements) == 9 + reservations, "\n".join(statements)
