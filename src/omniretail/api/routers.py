@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from omniretail.auth.endpoints import router as auth_router
 from omniretail.catalog.endpoints import router as catalog_router
 from omniretail.channels.endpoints import router as channels_router
+from omniretail.channels.feeds.endpoints import public_router as feeds_public_router, router as feeds_router
 from omniretail.customers.endpoints import router as customers_router
 from omniretail.inventory.endpoints import router as inventory_router
 from omniretail.locations.endpoints import router as locations_router
@@ -23,4 +24,5 @@ api_router.include_router(catalog_router)
 api_router.include_router(inventory_router)
 api_router.include_router(customers_router)
 api_router.include_router(orders_router)
+api_router.include_router(feeds_router)
 api_router.include_router(notifications_router)

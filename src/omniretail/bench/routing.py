@@ -16,7 +16,11 @@ from dataclasses import replace
 from typing import Any
 
 from omniretail.routing.model import (
-    Candidate, OrderLine, RoutingPolicy, RoutingRequest, ShippingCostModel,
+    Candidate,
+    OrderLine,
+    RoutingPolicy,
+    RoutingRequest,
+    ShippingCostModel,
 )
 from omniretail.routing.solver import solve, solve_wave
 
@@ -24,24 +28,30 @@ from .registry import scenario
 from .support import percentile
 
 DEFAULT_SCALE = 1_000
-WAVE_SIZE = 100  # orders released to the stores and warehouses together
+WAVE_SIZE = 50  # orders released to the stores and warehouses together
 SEED = 20_240_601
 VARIANTS = 300
 COSTS = ShippingCostModel(parcel_base=11.0, per_km=0.015, per_unit_km=0.002, split_penalty=6.0)
 
 # city, latitude, longitude, population in thousands
 CITIES = (
-    ("Warszawa", 52.2297, 21.0122, 1860), ("Kraków", 50.0647, 19.9450, 800), ("Wrocław", 51.1079, 17.0385, 670),
-    ("Łódź", 51.7592, 19.4560, 660), ("Poznań", 52.4064, 16.9252, 540), ("Gdańsk", 54.3520, 18.6466, 490),
-    ("Szczecin", 53.4285, 14.5528, 390), ("Bydgoszcz", 53.1235, 18.0084, 330), ("Lublin", 51.2465, 22.5684, 330),
-    ("Białystok", 53.1325, 23.1688, 290), ("Katowice", 50.2649, 19.0238, 280), ("Gdynia", 54.5189, 18.5305, 240),
-    ("Częstochowa", 50.8118, 19.1203, 210), ("Radom", 51.4027, 21.1471, 200), ("Rzeszów", 50.0412, 21.9991, 200),
-    ("Toruń", 53.0138, 18.5984, 200), ("Kielce", 50.8661, 20.6286, 190), ("Gliwice", 50.2945, 18.6714, 180),
-    ("Olsztyn", 53.7784, 20.4801, 170), ("Bielsko-Biała", 49.8224, 19.0584, 170), ("Zielona Góra", 51.9356, 15.5062, 140),
-    ("Opole", 50.6751, 17.9213, 130), ("Płock", 52.5463, 19.7065, 120), ("Elbląg", 54.1522, 19.4088, 120),
-    ("Gorzów Wielkopolski", 52.7368, 15.2288, 120), ("Koszalin", 54.1944, 16.1722, 105), ("Kalisz", 51.7611, 18.0910, 100),
-    ("Legnica", 51.2070, 16.1619, 100), ("Tarnów", 50.0121, 20.9858, 105), ("Słupsk", 54.4641, 17.0287, 90),
-    ("Nowy Sącz", 49.6218, 20.6971, 85), ("Zamość", 50.7231, 23.2520, 60), ("Suwałki", 54.1118, 22.9309, 70),
+    ("Warszawa", 52.2297, 21.0122, 1860), ("Kraków", 50.0647, 19.9450, 800),
+    ("Wrocław", 51.1079, 17.0385, 670), ("Łódź", 51.7592, 19.4560, 660),
+    ("Poznań", 52.4064, 16.9252, 540), ("Gdańsk", 54.3520, 18.6466, 490),
+    ("Szczecin", 53.4285, 14.5528, 390), ("Bydgoszcz", 53.1235, 18.0084, 330),
+    ("Lublin", 51.2465, 22.5684, 330), ("Białystok", 53.1325, 23.1688, 290),
+    ("Katowice", 50.2649, 19.0238, 280), ("Gdynia", 54.5189, 18.5305, 240),
+    ("Częstochowa", 50.8118, 19.1203, 210), ("Radom", 51.4027, 21.1471, 200),
+    ("Rzeszów", 50.0412, 21.9991, 200), ("Toruń", 53.0138, 18.5984, 200),
+    ("Kielce", 50.8661, 20.6286, 190), ("Gliwice", 50.2945, 18.6714, 180),
+    ("Olsztyn", 53.7784, 20.4801, 170), ("Bielsko-Biała", 49.8224, 19.0584, 170),
+    ("Zielona Góra", 51.9356, 15.5062, 140), ("Opole", 50.6751, 17.9213, 130),
+    ("Płock", 52.5463, 19.7065, 120), ("Elbląg", 54.1522, 19.4088, 120),
+    ("Gorzów Wielkopolski", 52.7368, 15.2288, 120), ("Koszalin", 54.1944, 16.1722, 105),
+    ("Kalisz", 51.7611, 18.0910, 100), ("Legnica", 51.2070, 16.1619, 100),
+    ("Tarnów", 50.0121, 20.9858, 105), ("Słupsk", 54.4641, 17.0287, 90),
+    ("Nowy Sącz", 49.6218, 20.6971, 85), ("Zamość", 50.7231, 23.2520, 60),
+    ("Suwałki", 54.1118, 22.9309, 70),
 )
 WAREHOUSES = (("Stryków DC", 51.9000, 19.6000), ("Gądki DC", 52.3100, 17.0500),
               ("Bielany Wrocławskie DC", 51.0400, 16.9600), ("Błonie DC", 52.2000, 20.6200))
@@ -60,18 +70,22 @@ def build_locations(rng: random.Random, orders: int) -> list[dict[str, Any]]:
     expected = [orders * 5 * 1.4 * share for share in popularity()]  # units per variant the orders will ask
     locations = []
     for k, (name, lat, lon) in enumerate(WAREHOUSES):
-        stock = {v: rng.randint(0, max(4, round(expected[v]))) for v in range(VARIANTS) if rng.random() < 0.55}
-        locations.append(dict(location_id=k + 1, code=name, kind="warehouse", latitude=lat, longitude=lon,
-                              capacity_left=None, can_ship=True, store_protection=0, stock=stock))
+        stock = {v: rng.randint(0, max(4, round(expected[v]))) for v in range(VARIANTS)
+                 if rng.random() < 0.55}
+        locations.append({"location_id": k + 1, "code": name, "kind": "warehouse", "latitude": lat,
+                          "longitude": lon, "capacity_left": None, "can_ship": True, "store_protection": 0,
+                          "stock": stock})
     cities = sorted(CITIES, key=lambda c: -c[3])
     stores = cities + cities[: 50 - len(WAREHOUSES) - len(cities)]
     for k, (city, lat, lon, _) in enumerate(stores):
         stock = {v: rng.randint(0, max(3, round(expected[v] * 0.15))) for v in range(VARIANTS)
                  if rng.random() < 0.35}
-        locations.append(dict(location_id=len(WAREHOUSES) + k + 1, code=f"{city} store {k}", kind="store",
-                              latitude=lat + rng.uniform(-0.03, 0.03), longitude=lon + rng.uniform(-0.04, 0.04),
-                              capacity_left=0 if rng.random() < 0.06 else max(8, orders // 20 + rng.randint(-4, 4)),
-                              can_ship=rng.random() > 0.08, store_protection=1, stock=stock))
+        capacity = 0 if rng.random() < 0.06 else max(8, orders // 20 + rng.randint(-4, 4))
+        locations.append({"location_id": len(WAREHOUSES) + k + 1, "code": f"{city} store {k}",
+                          "kind": "store", "latitude": lat + rng.uniform(-0.03, 0.03),
+                          "longitude": lon + rng.uniform(-0.04, 0.04),
+                          "capacity_left": capacity, "can_ship": rng.random() > 0.08, "store_protection": 1,
+                          "stock": stock})
     return locations
 
 
@@ -81,7 +95,8 @@ def build_orders(rng: random.Random, count: int, locations: list[dict[str, Any]]
     half the channels let a line ship from two locations."""
     weights = popularity()
     city_weights = [c[3] for c in CITIES]
-    big_store_ids = {loc["location_id"] for loc in locations if loc["kind"] == "store" and loc["location_id"] % 3}
+    big_store_ids = {loc["location_id"] for loc in locations
+                     if loc["kind"] == "store" and loc["location_id"] % 3}
     requests = []
     for n in range(count):
         city = rng.choices(CITIES, weights=city_weights)[0]
@@ -163,12 +178,14 @@ def run(scale: int | None = None, database_url: str | None = None) -> dict[str, 
     rng = random.Random(SEED)
     count = scale or DEFAULT_SCALE
     requests = build_orders(rng, count, build_locations(rng, count))
-    result: dict[str, Any] = {"orders": len(requests), "locations": len(requests[0].candidates) if requests else 0}
+    result: dict[str, Any] = {"orders": len(requests),
+                              "locations": len(requests[0].candidates) if requests else 0}
     for strategy in ("greedy", "optimal"):
         result[strategy] = _single_orders(requests, strategy)
     result["optimal_saving_percent"] = _saving(result["greedy"], result["optimal"])
     first_come = _in_waves(requests, "greedy", WAVE_SIZE)
     result["batch"] = _in_waves(requests, "optimal", WAVE_SIZE)
-    result["batch"]["greedy"] = {k: first_come[k] for k in ("total_cost", "parcels", "unfilled_units", "seconds")}
+    result["batch"]["greedy"] = {k: first_come[k]
+                                 for k in ("total_cost", "parcels", "unfilled_units", "seconds")}
     result["batch"]["saving_percent"] = _saving(first_come, result["batch"])
     return result

@@ -197,6 +197,9 @@ cli.add_command(_stock)
 from omniretail.cli.worker import worker as _worker  # noqa: E402
 cli.add_command(_worker)
 
+from omniretail.cli.feeds import feed as _feed  # noqa: E402
+cli.add_command(_feed)
+
 
 def main() -> None:  # pragma: no cover
     cli()

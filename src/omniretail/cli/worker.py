@@ -82,7 +82,8 @@ async def _status(show_parked: bool) -> list[str]:
                 note = "" if registry.consumers_for(q.topic) else "  (no consumer registered)"
                 lines.append(f"{q.topic:32} {q.due:7} {q.claimed:7} {q.backing_off:7} {q.parked:7}  "
                              f"{q.oldest:%Y-%m-%d %H:%M}{note}")
-            for job in (await session.scalars(select(ScheduledJobState).order_by(ScheduledJobState.name))).all():
+            jobs = await session.scalars(select(ScheduledJobState).order_by(ScheduledJobState.name))
+            for job in jobs.all():
                 lines.append(f"job {job.name}: {job.last_status}, last start {job.last_started_at}, "
                              f"runs {job.runs}, failures {job.failures}")
                 if job.last_error:

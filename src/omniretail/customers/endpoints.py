@@ -13,7 +13,11 @@ from omniretail.platform.pagination import Page
 
 from . import service
 from .schemas import (
-    CustomerDetailRead, CustomerIdentityRead, CustomerMergeCreate, CustomerMergeRead, CustomerRead,
+    CustomerDetailRead,
+    CustomerIdentityRead,
+    CustomerMergeCreate,
+    CustomerMergeRead,
+    CustomerRead,
 )
 
 router = APIRouter(prefix="/customers", tags=["customers"], route_class=TransactionalRoute)

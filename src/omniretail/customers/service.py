@@ -9,8 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from sqlalchemy import BigInteger, column, delete, func, insert, literal, null, or_, select, table, \
-    union_all, update
+from sqlalchemy import (
+    BigInteger,
+    column,
+    delete,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    table,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession

@@ -23,3 +23,9 @@ class ReservationClosed(Conflict):
     """The reservation was already consumed, released or expired."""
 
     code, title = "reservation-closed", "Reservation is no longer open"
+
+
+class WrongState(Conflict):
+    """A transfer or count sheet is not in a state that allows this step (shipped twice, received twice …)."""
+
+    code, title = "wrong-state", "Not allowed in the current state"

@@ -207,3 +207,119 @@ class BulkAvailabilityRead(BaseModel):
     items: list[BulkAvailabilityItem]
     unknown_skus: list[str]
     limited_to_your_locations: bool = False
+
+
+# --- transfers ---------------------------------------------------------------------------------------------
+
+class TransferState(StrEnum):
+    REQUESTED = "requested"
+    IN_TRANSIT = "in_transit"
+    RECEIVED = "received"
+    CANCELLED = "cancelled"
+
+
+class TransferCreate(BaseModel):
+    source_location_id: int
+    destination_location_id: int
+    lines: list[ReceiptLine] = Field(min_length=1, max_length=MAX_LINES)
+    order_reference: str | None = Field(default=None, max_length=100,
+                                        description="The order a ship-to-store transfer serves, e.g. order:1042")
+    note: str = Field(default="", max_length=500)
+
+
+class TransferLineQuantity(BaseModel):
+    sku: str = Sku
+    quantity: int = Field(ge=0)
+
+
+class TransferShip(BaseModel):
+    lines: list[TransferLineQuantity] | None = Field(
+        default=None, max_length=MAX_LINES, description="Shipped per SKU (at most requested); none: all requested")
+
+
+class TransferReceive(BaseModel):
+    lines: list[TransferLineQuantity] | None = Field(
+        default=None, max_length=MAX_LINES, description="Received per SKU; none: everything still in transit")
+
+
+class TransferLineRead(BaseModel):
+    sku: str
+    variant_id: int
+    quantity_requested: int
+    quantity_shipped: int
+    quantity_received: int
+    quantity_in_transit: int
+
+
+class TransferRead(BaseModel):
+    id: int
+    source_location_id: int
+    source_location_code: str
+    destination_location_id: int
+    destination_location_code: str
+    state: TransferState
+    order_reference: str | None
+    note: str
+    requested_by: str
+    shipped_by: str
+    received_by: str
+    created_at: datetime
+    shipped_at: datetime | None
+    received_at: datetime | None
+    cancelled_at: datetime | None
+    lines: list[TransferLineRead] = Field(default_factory=list)
+
+
+# --- count sheets ------------------------------------------------------------------------------------------
+
+class CountSheetState(StrEnum):
+    OPEN = "open"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+DEFAULT_VARIANCE_THRESHOLD = 2
+
+
+class CountSheetCreate(BaseModel):
+    location_id: int
+    skus: list[str] | None = Field(default=None, max_length=MAX_BULK_SKUS,
+                                   description="The SKUs to count; none: every SKU stocked at the location")
+    variance_threshold: int = Field(default=DEFAULT_VARIANCE_THRESHOLD, ge=0,
+                                    description="A line whose |counted − expected| is above this needs a manager")
+    note: str = Field(default="", max_length=500)
+
+
+class CountEntriesUpdate(BaseModel):
+    lines: list[CountLine] = Field(min_length=1, max_length=MAX_BULK_SKUS)
+
+
+class CountSheetLineRead(BaseModel):
+    sku: str
+    variant_id: int
+    expected: int
+    counted: int | None
+    variance: int | None
+    above_threshold: bool
+    counted_by: str
+    counted_at: datetime | None
+
+
+class CountSheetRead(BaseModel):
+    id: int
+    location_id: int
+    location_code: str
+    state: CountSheetState
+    variance_threshold: int
+    needs_approval: bool
+    note: str
+    created_by: str
+    submitted_by: str
+    decided_by: str
+    created_at: datetime
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    total_lines: int = 0
+    counted_lines: int = 0
+    lines: list[CountSheetLineRead] = Field(default_factory=list)

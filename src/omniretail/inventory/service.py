@@ -9,21 +9,20 @@ availability in ``atp``; both are re-exported here, the one door other packages 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, insert, select, tuple_
+from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.platform import clock
 from omniretail.platform.errors import InvalidInput, NotFound
 from omniretail.platform.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
-from . import events
+from . import events, ledger
 from . import repository as repo
 from .atp import availability, bulk_availability  # noqa: F401 - re-exported
 from .errors import InsufficientStock, ReservationClosed  # noqa: F401 - re-exported
+from .ledger import NO_REFERENCE, Lines, MovementReference
 from .models import LocationStockSettings, StockLevel, StockMovement
 from .reservations import (  # noqa: F401 - re-exported
     Reserved,
@@ -44,27 +43,13 @@ from .tables import location_t, variant_t
 UNSET = object()
 
 
-@dataclass(frozen=True)
-class MovementReference:
-    """What a movement belongs to: a purchase order, a transfer, an order, a count sheet …"""
-
-    reference_type: str | None = None
-    reference_id: str | None = None
-
-
-NO_REFERENCE = MovementReference()
-
-
-Lines = Sequence[tuple[str, int]]  # (sku, quantity)
-
-
 async def receive_stock(session: AsyncSession, *, location_id: int, lines: Lines, actor: str, reason: str = "",
                         reference: MovementReference = NO_REFERENCE) -> list[MovementRead]:
     """Goods arrived: one receipt movement per line."""
     if any(q <= 0 for _sku, q in lines):
         raise InvalidInput("received quantities must be positive", field="lines")
-    return await _move_lines(session, location_id=location_id, kind="receipt", lines=lines, actor=actor,
-                             reason=reason, reference=reference)
+    return await ledger.move_lines(session, location_id=location_id, kind="receipt", lines=lines, actor=actor,
+                                   reason=reason, reference=reference)
 
 
 async def adjust_stock(session: AsyncSession, *, location_id: int, lines: Lines, reason: str, actor: str,
@@ -76,8 +61,8 @@ async def adjust_stock(session: AsyncSession, *, location_id: int, lines: Lines,
         raise InvalidInput(f"cannot adjust with kind {kind!r}", field="kind")
     if any(q == 0 for _sku, q in lines):
         raise InvalidInput("adjustment quantities must not be 0", field="lines")
-    return await _move_lines(session, location_id=location_id, kind=kind, lines=lines, actor=actor,
-                             reason=reason, reference=reference)
+    return await ledger.move_lines(session, location_id=location_id, kind=kind, lines=lines, actor=actor,
+                                   reason=reason, reference=reference)
 
 
 async def count_stock(session: AsyncSession, *, location_id: int, lines: Lines, actor: str, reason: str = "",
@@ -86,69 +71,8 @@ async def count_stock(session: AsyncSession, *, location_id: int, lines: Lines, 
     zero movement when the count agrees, so the ledger shows the check happened)."""
     if any(c < 0 for _sku, c in lines):
         raise InvalidInput("a counted figure cannot be negative", field="lines")
-    return await _move_lines(session, location_id=location_id, kind="count", lines=lines, actor=actor,
-                             reason=reason, reference=reference, counted=True)
-
-
-async def _move_lines(session: AsyncSession, *, location_id: int, kind: str, lines: Lines, actor: str,
-                      reason: str, reference: MovementReference, counted: bool = False) -> list[MovementRead]:
-    if not lines:
-        raise InvalidInput("no lines", field="lines")
-    if not await repo.location_exists(session, location_id):
-        raise NotFound(f"location {location_id} not found", location_id=location_id)
-    ids = await repo.variant_ids(session, [sku for sku, _ in lines])
-    unknown = sorted({sku for sku, _ in lines} - set(ids))
-    if unknown:
-        raise InvalidInput(f"unknown SKU(s): {', '.join(unknown[:20])}", field="lines", unknown_skus=unknown)
-    now = clock.now()
-    movements, out_events = [], []
-    # lock order: (variant_id, location_id) — the location is fixed, so by variant id
-    for sku, figure in sorted(lines, key=lambda line: ids[line[0]]):
-        variant_id = ids[sku]
-        key = {"variant_id": variant_id, "location_id": location_id}
-        if counted:
-            current = await repo.lock_level(session, **key)
-            delta = figure - (current[0] if current else 0)
-            if delta == 0:
-                movements.append(_movement_row(key, kind, 0, figure, reason, actor, reference, now))
-                continue
-        else:
-            delta = figure
-        level = await _apply(session, sku=sku, key=key, delta=delta, now=now)
-        movements.append(_movement_row(key, kind, delta, level.on_hand, reason, actor, reference, now))
-        out_events += events.for_level(level, kind)
-    table = StockMovement.__table__
-    ids_out = (await session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                                     movements)).scalars().all()
-    await events.append(session, out_events)
-    skus = {v: s for s, v in ids.items()}
-    return [MovementRead(id=mid, sku=skus[m["variant_id"]], **{k: v for k, v in m.items()})
-            for mid, m in zip(ids_out, movements, strict=True)]
-
-
-async def _apply(session: AsyncSession, *, sku: str, key: dict, delta: int, now: datetime) -> repo.LevelRow:
-    """Change on_hand by ``delta`` (creating the level on first use); a decrease is refused when it would
-    take on-hand below the reserved quantity at a location that does not allow negative stock."""
-    stmt = repo.MOVE_UP if delta >= 0 else repo.MOVE_DOWN
-    params = {**key, "delta": delta, "now": now}
-    level = await repo.update_level(session, stmt, params)
-    if level is None:
-        await repo.ensure_level(session, **key, now=now)
-        level = await repo.update_level(session, stmt, params)
-    if level is None:
-        current = await repo.read_level(session, **key)
-        free = max(0, current.on_hand - current.reserved)
-        raise InsufficientStock(
-            sku=sku, location_id=key["location_id"], requested=-delta, available=free,
-            detail=f"cannot remove {-delta} of {sku} at location {key['location_id']}: {current.on_hand} on hand, "
-                   f"{current.reserved} reserved; release or move reservations first")
-    return level
-
-
-def _movement_row(key, kind, delta, on_hand_after, reason, actor, reference: MovementReference, now) -> dict:
-    return {**key, "kind": kind, "quantity": delta, "on_hand_after": on_hand_after,
-            "reference_type": reference.reference_type, "reference_id": reference.reference_id,
-            "reason": reason, "actor": actor, "created_at": now}
+    return await ledger.move_lines(session, location_id=location_id, kind="count", lines=lines, actor=actor,
+                                   reason=reason, reference=reference, counted=True)
 
 
 # --- settings ------------------------------------------------------------------------------------------

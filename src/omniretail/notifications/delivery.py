@@ -48,8 +48,8 @@ async def send_delivery(db: Database, senders: Senders, delivery_id: int, *,
         row = (await session.execute(
             update(table).where(table.c.id == delivery_id, _claimable(now))
             .values(lease_until=now + SEND_LEASE, attempts=table.c.attempts + 1)
-            .returning(table.c.channel, table.c.recipient, table.c.subject, table.c.body_text, table.c.body_html,
-                       table.c.attempts)
+            .returning(table.c.channel, table.c.recipient, table.c.subject, table.c.body_text,
+                       table.c.body_html, table.c.attempts)
         )).first()
     if row is None:
         return None

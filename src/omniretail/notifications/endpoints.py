@@ -52,7 +52,8 @@ async def preview_notification(principal: Reader, data: NotificationPreview) -> 
 
 
 @router.get("/preferences/{customer_id}", summary="How a customer wants to hear from us")
-async def get_preferences(session: SessionDep, principal: CustomerReader, customer_id: int) -> NotificationPreferenceRead:
+async def get_preferences(session: SessionDep, principal: CustomerReader,
+                          customer_id: int) -> NotificationPreferenceRead:
     return await service.get_preferences(session, customer_id)
 
 
@@ -63,10 +64,12 @@ async def set_preferences(session: SessionDep, principal: CustomerWriter, custom
 
 
 @router.get("/{delivery_id}", summary="One message with its rendered text and HTML")
-async def get_notification(session: SessionDep, principal: Reader, delivery_id: int) -> NotificationDeliveryDetail:
+async def get_notification(session: SessionDep, principal: Reader,
+                           delivery_id: int) -> NotificationDeliveryDetail:
     return NotificationDeliveryDetail.model_validate(await service.get_delivery(session, delivery_id))
 
 
 @router.post("/{delivery_id}/retry", summary="Send a failed or parked message again")
-async def retry_notification(session: SessionDep, principal: Writer, delivery_id: int) -> NotificationDeliveryRead:
+async def retry_notification(session: SessionDep, principal: Writer,
+                             delivery_id: int) -> NotificationDeliveryRead:
     return NotificationDeliveryRead.model_validate(await service.requeue_delivery(session, delivery_id))

@@ -15,8 +15,8 @@ class NotificationDelivery(IdMixin, Base):
     """One message to one recipient for one outbox event: what was rendered, and what became of it.
 
     Unique per (event, recipient, template): a redelivered outbox event finds its rows and sends nothing again.
-    Status: ``pending`` (to send) → ``sent``; ``failed`` (retried at ``next_attempt_at``) → ``parked`` (gave up);
-    ``skipped`` (opted out, or no address) is logged too. ``lease_until`` marks a send in progress.
+    Status: ``pending`` (to send) → ``sent``; ``failed`` (retried at ``next_attempt_at``) → ``parked``
+    (gave up); ``skipped`` (opted out, or no address) is logged too. ``lease_until`` marks a send in progress.
     """
 
     __tablename__ = "notification_delivery"

@@ -27,7 +27,8 @@ def sample_data(template: str, currency: str = "PLN") -> NotificationData:
     total = subtotal + shipping - discount
     data = {
         "order_number": "WEB-10023", "currency": currency, "shop_name": "Northwind",
-        "customer": {"id": 42, "name": "Anna Nowak", "email": "anna.nowak@example.com", "phone": "+48600100200"},
+        "customer": {"id": 42, "name": "Anna Nowak", "email": "anna.nowak@example.com",
+                     "phone": "+48600100200"},
         "placed_at": datetime(2026, 11, 30, 10, 15, tzinfo=UTC),
         "lines": [{"sku": sku, "name": name, "quantity": qty, "unit_price": str(unit)}
                   for sku, name, qty, unit in lines],

@@ -19,7 +19,8 @@ Append one outbox event in the transaction that changed the order::
             "totals": {"subtotal": "398.00", "shipping": "0.00", "discount": "0.00", "tax": "74.42",
                        "total": "398.00"},
             "pickup": {"code": "4F7K2Q", "ready_until": "2026-12-07T20:00:00Z", "store": {
-                "name": "Northwind Mokotów", "street": "Puławska 12", "postal_code": "02-512", "city": "Warszawa",
+                "name": "Northwind Mokotów", "street": "Puławska 12", "postal_code": "02-512",
+                "city": "Warszawa",
                 "phone": "+48221234567", "timezone": "Europe/Warsaw",
                 "opening_hours": {"mon": [["09:00", "21:00"]], "sun": []}}},   # the location's own format
             "shipment": {"carrier": "InPost", "tracking_number": "6800…", "tracking_url": "https://…",
@@ -234,7 +235,8 @@ class RenderedMessage(BaseModel):
 
 
 class NotificationPreferenceUpdate(BaseModel):
-    channels: list[Channel] = Field(default_factory=lambda: ["email"], description="Empty: no optional messages")
+    channels: list[Channel] = Field(default_factory=lambda: ["email"],
+                                    description="Empty: no optional messages")
     opted_out: list[TemplateName] = Field(default_factory=list)
     locale: str | None = None
 

@@ -125,5 +125,6 @@ def build_senders(settings: Settings) -> Senders:
     if settings.sms_provider == "log":
         sms = LoggingSmsSender()
     elif settings.sms_provider:
-        log.error("unknown SMS provider %r: SMS messages will fail until it is configured", settings.sms_provider)
+        log.error("unknown SMS provider %r: SMS messages will fail until it is configured",
+                  settings.sms_provider)
     return Senders(email=email, sms=sms)

@@ -42,8 +42,11 @@ SORTS = SortSpec({"id": NotificationDelivery.id, "created_at": NotificationDeliv
 Target = tuple[str, str]  # (channel, address)
 
 
+Skipped = tuple[Target, str]  # (channel, address), why nobody is sent the message
+
+
 def plan_recipients(template: str, customer: CustomerContact,
-                    preference: NotificationPreference | None) -> tuple[list[Target], tuple[Target, str] | None]:
+                    preference: NotificationPreference | None) -> tuple[list[Target], Skipped | None]:
     """Who gets the message, on which channel; or why nobody does. Pure: the rules in one place.
 
     Without a preference: email if we have an address, else SMS. A preference picks the channels and may opt
@@ -64,15 +67,16 @@ def plan_recipients(template: str, customer: CustomerContact,
     if targets:
         return targets, None
     if wanted:
-        return [], ((wanted[0], ""), f"no {'email address' if wanted[0] == 'email' else 'phone number'} "
-                                     f"for the customer")
+        missing = "email address" if wanted[0] == "email" else "phone number"
+        return [], ((wanted[0], ""), f"no {missing} for the customer")
     return [], (("none", ""), "the customer chose no channel for optional messages")
 
 
 async def get_preference_row(session: AsyncSession, customer_id: int | None) -> NotificationPreference | None:
     if customer_id is None:
         return None
-    return await session.scalar(select(NotificationPreference).where(NotificationPreference.customer_id == customer_id))
+    stmt = select(NotificationPreference).where(NotificationPreference.customer_id == customer_id)
+    return await session.scalar(stmt)
 
 
 async def queue_notification(session: AsyncSession, *, event_id: int, payload: NotifyPayload,
@@ -86,8 +90,10 @@ async def queue_notification(session: AsyncSession, *, event_id: int, payload: N
     now = clock.now()
     common = {"event_id": event_id, "template": payload.template, "locale": locale,
               "order_ref": str(payload.order_id), "order_number": data.order_number,
-              "customer_id": data.customer.id, "subject": message.subject[:300], "attempts": 0, "created_at": now}
-    rows = [{**common, "channel": channel, "recipient": address, "status": "pending", "next_attempt_at": now + PENDING_GRACE,
+              "customer_id": data.customer.id, "subject": message.subject[:300], "attempts": 0,
+              "created_at": now}
+    rows = [{**common, "channel": channel, "recipient": address, "status": "pending",
+             "next_attempt_at": now + PENDING_GRACE,
              "body_text": message.text if channel == "email" else message.sms,
              "body_html": message.html if channel == "email" else None}
             for channel, address in targets]
@@ -111,10 +117,11 @@ async def queue_notification(session: AsyncSession, *, event_id: int, payload: N
 
 # --- the delivery log -------------------------------------------------------------------------------------
 
-async def list_deliveries(session: AsyncSession, *, status: str | None = None, template: str | None = None,
-                          channel: str | None = None, order_ref: str | None = None, recipient: str | None = None,
-                          customer_id: int | None = None, event_id: int | None = None, cursor: str | None = None,
-                          limit: int = 50, sort: str | None = None) -> tuple[list[NotificationDelivery], str | None]:
+async def list_deliveries(
+    session: AsyncSession, *, status: str | None = None, template: str | None = None, channel: str | None = None,
+    order_ref: str | None = None, recipient: str | None = None, customer_id: int | None = None,
+    event_id: int | None = None, cursor: str | None = None, limit: int = 50, sort: str | None = None,
+) -> tuple[list[NotificationDelivery], str | None]:
     stmt = select(NotificationDelivery)
     filters = {NotificationDelivery.status: status, NotificationDelivery.template: template,
                NotificationDelivery.channel: channel, NotificationDelivery.order_ref: order_ref,

@@ -57,7 +57,7 @@ class LocaleFormat:
         return format_date(value, "long", locale=self.locale)
 
     def when(self, value: datetime | None, timezone: str | None = None) -> str:
-        """Date and time in the store's time zone, in the locale's own order ("czwartek, 3 grudnia 2026 20:00")."""
+        """Date and time in the store's time zone, in the locale's order ("czwartek, 3 grudnia 2026 20:00")."""
         if value is None:
             return ""
         local = _local(value, timezone)

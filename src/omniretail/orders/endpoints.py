@@ -15,8 +15,17 @@ from . import fulfilment, imports, service
 from .placement import Placement, place_order
 from .reads import summary_read
 from .schemas import (
-    CheckIn, FulfilmentOrderRead, HandOver, OrderCancel, OrderCreate, OrderImport, OrderImportRead, OrderRead,
-    OrderSummaryRead, PaymentUpdate, ShipmentCreate,
+    CheckIn,
+    FulfilmentOrderRead,
+    HandOver,
+    OrderCancel,
+    OrderCreate,
+    OrderImport,
+    OrderImportRead,
+    OrderRead,
+    OrderSummaryRead,
+    PaymentUpdate,
+    ShipmentCreate,
 )
 from .states import OrderState
 

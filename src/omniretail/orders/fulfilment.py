@@ -24,9 +24,14 @@ from omniretail.platform.errors import Conflict, InvalidInput, NotFound
 from . import service
 from .reads import fulfilment_read
 from .schemas import CheckIn, FulfilmentOrderRead, ShipmentCreate
+from .states import (
+    ORDER_STATES_THAT_FULFIL,
+    FulfilmentState,
+    IllegalTransition,
+    allowed_fulfilment_moves,
+    fulfilment_move,
+)
 from .tables import channel_t
-from .states import ORDER_STATES_THAT_FULFIL, FulfilmentState, IllegalTransition, allowed_fulfilment_moves, \
-    fulfilment_move
 from .timeline import STORE_ALERT, TRACKING, OrderRef, Timeline
 
 F = FulfilmentState

@@ -296,8 +296,10 @@ async def place_order(session: AsyncSession, *, placement: Placement, principal:
             customer_id=match.customer_id, customer_identity_id=match.identity_id))
 
     line_rows = [{**x.values, "order_id": order_id} for x in lines]
-    line_ids = (await session.execute(insert(LINES).returning(LINES.c.id, sort_by_parameter_order=True),
-                                      line_rows)).scalars().all()
+    # mapped back by position: a batched RETURNING need not come back in the order of the rows
+    returned = dict((await session.execute(insert(LINES).returning(LINES.c.position, LINES.c.id),
+                                           line_rows)).all())
+    line_ids = [returned[row["position"]] for row in line_rows]
     for row, line_id in zip(line_rows, line_ids, strict=True):
         row["id"] = line_id
     fulfilment = await _fulfil(session, order=order, lines=lines, line_ids=line_ids, plan=explanation.plan,
@@ -380,8 +382,8 @@ async def _fulfil(session: AsyncSession, *, order: dict, lines: list[_Line], lin
              "state": FulfilmentState.NEW.value, "lines": fo_lines, "pickup_code": None, "checked_in_at": None,
              "check_in": None, "assigned_to": None, "ready_at": None, "created_at": now, "updated_at": now}
             for location_id, fo_lines in sorted(per_location.items())]
-    ids = (await session.execute(insert(FULFILMENT).returning(FULFILMENT.c.id, sort_by_parameter_order=True),
-                                 rows)).scalars().all()
-    for row, fo_id in zip(rows, ids, strict=True):
-        row["id"] = fo_id
+    ids = dict((await session.execute(insert(FULFILMENT).returning(FULFILMENT.c.location_id, FULFILMENT.c.id),
+                                      rows)).all())
+    for row in rows:
+        row["id"] = ids[row["location_id"]]
     return rows

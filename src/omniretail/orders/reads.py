@@ -9,7 +9,12 @@ from typing import Any
 from omniretail.platform.money import from_minor
 
 from .schemas import (
-    FulfilmentLineRead, FulfilmentOrderRead, OrderEventRead, OrderLineRead, OrderRead, OrderSummaryRead,
+    FulfilmentLineRead,
+    FulfilmentOrderRead,
+    OrderEventRead,
+    OrderLineRead,
+    OrderRead,
+    OrderSummaryRead,
     ShipmentRead,
 )
 from .states import allowed_fulfilment_moves, allowed_order_moves

@@ -22,8 +22,16 @@ from omniretail.platform.pagination import SortSpec, paginate
 from .models import FulfilmentOrder, Order, OrderEvent, OrderLine, Shipment
 from .reads import order_read
 from .schemas import OrderRead
-from .states import FULFILMENT_OPEN, FulfilmentState, IllegalTransition, OrderState, allowed_order_moves, \
-    order_move, order_path, order_state_for
+from .states import (
+    FULFILMENT_OPEN,
+    FulfilmentState,
+    IllegalTransition,
+    OrderState,
+    allowed_order_moves,
+    order_move,
+    order_path,
+    order_state_for,
+)
 from .timeline import OrderRef, Timeline
 
 ORDERS, LINES, FULFILMENT = Order.__table__, OrderLine.__table__, FulfilmentOrder.__table__
@@ -96,7 +104,7 @@ async def list_orders(
     location_id: int | None = None, cursor: str | None = None, limit: int = 50, sort: str | None = None,
 ) -> tuple[list[Order], str | None]:
     stmt = select(Order)
-    at_location = lambda locs: exists().where(FulfilmentOrder.order_id == Order.id,  # noqa: E731
+    at_location = lambda locs: exists().where(FulfilmentOrder.order_id == Order.id,
                                               FulfilmentOrder.location_id.in_(locs))
     if principal.channel_ids is not None:
         stmt = stmt.where(Order.channel_id.in_(principal.channel_ids))

@@ -99,9 +99,9 @@ class Timeline:
     async def write(self, session: AsyncSession, *, returning: bool = False) -> list[int]:
         ids: list[int] = []
         if self.entries:
-            if returning:
-                stmt = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
-                ids = list((await session.execute(stmt, self.entries)).scalars().all())
+            if returning:  # one row per entry: the ids come back ascending, as the entries went in
+                stmt = insert(_EVENTS).returning(_EVENTS.c.id)
+                ids = sorted((await session.execute(stmt, self.entries)).scalars().all())
             else:
                 await session.execute(insert(_EVENTS), self.entries)
         await append_events(session, self.events)

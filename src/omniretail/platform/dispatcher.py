@@ -19,7 +19,8 @@ another worker meanwhile, that update finds nothing and the consumer's writes ro
 records the error and a back-off in ``claimed_until`` (the same column: "no one before"); after
 ``max_attempts`` the event is parked.
 
-Times come from ``platform.clock`` (the workers' clocks; keep them NTP-synchronised — leases are tens of seconds).
+Times come from ``platform.clock`` (the workers' clocks; keep them NTP-synchronised: leases are tens of
+seconds).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import asyncio
 import logging
 import traceback
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, or_, select, update
 
@@ -67,16 +68,20 @@ def _pending(now):
 
 
 def _topics(prefixes: list[str]):
-    return or_(*[or_(outbox.c.topic == p, outbox.c.topic.startswith(p + ".", autoescape=True)) for p in prefixes])
+    topic = outbox.c.topic
+    return or_(*[or_(topic == p, topic.startswith(p + ".", autoescape=True)) for p in prefixes])
 
 
 def describe_error(exc: BaseException) -> str:
-    text = "".join(traceback.format_exception(exc, limit=-4))
-    return text[-MAX_ERROR_CHARS:]
+    """The error first (what an operator reads), then the innermost frames of the traceback."""
+    summary = f"{type(exc).__name__}: {exc}"[: MAX_ERROR_CHARS // 2]
+    frames = "".join(traceback.format_exception(exc, limit=-4))
+    return f"{summary}\n\n{frames[-(MAX_ERROR_CHARS - len(summary) - 2):]}"
 
 
 class OutboxDispatcher:
-    def __init__(self, context: WorkerContext, registry: Registry, options: DispatchOptions | None = None) -> None:
+    def __init__(self, context: WorkerContext, registry: Registry,
+                 options: DispatchOptions | None = None) -> None:
         self.context = context
         self.db: Database = context.db
         self.registry = registry
@@ -138,7 +143,8 @@ class OutboxDispatcher:
             if claimed < self.options.batch_size:
                 await sleep_or_stop(stop, self.options.poll_interval)
 
-    async def deliver_batch(self, events: list[Event], *, lease_end=None, stop: asyncio.Event | None = None) -> None:
+    async def deliver_batch(self, events: list[Event], *, lease_end: datetime | None = None,
+                            stop: asyncio.Event | None = None) -> None:
         events, superseded = self._coalesce(events)
         if superseded:
             await self._mark_published(superseded)
@@ -178,7 +184,7 @@ class OutboxDispatcher:
         except LeaseLost as exc:
             log.warning("%s; its consumers' writes were rolled back", exc)
             return False
-        except Exception as exc:  # a consumer failed: recorded on the event, retried or parked
+        except Exception as exc:  # noqa: BLE001 - a consumer failed: recorded on the event, retried or parked
             await self._record_failure(event, exc)
             return False
         for callback in event._after_commit:

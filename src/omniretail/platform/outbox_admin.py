@@ -37,7 +37,8 @@ async def queue_status(session: AsyncSession) -> list[TopicQueue]:
     now = clock.now()
     unpublished = outbox.c.published_at.is_(None)
     parked = outbox.c.parked_at.isnot(None)
-    waiting = and_(outbox.c.parked_at.is_(None), outbox.c.claimed_until.isnot(None), outbox.c.claimed_until >= now)
+    waiting = and_(outbox.c.parked_at.is_(None), outbox.c.claimed_until.isnot(None),
+                   outbox.c.claimed_until >= now)
 
     def count(condition):
         return func.sum(case((condition, 1), else_=0))
@@ -51,10 +52,11 @@ async def queue_status(session: AsyncSession) -> list[TopicQueue]:
                func.min(outbox.c.created_at))
         .where(unpublished).group_by(outbox.c.topic).order_by(outbox.c.topic)
     )).all()
-    return [TopicQueue(r[0], int(r[1] or 0), int(r[2] or 0), int(r[3] or 0), int(r[4] or 0), r[5]) for r in rows]
+    return [TopicQueue(r[0], *(int(n or 0) for n in r[1:5]), r[5]) for r in rows]
 
 
-async def parked_events(session: AsyncSession, *, topic: str | None = None, limit: int = 50) -> list[ParkedEvent]:
+async def parked_events(session: AsyncSession, *, topic: str | None = None,
+                        limit: int = 50) -> list[ParkedEvent]:
     stmt = (select(outbox.c.id, outbox.c.topic, outbox.c.attempts, outbox.c.parked_at, outbox.c.last_error)
             .where(outbox.c.published_at.is_(None), outbox.c.parked_at.isnot(None))
             .order_by(outbox.c.id).limit(limit))
@@ -63,7 +65,8 @@ async def parked_events(session: AsyncSession, *, topic: str | None = None, limi
     return [ParkedEvent(*row) for row in (await session.execute(stmt)).all()]
 
 
-async def requeue_parked(session: AsyncSession, *, ids: list[int] | None = None, topic: str | None = None) -> int:
+async def requeue_parked(session: AsyncSession, *, ids: list[int] | None = None,
+                         topic: str | None = None) -> int:
     """Give parked events a fresh set of attempts (after the cause was fixed). Returns how many."""
     stmt = update(outbox).where(outbox.c.published_at.is_(None), outbox.c.parked_at.isnot(None))
     if ids:

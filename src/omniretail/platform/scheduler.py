@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from . import clock
 from .db import Database, unit_of_work
-from .dispatcher import sleep_or_stop, describe_error
+from .dispatcher import describe_error, sleep_or_stop
 from .jobs import JobSpec, Registry, WorkerContext
 from .models import Base, UTCDateTime
 
@@ -98,7 +98,8 @@ class Scheduler:
     async def run_due_jobs(self, stop: asyncio.Event | None = None) -> list[str]:
         """Run every job whose interval has passed; returns the names run."""
         async with unit_of_work(self.db, readonly=True) as session:
-            states = {s.name: s.last_started_at for s in (await session.scalars(select(ScheduledJobState))).all()}
+            rows = (await session.scalars(select(ScheduledJobState))).all()
+            states = {s.name: s.last_started_at for s in rows}
         ran = []
         for job in sorted(self.registry.jobs.values(), key=lambda j: j.name):
             if stop is not None and stop.is_set():

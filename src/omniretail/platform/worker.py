@@ -125,8 +125,8 @@ class Worker:
         except BlockingIOError:
             handle.close()
             raise WorkerAlreadyRunning(
-                f"a worker already runs on {path} (SQLite mode runs one: inside `serve`, or `omniretail worker` "
-                f"with OMNIRETAIL_INPROCESS_WORKER=false)"
+                f"a worker already runs on {path} (SQLite mode runs one: inside `serve`, or "
+                f"`omniretail worker` with OMNIRETAIL_INPROCESS_WORKER=false)"
             ) from None
         handle.seek(0)
         handle.truncate()
@@ -140,7 +140,8 @@ class Worker:
             self._lock_file = None
 
 
-async def start_inprocess_worker(db: Database, settings: Settings, *, registry: Registry = registry) -> Worker | None:
+async def start_inprocess_worker(db: Database, settings: Settings, *,
+                                 registry: Registry = registry) -> Worker | None:
     """For ``serve`` in SQLite mode: start a background worker unless one already runs on this file."""
     worker = Worker(db, settings, registry=registry)
     try:

@@ -10,39 +10,34 @@ For each order o, line i (quantity q, variant v) and shortlisted location l:
     minimise  Σ (parcel cost[o,l] + split penalty) · y[o,l]  +  Σ unit cost[o,l] · s · w[o,i,l]
               +  Σ unfilled penalty · s · u[o,i]
     subject to
-      Σ_l w[o,i,l] + u[o,i] = q / s                            each line served exactly, or reported unfilled
-      w[o,i,l] ≤ ⌊min(q, sellable[l,v]) / s⌋ · y[o,l]          only from a location that ships, within its stock
-      Σ_{o,i: variant v} s · w[o,i,l] ≤ sellable[l,v]          stock after shelf protection, shared by the wave
-      Σ_o y[o,l] ≤ capacity left[l]                            one fulfilment order per location used
-      Σ_l y[o,l] ≤ max parcels                                 when the channel caps the parcels
-      Σ_{l∈S} y[o,l] − Σ_{l∉S} y[o,l] ≤ |S| − 1                runner-up only: not the chosen location set S,
-      y[o,l] ≤ Σ_i w[o,i,l]                                    with no empty parcel to dodge that cut
+      Σ_l w[o,i,l] + u[o,i] = q / s                     each line served exactly, or reported unfilled
+      w[o,i,l] ≤ ⌊min(q, sellable[l,v]) / s⌋ · y[o,l]   only from a location that ships, within its stock
+      Σ_{o,i: variant v} s · w[o,i,l] ≤ sellable[l,v]   stock after shelf protection, shared by the wave
+      Σ_o y[o,l] ≤ capacity left[l]                     one fulfilment order per location used
+      Σ_l y[o,l] ≤ max parcels                          when the channel caps the parcels
+      Σ_{l∈S} y[o,l] − Σ_{l∉S} y[o,l] ≤ |S| − 1         runner-up only: not the chosen location set S,
+      y[o,l] ≤ Σ_i w[o,i,l]                             with no empty parcel to dodge that cut
 
 The split penalty is charged on every parcel in the model and on every parcel but the first in the price, a
 constant difference for any order that ships at all, so both rank plans alike. The rows are built with numpy
 over index arrays (no Python loop per variable), and the stock rows are emitted only where they can bind
 (two or more lines or orders draw on one location's variant beyond what it has).
 
-HiGHS is given the greedy plan as its first incumbent, so it never returns anything dearer, and runs on one
-thread: these models are small, and waking worker threads cost more than they save (p50 5 ms against 20 ms
-for a 10-line order over 50 locations on two busy cores).
+HiGHS is given the greedy plan as its first incumbent, so it never returns anything dearer. For an order
+planned alone, locations another one dominates get no columns (see ``_undominated``), which roughly halves
+the programme.
 """
 
 from __future__ import annotations
 
-import ctypes
-import os
-import sys
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from .highs import solve_integer_programme
 from .model import Assignment, Plan, price_plan
 from .shortlist import Shortlist
-
-MIP_REL_GAP = 1e-7  # the unfilled penalty inflates the objective; a loose gap would accept a dearer plan
 
 
 @dataclass(frozen=True)
@@ -96,14 +91,11 @@ def _sellable_matrix(sl: Shortlist) -> np.ndarray:
                     dtype=np.int64).reshape(len(sl.lines), len(sl.locations))
 
 
-def _undominated(sl: Shortlist, sell: np.ndarray, step: np.ndarray, chosen: frozenset[int] | None,
-                 keep: frozenset[int]) -> np.ndarray:
+def _undominated(sl: Shortlist, sell: np.ndarray, step: np.ndarray, may_dominate: np.ndarray) -> np.ndarray:
     """Locations worth a column when an order is planned alone. B is dominated by A when A could take over
     everything B might ship (A has the order's whole demand of every variant B can give) and A's parcel and
     unit costs are no higher (ties: the earlier one stays): moving B's units to A never costs more and needs
-    no more parcels, so some optimal plan leaves B out. For the runner-up only a dominating A outside the
-    chosen set counts: the plan moved to A then still differs from the chosen one. Locations in ``keep``
-    (those the starting plan uses) stay in any case."""
+    no more parcels, so some optimal plan leaves B out. Only locations in ``may_dominate`` count as A."""
     n = len(sl.locations)
     if n < 2:
         return np.ones(n, dtype=bool)
@@ -116,15 +108,16 @@ def _undominated(sl: Shortlist, sell: np.ndarray, step: np.ndarray, chosen: froz
     parcel, unit = np.asarray(sl.parcel_cost), np.asarray(sl.unit_cost)
     index = np.arange(n)
     cheaper = (parcel[:, None] <= parcel[None, :]) & (unit[:, None] <= unit[None, :])
-    strictly = (parcel[:, None] < parcel[None, :]) | (unit[:, None] < unit[None, :]) | (index[:, None] < index[None, :])
-    ids = [c.location_id for c in sl.locations]
-    outside = ~np.isin(ids, list(chosen or ()))
-    dominated = (takes_over & cheaper & strictly & outside[:, None] & (index[:, None] != index[None, :])).any(axis=0)
-    return ~dominated | np.isin(ids, list(keep))
+    strictly = ((parcel[:, None] < parcel[None, :]) | (unit[:, None] < unit[None, :])
+                | (index[:, None] < index[None, :]))
+    other = index[:, None] != index[None, :]
+    dominated = (takes_over & cheaper & strictly & other & may_dominate[:, None]).any(axis=0)
+    return ~dominated
 
 
-def _build(shortlists: Sequence[Shortlist], avoid: Sequence[frozenset[int] | None],
-           start: Sequence[Plan] | None) -> _Model:
+def _build(shortlists: Sequence[Shortlist], start: Sequence[Plan] | None,
+           avoid: frozenset[int] | None) -> _Model:
+    """The programme; ``avoid`` (a single order's chosen location set) asks for the runner-up."""
     prune = len(shortlists) == 1  # dominance holds for an order alone, not for orders sharing stock
     blocks: list[_OrderBlock] = []
     cost: list[np.ndarray] = []
@@ -137,10 +130,14 @@ def _build(shortlists: Sequence[Shortlist], avoid: Sequence[frozenset[int] | Non
         q = np.array([ln.quantity for ln in sl.lines], dtype=np.int64)
         s = q.copy() if not sl.request.policy.allow_split else np.ones_like(q)
         sell = _sellable_matrix(sl)
+        ids = [c.location_id for c in sl.locations]
         usable = sell >= s[:, None]
-        chosen = avoid[o] if o < len(avoid) else None
         if prune:
-            usable &= _undominated(sl, sell, s, chosen, frozenset(start[o].locations) if start else frozenset())
+            # for the runner-up only a dominating location outside the chosen set counts: the plan moved to
+            # it still differs from the chosen one; the start plan's locations stay in any case
+            may_dominate = ~np.isin(ids, list(avoid or ()))
+            in_start = np.isin(ids, list(start[o].locations if start else ()))
+            usable &= _undominated(sl, sell, s, may_dominate) | in_start
         line, location = np.nonzero(usable)
         w_ub = np.minimum(q[line], sell[line, location]) // s[line]
         y_locations, y_of_w = np.unique(location, return_inverse=True)
@@ -160,7 +157,8 @@ def _build(shortlists: Sequence[Shortlist], avoid: Sequence[frozenset[int] | Non
         # a location gives only if it ships a parcel for this order
         pair = np.arange(len(line))
         rows.add(np.concatenate([pair, pair]), np.concatenate([w_cols, y0 + y_of_w]),
-                 np.concatenate([np.ones(len(line)), -w_ub]), np.full(len(line), -np.inf), np.zeros(len(line)))
+                 np.concatenate([np.ones(len(line)), -w_ub]), np.full(len(line), -np.inf),
+                 np.zeros(len(line)))
         location_ids = np.array([c.location_id for c in sl.locations], dtype=np.int64)
         variant_ids = np.array([ln.variant_id for ln in sl.lines], dtype=np.int64)
         shared["keys"].append(np.stack([location_ids[location], variant_ids[line]], axis=1).reshape(-1, 2))
@@ -175,10 +173,11 @@ def _build(shortlists: Sequence[Shortlist], avoid: Sequence[frozenset[int] | Non
         max_parcels = sl.request.policy.max_parcels
         if max_parcels is not None and len(y_locations) > max_parcels:
             rows.add(np.zeros(len(y_cols)), y_cols, np.ones(len(y_cols)), [-np.inf], [max_parcels])
-        if chosen is not None:
-            in_set = np.isin(location_ids[y_locations], list(chosen))
-            if in_set.sum() == len(chosen):  # the set is reachable at all; otherwise there is nothing to cut
-                rows.add(np.zeros(len(y_cols)), y_cols, np.where(in_set, 1.0, -1.0), [-np.inf], [len(chosen) - 1])
+        if avoid is not None:
+            in_set = np.isin(location_ids[y_locations], list(avoid))
+            if in_set.sum() == len(avoid):  # the set is reachable at all; otherwise there is nothing to cut
+                rows.add(np.zeros(len(y_cols)), y_cols, np.where(in_set, 1.0, -1.0), [-np.inf],
+                         [len(avoid) - 1])
                 # and a parcel counts only if it holds something, or an empty one would dodge the cut
                 rows.add(np.concatenate([np.arange(len(y_cols)), y_of_w]), np.concatenate([y_cols, w_cols]),
                          np.concatenate([np.ones(len(y_cols)), -np.ones(len(w_cols))]),
@@ -199,7 +198,8 @@ def _add_shared_rows(rows: _Rows, keys, cols, coef, w_ub, limit, cap_loc, cap_co
         keep = binding[group]
         if keep.any():
             row_of = np.cumsum(binding) - 1
-            rows.add(row_of[group[keep]], cols[keep], coef[keep], np.full(binding.sum(), -np.inf), have[binding])
+            rows.add(row_of[group[keep]], cols[keep], coef[keep], np.full(binding.sum(), -np.inf),
+                     have[binding])
     limited = cap >= 0
     if limited.any():
         locations, group, count = np.unique(cap_loc[limited], return_inverse=True, return_counts=True)
@@ -214,40 +214,45 @@ def _add_shared_rows(rows: _Rows, keys, cols, coef, w_ub, limit, cap_loc, cap_co
                      np.full(binding.sum(), -np.inf), left[binding])
 
 
-def _start_from(model: _Model, plans: Sequence[Plan]) -> np.ndarray:
+def _start_from(model: _Model, plans: Sequence[Plan]) -> np.ndarray | None:
     """The column values of known plans (greedy's), to hand HiGHS as its first incumbent."""
     x = np.zeros(len(model.cost))
     for block, plan in zip(model.blocks, plans):
         sl = block.shortlist
         line_index = {ln.line_id: i for i, ln in enumerate(sl.lines)}
         location_index = {c.location_id: j for j, c in enumerate(sl.locations)}
-        column = {(i, j): block.w0 + k for k, (i, j) in enumerate(zip(block.line.tolist(), block.location.tolist()))}
+        pairs = zip(block.line.tolist(), block.location.tolist())
+        column = {(i, j): block.w0 + k for k, (i, j) in enumerate(pairs)}
         for a in plan.assignments:
-            i, j = line_index[a.line_id], location_index[a.location_id]
-            x[column[i, j]] += a.quantity / _step(sl, i)
+            key = line_index[a.line_id], location_index.get(a.location_id)
+            if key not in column:
+                return None  # the plan uses a location this programme leaves out: no start then
+            x[column[key]] += a.quantity / sl.step(sl.lines[key[0]])
         used = set(plan.locations)
         for k, j in enumerate(block.y_locations.tolist()):
             x[block.y0 + k] = float(sl.locations[j].location_id in used)
         for i, ln in enumerate(sl.lines):
-            x[block.u0 + i] = plan.unfilled.get(ln.line_id, 0) / _step(sl, i)
+            x[block.u0 + i] = plan.unfilled.get(ln.line_id, 0) / sl.step(ln)
     return x
 
 
-def _step(sl: Shortlist, i: int) -> int:
-    return 1 if sl.request.policy.allow_split else sl.lines[i].quantity
-
-
 def plan_optimally(shortlists: Sequence[Shortlist], *, start: Sequence[Plan] | None = None,
-                   avoid: Sequence[frozenset[int] | None] = (), time_limit: float = 10.0,
+                   avoid: frozenset[int] | None = None, time_limit: float = 10.0,
                    close_enough: float = 1e-6) -> tuple[list[Plan], bool] | None:
     """Optimal plans for one order or a wave (shared stock and capacity), optionally starting from known
-    feasible plans, to within ``close_enough`` (currency units) of the proven optimum. Returns the plans and
-    whether HiGHS proved them so (False: its time limit stopped it with a feasible plan), or None."""
-    model = _build(shortlists, avoid, start)
+    feasible plans, to within ``close_enough`` (currency units) of the proven optimum; for one order,
+    ``avoid`` asks for the best plan not using exactly that set of locations. Returns the plans and whether
+    HiGHS proved them so (False: its time limit stopped it with a feasible plan), or None without a plan."""
+    model = _build(shortlists, start, avoid)
     n = len(model.cost)
     if n == 0:
         return [price_plan(sl.request, ()) for sl in shortlists], True
-    solved = _run_highs(model, None if start is None else _start_from(model, start), time_limit, close_enough)
+    start_col, index, value = model.rows.columnwise(n)
+    solved = solve_integer_programme(
+        cost=model.cost, upper=model.upper, matrix=(start_col, index, value),
+        row_lower=np.concatenate(model.rows.lo), row_upper=np.concatenate(model.rows.hi),
+        start=None if start is None else _start_from(model, start), time_limit=time_limit,
+        close_enough=close_enough)
     if solved is None:
         return None
     x, optimal = solved
@@ -262,77 +267,3 @@ def _read_plan(block: _OrderBlock, x: np.ndarray) -> Plan:
                    for i, j, steps, step in zip(block.line.tolist(), block.location.tolist(), taken.tolist(),
                                                 block.step.tolist()) if steps > 0]
     return price_plan(sl.request, assignments)
-
-
-# --- HiGHS ---------------------------------------------------------------------------------------------------
-
-_local = threading.local()
-_first_solver = threading.Lock()
-
-
-def _quietly_construct():
-    """A ``highspy.Highs``; the first one a process builds prints a banner straight to the C stdout, which
-    would corrupt ``--json`` output, so that one is built with file descriptor 1 pointed at /dev/null."""
-    import highspy
-
-    with _first_solver:
-        if getattr(_quietly_construct, "done", False):
-            return highspy.Highs()
-        sys.stdout.flush()
-        saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, 1)
-            solver = highspy.Highs()
-            try:
-                ctypes.CDLL(None).fflush(None)
-            except (OSError, AttributeError):  # pragma: no cover - no C library to flush (Windows)
-                pass
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
-            os.close(devnull)
-        _quietly_construct.done = True
-        return solver
-
-
-def _solver():
-    solver = getattr(_local, "solver", None)
-    if solver is None:
-        solver = _local.solver = _quietly_construct()
-        solver.setOptionValue("output_flag", False)
-        solver.setOptionValue("threads", 1)
-        solver.setOptionValue("mip_rel_gap", MIP_REL_GAP)
-        # the feasibility-jump heuristic costs 2–6 ms per solve and finds nothing the greedy start lacks
-        solver.setOptionValue("mip_heuristic_run_feasibility_jump", False)
-    return solver
-
-
-def _run_highs(model: _Model, start: np.ndarray | None, time_limit: float,
-               close_enough: float) -> tuple[np.ndarray, bool] | None:
-    import highspy
-
-    n = len(model.cost)
-    start_col, index, value = model.rows.columnwise(n)
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n, model.rows.count
-    lp.col_cost_, lp.col_lower_, lp.col_upper_ = model.cost, np.zeros(n), model.upper
-    lp.row_lower_ = np.concatenate(model.rows.lo)
-    lp.row_upper_ = np.concatenate(model.rows.hi)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = start_col, index, value
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * n
-    solver = _solver()
-    solver.clearModel()
-    solver.setOptionValue("time_limit", float(time_limit))
-    solver.setOptionValue("mip_abs_gap", float(close_enough))
-    solver.passModel(lp)
-    if start is not None:
-        solver.setSolution(n, np.arange(n, dtype=np.int32), start)
-    if solver.run() == highspy.HighsStatus.kError:
-        # another part of the process started HiGHS's thread pool with another size: use that one
-        solver.setOptionValue("threads", 0)
-        solver.run()
-    status = solver.getModelStatus()
-    if solver.getInfo().primal_solution_status != 2:  # 2: a feasible solution is known
-        return None
-    return np.asarray(solver.getSolution().col_value), status == highspy.HighsModelStatus.kOptimal

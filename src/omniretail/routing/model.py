@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 LineId = int | str
 EARTH_RADIUS_KM = 6371.0088
@@ -42,11 +43,12 @@ class Candidate:
     ``store_protection`` units of each variant stay on the shelf for walk-in customers (0 for warehouses).
     ``capacity_left`` is how many more fulfilment orders the location can take today (None: no limit).
     ``zone`` is the carrier zone from this location to the order's destination, used with a zone table.
+    Without coordinates a location can only be priced by zone.
     """
 
     location_id: int
-    latitude: float
-    longitude: float
+    latitude: float | None
+    longitude: float | None
     kind: str = "warehouse"  # warehouse | store | pickup_point
     can_ship: bool = True
     capacity_left: int | None = None
@@ -57,8 +59,22 @@ class Candidate:
     code: str = ""
 
     def sellable(self, variant_id: int) -> int:
-        """Units of a variant this location may give to an order: its stock minus the protected shelf units."""
+        """Units of a variant this location may give to an order: its stock less the protected shelf units."""
         return max(0, self.stock.get(variant_id, 0) - self.store_protection)
+
+    @classmethod
+    def of_location(cls, location: Any, *, stock: Mapping[int, int], fulfilment_orders_today: int = 0,
+                    store_protection: int = 0, channel_allowed: bool = True,
+                    zone: str | None = None) -> Candidate:
+        """A candidate from a ``locations`` row (anything with its attributes) and today's figures: it ships
+        if it is active and ships orders; its capacity is the daily capacity less today's fulfilment orders;
+        shelf protection applies to stores only."""
+        daily = location.daily_capacity
+        return cls(location_id=location.id, latitude=location.latitude, longitude=location.longitude,
+                   kind=location.kind, can_ship=bool(location.ships_orders and location.is_active),
+                   capacity_left=None if daily is None else max(0, daily - fulfilment_orders_today),
+                   stock=stock, store_protection=store_protection if location.kind == "store" else 0,
+                   channel_allowed=channel_allowed, zone=zone, code=location.code)
 
 
 @dataclass(frozen=True)
@@ -76,14 +92,15 @@ class ShippingCostModel:
     split_penalty: float = 5.0
     unfilled_unit: float = 1_000.0
 
-    def parcel_cost(self, candidate: Candidate, km: float) -> float | None:
-        """Cost of one parcel from ``candidate``; None when the zone table has no rate for its zone."""
+    def parcel_cost(self, candidate: Candidate, km: float | None) -> float | None:
+        """Cost of one parcel from ``candidate``; None when it cannot be priced (no rate for its zone, or no
+        coordinates to measure the distance)."""
         if self.zone_costs is not None:
             return self.zone_costs.get(candidate.zone) if candidate.zone is not None else None
-        return self.parcel_base + self.per_km * km
+        return None if km is None else self.parcel_base + self.per_km * km
 
-    def unit_cost(self, km: float) -> float:
-        return self.per_unit_km * km
+    def unit_cost(self, km: float | None) -> float:
+        return 0.0 if km is None else self.per_unit_km * km
 
 
 @dataclass(frozen=True)
@@ -105,7 +122,9 @@ class RoutingRequest:
     policy: RoutingPolicy = RoutingPolicy()
     order_id: int | str | None = None
 
-    def distance_to(self, candidate: Candidate) -> float:
+    def distance_to(self, candidate: Candidate) -> float | None:
+        if candidate.latitude is None or candidate.longitude is None:
+            return None
         return distance_km(candidate.latitude, candidate.longitude,
                            self.destination_latitude, self.destination_longitude)
 
@@ -236,7 +255,7 @@ def price_plan(request: RoutingRequest, assignments: Iterable[Assignment]) -> Pl
     assignments = tuple(a for a in assignments if a.quantity > 0)
     by_id = {c.location_id: c for c in request.candidates}
     costs = request.costs
-    used: dict[int, float] = {}
+    used: dict[int, float | None] = {}
     unit_cost = 0.0
     for a in assignments:
         candidate = by_id[a.location_id]
@@ -246,7 +265,7 @@ def price_plan(request: RoutingRequest, assignments: Iterable[Assignment]) -> Pl
     for location_id, km in used.items():
         price = costs.parcel_cost(by_id[location_id], km)
         if price is None:
-            raise ValueError(f"location {location_id} has no shipping rate for zone {by_id[location_id].zone!r}")
+            raise ValueError(f"location {location_id} cannot be priced (no zone rate or no coordinates)")
         parcel_cost += price
     shipped: dict[LineId, int] = {}
     for a in assignments:

@@ -63,7 +63,7 @@ class Shortlist:
     request: RoutingRequest
     locations: tuple[Candidate, ...]
     sellable: tuple[Mapping[int, int], ...]
-    km: tuple[float, ...]
+    km: tuple[float | None, ...]
     parcel_cost: tuple[float, ...]
     unit_cost: tuple[float, ...]
     capacity: tuple[int | None, ...]
@@ -73,15 +73,29 @@ class Shortlist:
     def lines(self) -> tuple[OrderLine, ...]:
         return self.request.lines
 
-    def smallest_take(self, line: OrderLine) -> int:
-        """The fewest units of a line one location can usefully give: one if lines may split, else all."""
+    def step(self, line: OrderLine) -> int:
+        """Units of a line a location gives at a time: one if lines may split, else the whole line."""
         return 1 if self.request.policy.allow_split else line.quantity
+
+
+def _serves_a_line(request: RoutingRequest, units: Mapping[int, int]) -> bool:
+    split = request.policy.allow_split
+    return any(units.get(ln.variant_id, 0) >= (1 if split else ln.quantity) for ln in request.lines)
+
+
+def _short_of_stock(request: RoutingRequest, c: Candidate, sellable: Mapping[int, int]) -> Exclusion | None:
+    if _serves_a_line(request, sellable):
+        return None
+    if c.store_protection and _serves_a_line(request, c.stock):
+        return Exclusion(c.location_id, ExclusionReason.PROTECTED_SHELF_STOCK,
+                         f"only the last {c.store_protection} on the shelf")
+    what = "any of the items" if request.policy.allow_split else "a whole line"
+    return Exclusion(c.location_id, ExclusionReason.NO_STOCK, f"not enough stock for {what}")
 
 
 def shortlist(request: RoutingRequest, pool: StockPool | None = None) -> Shortlist:
     """Screen every candidate in a fixed order of rules; the first rule that fails is the reason given."""
     variants = {ln.variant_id for ln in request.lines}
-    split = request.policy.allow_split
     kept: list[tuple[Candidate, dict[int, int], float, float, float, int | None]] = []
     excluded: list[Exclusion] = []
     for c in request.candidates:
@@ -90,12 +104,14 @@ def shortlist(request: RoutingRequest, pool: StockPool | None = None) -> Shortli
                                       "this channel may not source from it"))
             continue
         if not c.can_ship:
-            excluded.append(Exclusion(c.location_id, ExclusionReason.CANNOT_SHIP, f"{c.kind} does not ship orders"))
+            excluded.append(Exclusion(c.location_id, ExclusionReason.CANNOT_SHIP,
+                                      f"{c.kind} does not ship orders"))
             continue
         km = request.distance_to(c)
         parcel = request.costs.parcel_cost(c, km)
         if parcel is None:
-            excluded.append(Exclusion(c.location_id, ExclusionReason.CANNOT_SHIP, f"no rate for zone {c.zone!r}"))
+            why = f"no rate for zone {c.zone!r}" if request.costs.zone_costs is not None else "no coordinates"
+            excluded.append(Exclusion(c.location_id, ExclusionReason.CANNOT_SHIP, why))
             continue
         capacity = c.capacity_left if pool is None else pool.capacity.get(c.location_id, c.capacity_left)
         if capacity is not None and capacity <= 0:
@@ -106,17 +122,9 @@ def shortlist(request: RoutingRequest, pool: StockPool | None = None) -> Shortli
             sellable = {v: c.sellable(v) for v in variants}
         else:
             sellable = {v: pool.sellable.get((c.location_id, v), c.sellable(v)) for v in variants}
-
-        def serves(units_of) -> bool:
-            return any(units_of(ln.variant_id) >= (1 if split else ln.quantity) for ln in request.lines)
-
-        if not serves(sellable.__getitem__):
-            if c.store_protection and serves(lambda v: c.stock.get(v, 0)):
-                excluded.append(Exclusion(c.location_id, ExclusionReason.PROTECTED_SHELF_STOCK,
-                                          f"only the last {c.store_protection} on the shelf"))
-            else:
-                what = "any of the items" if split else "a whole line"
-                excluded.append(Exclusion(c.location_id, ExclusionReason.NO_STOCK, f"not enough stock for {what}"))
+        short = _short_of_stock(request, c, sellable)
+        if short is not None:
+            excluded.append(short)
             continue
         kept.append((c, sellable, km, parcel, request.costs.unit_cost(km), capacity))
     columns = list(zip(*kept)) if kept else [()] * 6

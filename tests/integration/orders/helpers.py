@@ -10,8 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omniretail.inventory import service as inventory_service
 from omniretail.platform.outbox import OutboxEvent
 from tests.factories import (
-    bearer, create_channel, create_location, create_price_list, create_sku, create_user_with_token,
-    set_test_price, unique,
+    bearer,
+    create_channel,
+    create_location,
+    create_price_list,
+    create_sku,
+    create_user_with_token,
+    set_test_price,
+    unique,
 )
 
 API = "/api/v1"

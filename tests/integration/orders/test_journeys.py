@@ -10,7 +10,14 @@ from omniretail.platform import clock
 from tests.factories import problem
 from tests.integration.inventory.helpers import assert_invariants
 from tests.integration.orders.helpers import (
-    API, associate, create_shop, level, order_body, outbox, pickup_code, ship_to,
+    API,
+    associate,
+    create_shop,
+    level,
+    order_body,
+    outbox,
+    pickup_code,
+    ship_to,
 )
 
 

@@ -7,8 +7,16 @@ import itertools
 import pytest
 
 from omniretail.orders.states import (
-    FULFILMENT_MOVES, ORDER_MOVES, FulfilmentState, IllegalTransition, OrderState, allowed_fulfilment_moves,
-    fulfilment_move, order_move, order_path, order_state_for,
+    FULFILMENT_MOVES,
+    ORDER_MOVES,
+    FulfilmentState,
+    IllegalTransition,
+    OrderState,
+    allowed_fulfilment_moves,
+    fulfilment_move,
+    order_move,
+    order_path,
+    order_state_for,
 )
 
 O, F = OrderState, FulfilmentState

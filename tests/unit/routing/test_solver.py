@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pytest
 
 from omniretail.routing.model import (
-    Assignment, Candidate, ExclusionReason, OrderLine, RoutingPolicy, RoutingRequest, ShippingCostModel,
-    distance_km, price_plan,
+    Assignment,
+    Candidate,
+    ExclusionReason,
+    OrderLine,
+    RoutingPolicy,
+    RoutingRequest,
+    ShippingCostModel,
+    distance_km,
+    price_plan,
 )
 from omniretail.routing.solver import GREEDY_RUNNER_UP, OPTIMAL_RUNNER_UP, UnknownStrategy, solve, solve_wave
 
@@ -29,7 +37,8 @@ def place(location_id: int, km: float, stock: dict[int, int], **fields) -> Candi
 
 
 def order(lines: list[tuple[int, int]], candidates: list[Candidate], *, allow_split: bool = False,
-          max_parcels: int | None = None, costs: ShippingCostModel = COSTS, customer_km: float = 0) -> RoutingRequest:
+          max_parcels: int | None = None, costs: ShippingCostModel = COSTS,
+          customer_km: float = 0) -> RoutingRequest:
     """An order from a customer in Warsaw (or ``customer_km`` east of it)."""
     lat, lon = at_km(customer_km)
     return RoutingRequest(lines=tuple(OrderLine(i + 1, v, q) for i, (v, q) in enumerate(lines)),
@@ -95,7 +104,8 @@ def test_store_protection_keeps_the_last_units_on_the_shelf(strategy):
 
 @BOTH
 def test_protected_units_are_not_given_even_to_a_split_line(strategy):
-    request = order([(1, 3)], [place(1, 1, {1: 2}, store_protection=1), place(2, 9, {1: 1})], allow_split=True)
+    request = order([(1, 3)], [place(1, 1, {1: 2}, store_protection=1), place(2, 9, {1: 1})],
+                    allow_split=True)
     plan = solve(request, strategy).plan
     assert shipped_from(plan) == {(1, 1): 1, (1, 2): 1}
     assert plan.unfilled == {1: 1}
@@ -129,12 +139,13 @@ def test_with_splitting_allowed_the_line_is_served_from_two_locations(strategy):
 
 @BOTH
 def test_channel_rules_and_shipping_capability_exclude_locations(strategy):
-    request = order([(1, 1)], [place(1, 1, {1: 5}, channel_allowed=False), place(2, 2, {1: 5}, can_ship=False),
-                               place(3, 3, {}), place(4, 60, {1: 5})])
+    request = order([(1, 1)], [place(1, 1, {1: 5}, channel_allowed=False),
+                               place(2, 2, {1: 5}, can_ship=False), place(3, 3, {}), place(4, 60, {1: 5})])
     explanation = solve(request, strategy)
     assert explanation.plan.locations == (4,)
     assert [(e.location_id, e.reason) for e in explanation.excluded] == [
-        (1, ExclusionReason.CHANNEL_NOT_ALLOWED), (2, ExclusionReason.CANNOT_SHIP), (3, ExclusionReason.NO_STOCK)]
+        (1, ExclusionReason.CHANNEL_NOT_ALLOWED), (2, ExclusionReason.CANNOT_SHIP),
+        (3, ExclusionReason.NO_STOCK)]
     assert explanation.runner_up is None
 
 
@@ -157,8 +168,29 @@ def test_a_zone_table_prices_parcels_and_a_zone_without_a_rate_cannot_ship(strat
     assert explanation.reason_for(1) is ExclusionReason.CANNOT_SHIP
 
 
+def test_a_candidate_from_a_location_row():
+    row = SimpleNamespace(id=7, code="KRK-1", kind="store", latitude=50.06, longitude=19.94,
+                          ships_orders=True, is_active=True, daily_capacity=20)
+    candidate = Candidate.of_location(row, stock={1: 4}, fulfilment_orders_today=18, store_protection=1)
+    assert (candidate.location_id, candidate.capacity_left, candidate.sellable(1)) == (7, 2, 3)
+    assert candidate.can_ship
+    warehouse = SimpleNamespace(**{**vars(row), "kind": "warehouse", "daily_capacity": None,
+                                   "is_active": False})
+    candidate = Candidate.of_location(warehouse, stock={1: 4}, store_protection=1)
+    assert (candidate.capacity_left, candidate.sellable(1), candidate.can_ship) == (None, 4, False)
+
+
+@BOTH
+def test_a_location_without_coordinates_cannot_be_priced_by_distance(strategy):
+    request = order([(1, 1)], [Candidate(1, None, None, stock={1: 1}), place(2, 50, {1: 1})])
+    explanation = solve(request, strategy)
+    assert explanation.plan.locations == (2,)
+    assert explanation.excluded[0].reason is ExclusionReason.CANNOT_SHIP
+    assert explanation.excluded[0].detail == "no coordinates"
+
+
 def test_a_wave_gives_the_last_unit_to_the_order_it_saves_most_for():
-    # on a line west → east: warehouse at −20 km, customer A at 0, the store's last unit at +10, customer B at +40
+    # west → east: warehouse at −20 km, customer A at 0, the store's last unit at +10, customer B at +40
     store, warehouse = place(1, 10, {1: 1}), place(2, -20, {1: 9})
     a = order([(1, 1)], [store, warehouse])
     b = order([(1, 1)], [store, warehouse], customer_km=40)

@@ -1,0 +1,225 @@
+"""``omniretail bench orders``: end-to-end order placement over HTTP against PostgreSQL.
+
+The app runs in a subprocess (granian when installed, else uvicorn; ``OMNIRETAIL_BENCH_SERVER_WORKERS``
+processes, default one per core) on 127.0.0.1 against a scratch database seeded with N variants (``--scale``,
+default 20,000) stocked at ``OMNIRETAIL_BENCH_LOCATIONS`` shipping locations (10) and priced on one channel.
+``OMNIRETAIL_BENCH_WORKERS`` concurrent httpx clients (32) post ``POST /api/v1/orders`` for
+``OMNIRETAIL_BENCH_SECONDS`` (15): 1–3 lines of random variants, shipped to a random place in Poland, by
+customers drawn from a pool (so most are matched, some are new). Each order goes through validation, pricing,
+customer matching, routing (greedy), reservation, the order rows and the outbox in one transaction.
+
+Keys: ``orders_per_s``, ``p50_ms``, ``p99_ms`` (201 responses), ``pgbench_tps`` (tpcb-like, same client count,
+same server), ``ratio_to_pgbench``, and ``sql_statements_per_order``: statements one two-line order from a known
+customer costs in the service (counted with a ``before_cursor_execute`` listener, outside HTTP; the request
+adds its token lookup, audit row and commit). The load clients share the machine with the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+from .registry import scenario
+from .stock_data import CHANNEL_CODE, env_int, load, postgres_answers, sku
+from .support import percentile, run_pgbench, scratch_database
+
+DEFAULT_SCALE = 20_000
+SECRET = "bench-secret-key-not-for-production"
+
+
+@scenario("orders", "Order placement over HTTP (validate, match, route, reserve, outbox) vs pgbench")
+def run(scale: int | None = None, database_url: str | None = None) -> dict[str, Any]:
+    if database_url and database_url.startswith("sqlite"):
+        return {"skipped": "the orders benchmark runs on PostgreSQL"}
+    if database_url is None and not postgres_answers():
+        return {"skipped": "PostgreSQL is not reachable"}
+    variants = scale or DEFAULT_SCALE
+    locations = env_int("OMNIRETAIL_BENCH_LOCATIONS", 10)
+    clients = env_int("OMNIRETAIL_BENCH_WORKERS", 32)
+    seconds = env_int("OMNIRETAIL_BENCH_SECONDS", 15)
+    server_workers = env_int("OMNIRETAIL_BENCH_SERVER_WORKERS", os.cpu_count() or 2)
+    url = database_url or scratch_database("postgresql", name="omniretail_bench_orders")
+    loaded = load(url, variants=variants, locations=locations, on_hand=100_000)
+    token, channel_id = asyncio.run(_prepare(url))
+    statements = asyncio.run(_count_statements(url, channel_id))
+    var_dir = tempfile.mkdtemp(prefix="omniretail-bench-orders-")
+    port = _free_port()
+    server, name = _start_server(url, port, server_workers, var_dir)
+    try:
+        _wait_ready(port, server)
+        outcome = asyncio.run(_load(port, token, channel_id, variants=variants, clients=clients,
+                                    seconds=seconds))
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(var_dir, ignore_errors=True)
+    pgbench = run_pgbench(clients=clients, seconds=seconds)
+    return {
+        **outcome, "pgbench_tps": None if pgbench is None else round(pgbench, 1),
+        "ratio_to_pgbench": round(outcome["orders_per_s"] / pgbench, 3) if pgbench else None,
+        **statements, "server": name, "server_workers": server_workers, "clients": clients, "seconds": seconds,
+        **loaded,
+    }
+
+
+async def _prepare(url: str) -> tuple[str, int]:
+    """Shipping locations with coordinates, one price per variant on the channel, an owner's token."""
+    from sqlalchemy import text
+
+    from omniretail.auth import service as auth_service
+    from omniretail.auth.schemas import Role, UserCreate
+    from omniretail.platform.db import create_database, unit_of_work
+
+    db = create_database(url, pool_size=2)
+    try:
+        async with unit_of_work(db) as session:
+            await session.execute(text(
+                "UPDATE location SET ships_orders = true, latitude = 49.5 + (id % 7) * 0.6, "
+                "longitude = 14.5 + (id % 5) * 1.6"))
+            channel_id = (await session.execute(text("SELECT id FROM channel WHERE code = :c"),
+                                                {"c": CHANNEL_CODE})).scalar_one()
+            list_id = (await session.execute(text(
+                "INSERT INTO price_list (code, name, channel_id, currency, prices_include_tax, priority, is_active) "
+                "VALUES ('bench-web', 'Bench', :c, 'PLN', true, 0, true) RETURNING id"), {"c": channel_id})).scalar_one()
+            await session.execute(text(
+                "INSERT INTO price (price_list_id, variant_id, amount_minor, updated_at) "
+                "SELECT :l, id, 1000 + (id % 90) * 100, now() FROM variant"), {"l": list_id})
+            user = await auth_service.create_user(session, data=UserCreate(
+                email="bench-orders@example.com", role=Role.OWNER, password=None))
+            _token, plain = await auth_service.create_api_token(session, user_id=user.id, name="bench")
+        async with db.engine.connect() as conn:
+            await conn.execute(text("ANALYZE"))
+        return plain, channel_id
+    finally:
+        await db.dispose()
+
+
+def _body(rng: random.Random, channel_id: int, variants: int, customers: int) -> dict:
+    n = rng.randint(1, 3)
+    picked = rng.sample(range(variants), n)
+    who = rng.randrange(customers)
+    return {"channel_id": channel_id, "payment_status": "paid",
+            "customer": {"name": f"Bench {who}", "email": f"buyer{who}@bench.example",
+                         "phone": f"+48 5{who % 100_000_000:08d}"},
+            "delivery": {"method": "ship", "address": {
+                "street": "Testowa 1", "postal_code": "00-001", "city": "Warszawa", "country": "PL",
+                "latitude": round(rng.uniform(49.5, 54.5), 4), "longitude": round(rng.uniform(14.5, 23.5), 4)}},
+            "lines": [{"sku": sku(v), "quantity": 1} for v in picked]}
+
+
+async def _count_statements(url: str, channel_id: int) -> dict[str, int]:
+    """Statements of one order through the service: a new customer, then the same customer again."""
+    from sqlalchemy import event
+
+    from omniretail.auth.schemas import Principal
+    from omniretail.orders.placement import Placement, place_order
+    from omniretail.orders.schemas import OrderCreate
+    from omniretail.platform.db import create_database, unit_of_work
+
+    db = create_database(url, pool_size=1)
+    counted: list[int] = []
+    state = {"n": 0}
+
+    @event.listens_for(db.engine.sync_engine, "before_cursor_execute")
+    def _count(*_args):  # pragma: no cover - benchmark only
+        state["n"] += 1
+
+    body = _body(random.Random(7), channel_id, 100, 1)
+    body["lines"] = [{"sku": sku(1), "quantity": 1}, {"sku": sku(2), "quantity": 1}]
+    data = OrderCreate.model_validate({**body, "customer": {"email": "statements@bench.example"}})
+    try:
+        for _ in range(2):
+            async with unit_of_work(db) as session:
+                await session.connection()  # the BEGIN is the session's, not the order's
+                state["n"] = 0
+                await place_order(session, placement=Placement.from_create(data),
+                                  principal=Principal.system("bench"), actor="bench")
+                counted.append(state["n"])
+    finally:
+        await db.dispose()
+    return {"sql_statements_per_order": counted[1], "sql_statements_per_order_new_customer": counted[0]}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_server(url: str, port: int, workers: int, var_dir: str) -> tuple[subprocess.Popen, str]:
+    env = {**os.environ, "OMNIRETAIL_DATABASE_URL": url, "OMNIRETAIL_SECRET_KEY": SECRET,
+           "OMNIRETAIL_VAR_DIR": var_dir, "OMNIRETAIL_DB_POOL_SIZE": "20"}
+    try:
+        import granian  # noqa: F401
+
+        cmd = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
+               "--workers", str(workers), "--no-access-log", "--log-level", "warning",
+               "omniretail.api.asgi:app"]
+        name = "granian"
+    except ImportError:
+        cmd = [sys.executable, "-m", "uvicorn", "omniretail.api.asgi:app", "--host", "127.0.0.1", "--port",
+               str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
+        name = "uvicorn"
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), name
+
+
+def _wait_ready(port: int, server: subprocess.Popen, timeout: float = 30.0) -> None:
+    import httpx
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited: {server.stderr.read().decode()[-2000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the server did not start in time")
+
+
+async def _load(port: int, token: str, channel_id: int, *, variants: int, clients: int, seconds: int
+                ) -> dict[str, Any]:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {token}"}
+    customers = max(100, variants // 10)
+    latencies: list[float] = []
+    counts = {"ok": 0, "conflict": 0, "errors": 0}
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers, limits=limits,
+                                 timeout=30) as http:
+        warm_until = time.perf_counter() + 2.0
+        stop_at = warm_until + seconds
+
+        async def client(seed: int) -> None:
+            rng = random.Random(seed)
+            while (now := time.perf_counter()) < stop_at:
+                began = time.perf_counter()
+                try:
+                    r = await http.post("/api/v1/orders", json=_body(rng, channel_id, variants, customers))
+                    kind = "ok" if r.status_code == 201 else "conflict" if r.status_code == 409 else "errors"
+                except httpx.HTTPError:
+                    kind = "errors"
+                if now >= warm_until:
+                    counts[kind] += 1
+                    if kind == "ok":
+                        latencies.append((time.perf_counter() - began) * 1000)
+
+        await asyncio.gather(*(client(i) for i in range(clients)))
+    latencies.sort()
+    return {"orders_per_s": round(counts["ok"] / seconds, 1), "p50_ms": round(percentile(latencies, 50), 1),
+            "p99_ms": round(percentile(latencies, 99), 1), "orders": counts["ok"], "conflicts": counts["conflict"],
+            "errors": counts["errors"]}

@@ -1,0 +1,119 @@
+"""Building a channel's feeds from a seeded catalog, prices and stock (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import pytest
+
+from omniretail.auth.schemas import Principal
+from omniretail.channels.feeds import service, spec
+from omniretail.inventory import service as inventory_service
+from omniretail.platform import clock
+from omniretail.platform.errors import InvalidInput
+from omniretail.pricing import service as pricing_service
+from tests.factories import create_channel
+
+from .helpers import TEMPLATE, rss_items, seed_google_channel, tsv_rows
+
+
+async def build(session, seeded, settings, **kwargs) -> dict:
+    return await service.build_channel_feeds(session, seeded.channel_id, var_dir=settings.var_dir, **kwargs)
+
+
+def feed_dir(settings, seeded):
+    return service.channel_dir(settings.var_dir, code=seeded.code, channel_id=seeded.channel_id)
+
+
+async def test_product_feed_items_attributes_and_report(session, settings):
+    seeded = await seed_google_channel(session)
+    report = await build(session, seeded, settings)
+    skus = seeded.skus
+    items = rss_items(feed_dir(settings, seeded) / "products.xml")
+
+    assert set(items) == {skus["in_stock"], skus["plain"], skus["out"], skus["preorder"]}
+    sale = items[skus["in_stock"]]
+    assert sale["title"] == ["But do biegania"] and sale["description"] == ["Lekki but <do> biegania"]
+    assert sale["availability"] == ["in_stock"]
+    assert sale["price"] == ["249.00 PLN"] and sale["sale_price"] == ["199.00 PLN"]
+    assert sale["link"] == [TEMPLATE.format(product_code=sale["item_group_id"][0], sku=skus["in_stock"])]
+    assert sale["image_link"] == ["https://cdn.example/runner-1.jpg"]
+    assert sale["additional_image_link"] == ["https://cdn.example/runner-2.jpg"]
+    assert sale["color"] == ["red"] and sale["size"] == ["M"] and sale["shipping_weight"] == ["300 g"]
+    assert sale["product_type"] == ["Shoes > Running"] and sale["google_product_category"] == ["187"]
+    assert sale["brand"] == ["Northwind"] and sale["mpn"] == ["NW-RUN-M"] and len(sale["gtin"][0]) == 13
+    assert sale["condition"] == ["new"] and "identifier_exists" not in sale
+    assert items[skus["plain"]]["identifier_exists"] == ["no"] and "sale_price" not in items[skus["plain"]]
+    assert items[skus["out"]]["availability"] == ["out_of_stock"]
+    preorder = items[skus["preorder"]]
+    assert preorder["availability"] == ["preorder"] and preorder["availability_date"][0][:4].isdigit()
+
+    assert report["status"] == "ok"
+    products = report["feeds"]["products"]
+    assert products["items"] == 4 and products["left_out"] == 2
+    errors = {(i["id"], i["attribute"]) for i in report["issues"] if i["severity"] == "error"}
+    assert errors == {(skus["long_sku"], "id"), (skus["no_image"], "image_link")}
+    assert service.read_report(settings.var_dir, code=seeded.code, channel_id=seeded.channel_id) == report
+
+
+async def test_tsv_has_the_same_items_under_a_header_of_attribute_names(session, settings):
+    seeded = await seed_google_channel(session)
+    await build(session, seeded, settings)
+    header, rows = tsv_rows((feed_dir(settings, seeded) / "products.tsv").read_text())
+    assert header == list(spec.PRODUCT_ATTRIBUTES)
+    by_id = {r["id"]: r for r in rows}
+    xml = rss_items(feed_dir(settings, seeded) / "products.xml")
+    assert set(by_id) == set(xml)
+    row = by_id[seeded.skus["in_stock"]]
+    assert row["price"] == "249.00 PLN" and row["sale_price"] == "199.00 PLN" and row["availability"] == "in_stock"
+    assert row["additional_image_link"] == "https://cdn.example/runner-2.jpg"
+
+
+async def test_local_inventory_per_store(session, settings):
+    seeded = await seed_google_channel(session)
+    report = await build(session, seeded, settings)
+    pickup, no_pickup = seeded.store_codes[seeded.store_pickup], seeded.store_codes[seeded.store_no_pickup]
+    items = rss_items(feed_dir(settings, seeded) / "local-inventory.xml")
+    sku, plain = seeded.skus["in_stock"], seeded.skus["plain"]
+    assert set(items) == {f"{pickup}/{sku}", f"{pickup}/{plain}", f"{no_pickup}/{sku}"}  # no warehouse rows
+    two = items[f"{pickup}/{sku}"]
+    assert two["quantity"] == ["2"] and two["availability"] == ["limited_availability"]
+    assert two["pickup_method"] == ["reserve"] and two["pickup_sla"] == ["next_day"]
+    assert two["price"] == ["249.00 PLN"] and two["sale_price"] == ["199.00 PLN"]
+    assert items[f"{pickup}/{plain}"]["availability"] == ["in_stock"]
+    sold_out = items[f"{no_pickup}/{sku}"]
+    assert sold_out["quantity"] == ["0"] and sold_out["availability"] == ["out_of_stock"]
+    assert sold_out["pickup_method"] == ["not_supported"] and "pickup_sla" not in sold_out
+    header, rows = tsv_rows((feed_dir(settings, seeded) / "local-inventory.tsv").read_text())
+    assert header == list(spec.LOCAL_ATTRIBUTES) and len(rows) == 3
+    assert report["feeds"]["local_inventory"]["stores"] == [pickup, no_pickup]
+
+
+async def test_feed_agrees_with_inventory_and_pricing_services(session, settings):
+    """The feed's own SQL must say what inventory's ATP and pricing's resolution say."""
+    seeded = await seed_google_channel(session, **{})
+    from sqlalchemy import update
+
+    from omniretail.channels.models import Channel
+
+    await session.execute(update(Channel).where(Channel.id == seeded.channel_id)
+                          .values(stock_policy={"buffer": 2, "cap": 4}))
+    await session.commit()
+    await build(session, seeded, settings)
+    items = rss_items(feed_dir(settings, seeded) / "products.xml")
+    atp = await inventory_service.bulk_availability(session, skus=list(items), channel=seeded.code)
+    promised = {i.sku: i.promised for i in atp.items}
+    for sku, item in items.items():
+        assert (item["availability"] == ["in_stock"]) == (promised[sku] > 0), (sku, promised[sku])
+        resolved = await pricing_service.resolve_channel_price(session, seeded.channel_id, sku, at=clock.now(),
+                                                               principal=Principal.system("tests"))
+        shown = item.get("sale_price", item["price"])[0]
+        assert shown == f"{resolved.amount:.2f} PLN"
+    assert promised[seeded.skus["in_stock"]] == 4  # 7 + 2 + 0 available, minus 2, capped at 4
+
+
+async def test_channels_that_cannot_have_feeds(session, settings):
+    webshop = await create_channel(session, kind="webshop", settings={"product_url_template": TEMPLATE})
+    with pytest.raises(InvalidInput, match="google_merchant"):
+        await service.build_channel_feeds(session, webshop, var_dir=settings.var_dir)
+    no_template = await create_channel(session, kind="google_merchant")
+    with pytest.raises(InvalidInput, match="product_url_template"):
+        await service.build_channel_feeds(session, no_template, var_dir=settings.var_dir)
