@@ -55,8 +55,11 @@ def run(scale: int | None = None, database_url: str | None = None) -> dict[str, 
     server, name = _start_server(url, port, server_workers, var_dir)
     try:
         _wait_ready(port, server)
-        outcome = asyncio.run(_load(port, token, channel_id, variants=variants, clients=clients,
-                                    seconds=seconds))
+        if shutil.which("wrk") and os.environ.get("OMNIRETAIL_BENCH_LOAD", "wrk") == "wrk":
+            outcome = _load_wrk(port, token, channel_id, variants=variants, clients=clients, seconds=seconds)
+        else:
+            outcome = asyncio.run(_load(port, token, channel_id, variants=variants, clients=clients,
+                                        seconds=seconds))
     finally:
         server.terminate()
         try:
@@ -188,6 +191,67 @@ def _wait_ready(port: int, server: subprocess.Popen, timeout: float = 30.0) -> N
             pass
         time.sleep(0.2)
     raise RuntimeError("the server did not start in time")
+
+
+_WRK_SCRIPT = """
+local bodies = {}
+local n = 0
+local token = "%(token)s"
+local counter = 0
+function setup(thread)
+  thread:set("offset", %(per_thread)d * counter)
+  counter = counter + 1
+end
+function init(args)
+  for line in io.lines("%(bodies)s") do
+    n = n + 1
+    bodies[n] = line
+  end
+  i = (offset or 0) %% n
+end
+function request()
+  i = i + 1
+  if i > n then i = 1 end
+  return wrk.format("POST", "/api/v1/orders",
+    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}, bodies[i])
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "WRK-JSON {\\"requests\\": %%d, \\"duration_us\\": %%d, \\"non2xx\\": %%d, \\"socket_errors\\": %%d, "
+    .. "\\"p50_us\\": %%d, \\"p99_us\\": %%d}\\n",
+    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def _load_wrk(port: int, token: str, channel_id: int, *, variants: int, clients: int, seconds: int
+              ) -> dict[str, Any]:
+    """Load from wrk (C, Lua bodies): the load generator takes little of the 2 cores the server needs."""
+    import json
+
+    customers = max(100, variants // 10)
+    rng = random.Random(11)
+    work = tempfile.mkdtemp(prefix="omniretail-bench-wrk-")
+    bodies = os.path.join(work, "bodies.jsonl")
+    with open(bodies, "w") as fh:
+        for _ in range(20_000):
+            fh.write(json.dumps(_body(rng, channel_id, variants, customers), separators=(",", ":")) + "\n")
+    script = os.path.join(work, "orders.lua")
+    with open(script, "w") as fh:
+        fh.write(_WRK_SCRIPT % {"token": token, "bodies": bodies, "per_thread": 10_000})
+    base = f"http://127.0.0.1:{port}"
+    subprocess.run(["wrk", "-t1", "-c4", "-d2s", "-s", script, base], check=True, capture_output=True)  # warm-up
+    out = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--timeout", "10s", "-s", script, base],
+                         check=True, capture_output=True, text=True).stdout
+    shutil.rmtree(work, ignore_errors=True)
+    line = next(x for x in out.splitlines() if x.startswith("WRK-JSON "))
+    w = json.loads(line[len("WRK-JSON "):])
+    ok = w["requests"] - w["non2xx"] - w["socket_errors"]
+    return {"orders_per_s": round(ok / (w["duration_us"] / 1e6), 1), "p50_ms": round(w["p50_us"] / 1000, 1),
+            "p99_ms": round(w["p99_us"] / 1000, 1), "orders": ok, "non_2xx": w["non2xx"],
+            "errors": w["socket_errors"], "load_generator": "wrk"}
 
 
 async def _load(port: int, token: str, channel_id: int, *, variants: int, clients: int, seconds: int

@@ -27,7 +27,7 @@ def scenario(name: str, description: str):
 
 
 _MODULES = ("omniretail.bench.catalog_import", "omniretail.bench.reserve", "omniretail.bench.availability",
-            "omniretail.bench.routing", "omniretail.bench.orders")
+            "omniretail.bench.routing", "omniretail.bench.orders", "omniretail.bench.feed")
 
 for _module in _MODULES:
     try:

@@ -1,4 +1,4 @@
-"""``omniretail stock``: receive, adjust, count and look at stock from the command line.
+"""``omniretail stock``: receive, adjust, count, import and look at stock from the command line.
 
 Lines are written ``SKU=QUANTITY`` (``TSHIRT-RED-M=12``; adjustments may be negative: ``TSHIRT-RED-M=-2``).
 """
@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
+from pathlib import Path
 
 import click
 from sqlalchemy import text
@@ -157,3 +159,43 @@ def expire_holds() -> None:
             await db.dispose()
 
     click.echo(f"expired {asyncio.run(main())} reservation(s)")
+
+
+class _RollBack(Exception):
+    def __init__(self, report) -> None:
+        super().__init__("stock import rolled back")
+        self.report = report
+
+
+@stock.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--skip-bad-rows", is_flag=True, help="Import the good rows even if some are bad")
+@click.option("--errors", "errors_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write every error (row, column, message) to this CSV file")
+def import_stock(path: Path, skip_bad_rows: bool, errors_path: Path | None) -> None:
+    """Import stock from a CSV file: location_code, sku, on_hand | delta, reason, safety_stock,
+    low_stock_threshold. Any error changes nothing unless --skip-bad-rows."""
+    from omniretail.inventory import csv_import
+
+    async def work(session):
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            report = await csv_import.import_stock_csv(session, fh, actor=ACTOR, skip_bad_rows=skip_bad_rows,
+                                                       reference=path.name)
+        if report.aborted:
+            raise _RollBack(report)  # the unit of work rolls back
+        return report
+
+    try:
+        report = _run(work)
+    except _RollBack as rolled_back:
+        report = rolled_back.report
+    for error in report.errors[:50]:
+        click.echo(f"row {error.row}, {error.column or '-'}: {error.message}", err=True)
+    if len(report.errors) > 50:
+        click.echo(f"… and {len(report.errors) - 50} more", err=True)
+    if errors_path is not None and report.errors:
+        report.write_errors_csv(errors_path)
+    click.echo(json.dumps(report.summary()))
+    if report.aborted:
+        click.echo("nothing was imported; fix the rows above or use --skip-bad-rows", err=True)
+        sys.exit(1)

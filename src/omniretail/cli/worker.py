@@ -87,12 +87,12 @@ async def _status(show_parked: bool) -> list[str]:
                 lines.append(f"job {job.name}: {job.last_status}, last start {job.last_started_at}, "
                              f"runs {job.runs}, failures {job.failures}")
                 if job.last_error:
-                    lines.append("    " + job.last_error.strip().splitlines()[-1])
+                    lines.append("    " + job.last_error.strip().splitlines()[0])
             if show_parked:
                 for event in await outbox_admin.parked_events(session, limit=200):
-                    last = (event.last_error or "").strip().splitlines()
+                    summary = (event.last_error or "").strip().splitlines()  # the error's own line first
                     lines.append(f"parked #{event.id} {event.topic} after {event.attempts} attempt(s) at "
-                                 f"{event.parked_at:%Y-%m-%d %H:%M}: {last[-1] if last else ''}")
+                                 f"{event.parked_at:%Y-%m-%d %H:%M}: {summary[0] if summary else ''}")
     finally:
         await db.dispose()
     return lines

@@ -11,15 +11,27 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, String, bindparam, text
+from sqlalchemy import BigInteger, Date, String, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniretail.platform import clock
 from omniretail.platform.errors import InvalidInput, NotFound, TooManyItems
 from omniretail.platform.models import JSONType
 
+from . import incoming as incoming_stock
 from . import repository as repo
-from .availability import NO_POLICY, InvalidPolicy, LocationStock, StockPolicy, promise, promised_quantity
+from .availability import (
+    NO_POLICY,
+    Incoming,
+    IncomingPromise,
+    InvalidPolicy,
+    LocationStock,
+    StockPolicy,
+    promise,
+    promise_incoming,
+    promised_quantity,
+)
 from .schemas import MAX_BULK_SKUS, AvailabilityRead, BulkAvailabilityItem, BulkAvailabilityRead
 
 
@@ -84,6 +96,27 @@ def _bulk_stmt(dialect: str, by_location: bool):
 _BULK = {(d, b): _bulk_stmt(d, b) for d in ("postgresql", "sqlite") for b in (False, True)}
 
 
+def _bulk_incoming_stmt(dialect: str, *, horizon: bool):
+    """Per SKU with goods on order at the channel's locations: what is outstanding, the cap, what is sold ahead."""
+    if dialect == "postgresql":
+        skus, locs = "= ANY(:skus)", "= ANY(:locs)"
+    else:
+        skus, locs = "IN (SELECT value FROM json_each(:skus))", "IN (SELECT value FROM json_each(:locs))"
+    until = " AND i.expected_date <= :until" if horizon else ""
+    stmt = text(
+        f"SELECT v.sku AS sku, SUM(i.quantity - i.received_quantity) AS on_order, MAX(p.cap) AS cap, "
+        f"COALESCE(MAX(p.preordered), 0) AS preordered FROM variant v "
+        f"JOIN incoming_stock i ON i.variant_id = v.id AND i.state = 'open' AND i.location_id {locs}{until} "
+        f"LEFT JOIN preorder_cap p ON p.variant_id = v.id WHERE v.sku {skus} GROUP BY v.sku")
+    binds = [bindparam("until", type_=Date())] if horizon else []
+    if dialect == "postgresql":
+        binds += [bindparam("skus", type_=ARRAY(String)), bindparam("locs", type_=ARRAY(BigInteger))]
+    return stmt.bindparams(*binds)
+
+
+_BULK_INCOMING = {(d, h): _bulk_incoming_stmt(d, horizon=h) for d in ("postgresql", "sqlite") for h in (False, True)}
+
+
 async def channel_stock(session: AsyncSession, channel: str, *, channel_scope: frozenset[int] | None = None
                         ) -> ChannelStock:
     """A channel (by code) with its stock policy and source locations in priority order."""
@@ -124,7 +157,10 @@ async def availability(session: AsyncSession, *, sku: str, channel: str | None =
         raise NotFound(f"SKU {sku} not found", sku=sku)
     stocks = [LocationStock(r.location_id, r.on_hand, r.reserved, r.safety_stock, r.code)
               for r in rows if r.location_id is not None]
-    result = promise(stocks, ch.policy if ch else NO_POLICY)
+    ahead = None
+    if ch is not None and ch.policy.promise_incoming:
+        ahead = await _incoming(session, ch.policy, variant_id=rows[0].variant_id, location_ids=list(locations))
+    result = promise(stocks, ch.policy if ch else NO_POLICY, ahead)
     explanation = None
     if explain:
         explanation = {
@@ -137,7 +173,17 @@ async def availability(session: AsyncSession, *, sku: str, channel: str | None =
             explanation["steps"][0]["note"] = "the channel has no source locations, so it promises nothing"
     return AvailabilityRead(sku=sku, variant_id=rows[0].variant_id, channel=ch.code if ch else None,
                             available=result.available, promised=result.promised,
-                            limited_to_your_locations=limited, explanation=explanation)
+                            limited_to_your_locations=limited, promised_incoming=result.promised_incoming,
+                            expected_date=result.incoming.expected_date if result.incoming else None,
+                            explanation=explanation)
+
+
+async def _incoming(session: AsyncSession, policy: StockPolicy, *, variant_id: int, location_ids: list[int]
+                    ) -> IncomingPromise:
+    lines, cap, preordered = await incoming_stock.incoming_for(session, variant_id=variant_id,
+                                                              location_ids=location_ids)
+    return promise_incoming(lines, preordered=preordered, cap=cap,
+                            until=policy.incoming_until(clock.now().date()))
 
 
 async def bulk_availability(session: AsyncSession, *, skus: list[str], channel: str | None = None,
@@ -161,7 +207,18 @@ async def bulk_availability(session: AsyncSession, *, skus: list[str], channel: 
     for total in found.values():
         if total not in promised:
             promised[total] = promised_quantity(total, policy)
-    items = [BulkAvailabilityItem(sku=s, available=found[s], promised=promised[found[s]])
+    ahead: dict[str, int] = {}
+    if policy.promise_incoming and locations:
+        until = policy.incoming_until(clock.now().date())
+        stmt = _BULK_INCOMING[(dialect, until is not None)]
+        params = {"skus": wanted if dialect == "postgresql" else json.dumps(wanted),
+                  "locs": list(locations) if dialect == "postgresql" else json.dumps(list(locations)),
+                  **({"until": until} if until else {})}
+        for r in await session.execute(stmt, params):
+            ahead[r.sku] = promise_incoming([Incoming(0, int(r.on_order), until or clock.now().date())],
+                                            preordered=int(r.preordered), cap=r.cap).promised
+    items = [BulkAvailabilityItem(sku=s, available=found[s], promised=promised[found[s]] + ahead.get(s, 0),
+                                  promised_incoming=ahead.get(s, 0))
              for s in wanted if s in found]
     return BulkAvailabilityRead(channel=ch.code if ch else None, items=items,
                                 unknown_skus=[s for s in wanted if s not in found],

@@ -106,12 +106,11 @@ async def submit_count_sheet(session: AsyncSession, sheet_id: int, *, actor: str
                              ) -> CountSheetRead:
     """Hand the counts in: applied at once if every variance is within the threshold, else left for a
     manager to approve. Lines never counted are left out."""
-    await get_count_sheet(session, sheet_id, scope=scope, with_lines=False)
+    if (await get_count_sheet(session, sheet_id, scope=scope, with_lines=False)).counted_lines == 0:
+        raise InvalidInput("count at least one line before submitting", field="lines")
     now = clock.now()
     await _step(session, sheet_id, "submit", now, submitted_at=now, submitted_by=actor)
-    sheet = await get_count_sheet(session, sheet_id)  # read under the sheet's lock
-    if sheet.counted_lines == 0:
-        raise InvalidInput("count at least one line before submitting", field="lines")
+    sheet = await get_count_sheet(session, sheet_id)  # read again under the sheet's lock
     needs_approval = any(line.above_threshold for line in sheet.lines)
     await session.execute(update(S).where(S.c.id == sheet_id).values(needs_approval=needs_approval))
     await outbox.append_event(session, COUNT_SUBMITTED, {

@@ -18,7 +18,7 @@ from omniretail.platform import clock
 from omniretail.platform.errors import NotFound
 from omniretail.platform.pagination import Page
 
-from . import service
+from . import ops_endpoints, service
 from .schemas import (
     AvailabilityRead,
     BulkAvailabilityCreate,
@@ -188,3 +188,6 @@ async def update_location_settings(session: SessionDep, principal: LocationAdmin
         if "default_low_stock_threshold" in given else service.UNSET,
         allow_negative_stock=data.allow_negative_stock)
 
+
+
+router.include_router(ops_endpoints.router)

@@ -12,10 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import TextClause, bindparam, text
+from sqlalchemy import TextClause, bindparam, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.platform.models import UTCDateTime
+
+from .models import StockLevel
 
 DEFAULT_THRESHOLD = ("(SELECT default_low_stock_threshold FROM location_stock_settings "
                      "WHERE location_id = :location_id)")
@@ -209,3 +211,17 @@ async def reservation_states(session: AsyncSession, ids: list[int]) -> dict[int,
     stmt = text("SELECT id, state, location_id FROM reservation WHERE id IN :ids").bindparams(
         bindparam("ids", expanding=True))
     return {r.id: (r.state, r.location_id) for r in await session.execute(stmt, {"ids": ids})}
+
+
+async def lock_levels(session: AsyncSession, keys: list[tuple[int, int]]) -> None:
+    """Lock existing levels, (variant_id, location_id) pairs, in that order, a thousand per statement
+    (PostgreSQL; SQLite already holds the write lock), so a batch that then changes them several times over
+    keeps the one lock order."""
+    if not is_postgresql(session) or not keys:
+        return
+    sl = StockLevel.__table__
+    ordered = sorted(set(keys))
+    for i in range(0, len(ordered), 1000):
+        await session.execute(select(sl.c.variant_id).where(
+            tuple_(sl.c.variant_id, sl.c.location_id).in_(ordered[i:i + 1000]))
+            .order_by(sl.c.variant_id, sl.c.location_id).with_for_update())

@@ -15,17 +15,21 @@ row, so these never deadlock.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.platform import clock
 from omniretail.platform.errors import InvalidInput, NotFound
+from omniretail.platform.models import JSONType
 
 from . import events
 from . import repository as repo
+from .availability import InvalidPolicy, StockPolicy
 from .errors import InsufficientStock, ReservationClosed
 
 CART_HOLD_DEFAULT = timedelta(minutes=15)
@@ -210,3 +214,56 @@ async def _check_already_closed(session: AsyncSession, ids: list[int], *, scope,
             raise NotFound(f"reservation {rid} not found", reservation_id=rid)
         if found[0] not in allowed:
             raise ReservationClosed(f"reservation {rid} is {found[0]}", reservation_id=rid, state=found[0])
+
+
+# --- unpaid orders -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class UnpaidOrderHold:
+    """Whether an unpaid (marketplace) order holds stock on a channel, and for how long."""
+
+    hold: bool
+    minutes: int | None
+
+    def expires_at(self, now: datetime) -> datetime | None:
+        """The expiry to give the order's reservations (None: they wait for payment or cancellation)."""
+        return None if self.minutes is None else now + timedelta(minutes=self.minutes)
+
+
+def unpaid_order_hold(stock_policy: Mapping[str, Any] | None) -> UnpaidOrderHold:
+    """Read ``hold_unpaid`` (default true) and ``unpaid_hold_minutes`` (default: no limit) from a channel's
+    ``stock_policy``; the order import asks this before reserving for an unpaid order."""
+    try:
+        policy = StockPolicy.from_json(stock_policy)
+    except InvalidPolicy as exc:
+        raise InvalidInput(f"invalid stock policy: {exc}", field="stock_policy") from exc
+    return UnpaidOrderHold(policy.hold_unpaid, policy.unpaid_hold_minutes)
+
+
+async def unpaid_order_hold_for_channel(session: AsyncSession, channel_id: int) -> UnpaidOrderHold:
+    stmt = text("SELECT stock_policy FROM channel WHERE id = :id").columns(stock_policy=JSONType)
+    row = (await session.execute(stmt, {"id": channel_id})).first()
+    if row is None:
+        raise NotFound(f"channel {channel_id} not found", channel_id=channel_id)
+    return unpaid_order_hold(row.stock_policy)
+
+
+_KEEP = {
+    "ids": text("UPDATE reservation SET expires_at = NULL WHERE state = 'open' AND expires_at IS NOT NULL "
+                "AND id IN :ids RETURNING id").bindparams(bindparam("ids", expanding=True)),
+    "prefix": text("UPDATE reservation SET expires_at = NULL WHERE state = 'open' AND expires_at IS NOT NULL "
+                   "AND substr(reference, 1, :length) = :prefix RETURNING id"),
+}
+
+
+async def keep_reservations(session: AsyncSession, *, reservation_ids: list[int] | None = None,
+                            reference_prefix: str | None = None) -> list[int]:
+    """An unpaid order was paid: its open reservations (by id, or every one whose reference starts with
+    ``reference_prefix``, e.g. ``order:1042/``) no longer expire. Returns the ids changed; safe to retry."""
+    if reservation_ids:
+        rows = await session.execute(_KEEP["ids"], {"ids": sorted(set(reservation_ids))})
+    elif reference_prefix:
+        rows = await session.execute(_KEEP["prefix"], {"prefix": reference_prefix, "length": len(reference_prefix)})
+    else:
+        raise InvalidInput("give reservation_ids or reference_prefix")
+    return sorted(r.id for r in rows)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -188,6 +188,8 @@ class AvailabilityRead(BaseModel):
     available: int = Field(description="Σ available over the locations considered")
     promised: int = Field(description="What the channel may show after its stock policy")
     limited_to_your_locations: bool = False
+    promised_incoming: int = Field(default=0, description="Of ``promised``: goods on order sold ahead")
+    expected_date: date | None = Field(default=None, description="When goods sold ahead are expected")
     explanation: dict[str, Any] | None = None
 
 
@@ -200,6 +202,7 @@ class BulkAvailabilityItem(BaseModel):
     sku: str
     available: int
     promised: int
+    promised_incoming: int = 0
 
 
 class BulkAvailabilityRead(BaseModel):
@@ -323,3 +326,65 @@ class CountSheetRead(BaseModel):
     total_lines: int = 0
     counted_lines: int = 0
     lines: list[CountSheetLineRead] = Field(default_factory=list)
+
+
+# --- incoming purchase orders and pre-orders ---------------------------------------------------------------
+
+class IncomingState(StrEnum):
+    OPEN = "open"
+    RECEIVED = "received"
+    CANCELLED = "cancelled"
+
+
+class IncomingStockCreate(BaseModel):
+    sku: str = Sku
+    location_id: int
+    quantity: int = Field(gt=0)
+    expected_date: date
+    reference: str = Field(default="", max_length=100, description="The purchase order, e.g. PO-2026-0142")
+
+
+class IncomingStockReceive(BaseModel):
+    quantity: int | None = Field(default=None, gt=0, description="None: everything still to arrive")
+
+
+class IncomingStockRead(BaseModel):
+    id: int
+    sku: str
+    variant_id: int
+    location_id: int
+    location_code: str
+    quantity: int
+    received_quantity: int
+    outstanding: int
+    expected_date: date
+    reference: str
+    state: IncomingState
+    created_by: str
+    created_at: datetime
+
+
+class PreorderCapUpdate(BaseModel):
+    sku: str = Sku
+    cap: int | None = Field(ge=0, description="Units that may be sold ahead of arrival; null: no cap")
+
+
+class PreorderCapRead(BaseModel):
+    sku: str
+    variant_id: int
+    cap: int | None
+    preordered: int
+
+
+# --- stock CSV import --------------------------------------------------------------------------------------
+
+class StockImportError(BaseModel):
+    row: int
+    column: str
+    message: str
+
+
+class StockImportRead(BaseModel):
+    summary: dict[str, Any]
+    errors: list[StockImportError]
+    errors_truncated: bool = False

@@ -4,7 +4,8 @@ Every change of on-hand stock is a row in the append-only ``stock_movement`` led
 transaction as the level it changes, so ``on_hand`` always equals the sum of its movements. A decrease never
 takes on-hand below what is reserved (unless the location allows negative stock). Functions take the session
 first, never commit, and append their events to the outbox. Reservations live in ``reservations``, channel
-availability in ``atp``; both are re-exported here, the one door other packages use.
+availability in ``atp``, transfers in ``transfers``, count sheets in ``counts``, goods on order and pre-orders
+in ``incoming``; all are re-exported here, the one door other packages use.
 """
 
 from __future__ import annotations
@@ -21,16 +22,42 @@ from omniretail.platform.pagination import MAX_LIMIT, decode_cursor, encode_curs
 from . import events, ledger
 from . import repository as repo
 from .atp import availability, bulk_availability  # noqa: F401 - re-exported
+from .counts import (  # noqa: F401 - re-exported
+    approve_count_sheet,
+    create_count_sheet,
+    get_count_sheet,
+    list_count_sheets,
+    may_approve,
+    record_counts,
+    reject_count_sheet,
+    submit_count_sheet,
+)
 from .errors import InsufficientStock, ReservationClosed  # noqa: F401 - re-exported
+from .incoming import (  # noqa: F401 - re-exported
+    PreorderRefused,
+    add_incoming_stock,
+    cancel_incoming_stock,
+    get_incoming_stock,
+    list_incoming_stock,
+    preorder_cap,
+    receive_incoming_stock,
+    set_preorder_cap,
+    settle_preorder,
+    take_preorder,
+)
 from .ledger import NO_REFERENCE, Lines, MovementReference
 from .models import LocationStockSettings, StockLevel, StockMovement
 from .reservations import (  # noqa: F401 - re-exported
     Reserved,
+    UnpaidOrderHold,
     consume_reservation,
     expire_holds,
+    keep_reservations,
     release_reservations,
     reserve_lines,
     reserve_stock,
+    unpaid_order_hold,
+    unpaid_order_hold_for_channel,
 )
 from .schemas import (
     LocationStockSettingsRead,
@@ -39,6 +66,15 @@ from .schemas import (
     StockLevelRead,
 )
 from .tables import location_t, variant_t
+from .transfers import (  # noqa: F401 - re-exported
+    cancel_transfer,
+    count_in_transit,
+    create_transfer,
+    get_transfer,
+    list_transfers,
+    receive_transfer,
+    ship_transfer,
+)
 
 UNSET = object()
 

@@ -245,8 +245,8 @@ def _quantities(lines: Sequence[TransferLineRead], given: Lines | None, *, limit
 
 
 async def _line_ids(session: AsyncSession, transfer: TransferRead) -> list[tuple[int, TransferLineRead]]:
-    ids = dict((await session.execute(select(TL.c.variant_id, TL.c.id).where(
-        TL.c.transfer_id == transfer.id))).tuples().all())
+    rows = await session.execute(select(TL.c.variant_id, TL.c.id).where(TL.c.transfer_id == transfer.id))
+    ids = {r.variant_id: r.id for r in rows}
     return [(ids[line.variant_id], line) for line in transfer.lines]
 
 

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from omniretail.api.deps import ListParamsDep, SessionDep, require
-from omniretail.api.routing import TransactionalRoute
+from omniretail.api.routing import READ_ONLY, TransactionalRoute
 from omniretail.auth.schemas import Principal
 from omniretail.platform.pagination import Page
 
@@ -46,7 +46,8 @@ async def list_notifications(
     return Page(items=[NotificationDeliveryRead.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
-@router.post("/preview", summary="Render a template for a locale, with sample data or the data you send")
+@router.post("/preview", summary="Render a template for a locale, with sample data or the data you send",
+             openapi_extra=READ_ONLY)
 async def preview_notification(principal: Reader, data: NotificationPreview) -> RenderedMessage:
     return service.preview(data)
 

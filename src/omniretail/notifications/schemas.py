@@ -7,7 +7,7 @@ Append one outbox event in the transaction that changed the order::
     await outbox.append_event(session, "orders.notify", {
         "template": "ready_for_pickup",          # one of TEMPLATES below
         "order_id": 123,                          # the hub's order id (int or str); shown in the delivery log
-        "locale": "pl",                           # optional: else the customer's preference, else the default
+        "locale": "pl",                           # optional: the customer's own choice (preferences) wins
         "data": {                                 # everything the message shows; no table is read back
             "order_number": "WEB-10023",
             "currency": "PLN",                    # ISO 4217; every amount below is in it
@@ -30,7 +30,8 @@ Append one outbox event in the transaction that changed the order::
             "refund": {"amount": "199.00", "method": "card", "reason": "…"}
         }})
 
-Amounts are decimal strings in the order's currency (never floats). Which sections are required depends on the
+Build it with ``NotifyPayload(...)`` and ``notify_event(payload)`` to validate when you emit. Amounts are
+decimal strings in the order's currency (never floats); times without a zone are taken as UTC. Which sections are required depends on the
 template: ``ready_for_pickup`` needs ``pickup``, ``shipped`` needs ``shipment``, ``cancelled`` needs
 ``cancellation.reason`` (a customer is always told why), ``refunded`` needs ``refund``. ``delayed`` may carry
 ``delay``. The event is consumed at least once; the notification is sent once per (event, recipient, template).
@@ -39,11 +40,11 @@ A payload that does not validate is parked at once with the validation error in 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from omniretail.platform.i18n import SUPPORTED_LOCALES
 from omniretail.platform.money import MoneyError, validate_currency
@@ -56,6 +57,13 @@ Channel = Literal["email", "sms"]
 MANDATORY_TEMPLATES = frozenset({"cancelled"})
 
 Amount = Annotated[Decimal, Field(max_digits=18, decimal_places=4)]
+
+
+def _utc_if_naive(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+Moment = Annotated[datetime, AfterValidator(_utc_if_naive)]  # a time without a zone is taken as UTC
 
 
 class _Part(BaseModel):
@@ -102,7 +110,7 @@ class Store(_Part):
 class Pickup(_Part):
     code: str = Field(min_length=1)
     store: Store
-    ready_until: datetime | None = None
+    ready_until: Moment | None = None
 
 
 class Shipment(_Part):
@@ -139,7 +147,7 @@ class NotificationData(_Part):
     currency: str
     shop_name: str = ""
     customer: CustomerContact
-    placed_at: datetime | None = None
+    placed_at: Moment | None = None
     lines: list[OrderLine] = Field(default_factory=list)
     totals: Totals | None = None
     pickup: Pickup | None = None
@@ -175,6 +183,11 @@ class NotifyPayload(_Part):
         if section and getattr(self.data, section) is None:
             raise ValueError(f"template {self.template!r} needs data.{section}")
         return self
+
+
+def notify_event(payload: NotifyPayload) -> dict[str, Any]:
+    """The outbox event for a validated payload, for ``outbox.append_events`` (validate when you emit)."""
+    return {"topic": TOPIC, "payload": payload.model_dump(mode="json", exclude_none=True)}
 
 
 # --- API -----------------------------------------------------------------------------------------------

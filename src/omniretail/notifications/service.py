@@ -7,6 +7,7 @@ after commit (``delivery.send_delivery``), so the database is never held open ac
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from pydantic import ValidationError
@@ -40,6 +41,14 @@ PENDING_GRACE = timedelta(seconds=60)
 SORTS = SortSpec({"id": NotificationDelivery.id, "created_at": NotificationDelivery.created_at}, default="-id")
 
 Target = tuple[str, str]  # (channel, address)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{5,30}$")
+
+
+def _usable(address: str | None, pattern: re.Pattern[str]) -> str:
+    """The address if it can be used as one (no spaces or line breaks smuggled in), else ""."""
+    address = (address or "").strip()
+    return address if pattern.match(address) else ""
 
 
 Skipped = tuple[Target, str]  # (channel, address), why nobody is sent the message
@@ -52,7 +61,7 @@ def plan_recipients(template: str, customer: CustomerContact,
     Without a preference: email if we have an address, else SMS. A preference picks the channels and may opt
     out of templates, except the mandatory ones (a cancellation is always told, on whatever channel reaches).
     """
-    addresses = {"email": (customer.email or "").strip(), "sms": (customer.phone or "").strip()}
+    addresses = {"email": _usable(customer.email, _EMAIL), "sms": _usable(customer.phone, _PHONE)}
     if preference is not None:
         wanted = [c for c in preference.channels if c in addresses]
     else:
@@ -84,7 +93,8 @@ async def queue_notification(session: AsyncSession, *, event_id: int, payload: N
     """Render the message and log one delivery per recipient; returns the ids of the rows to send now."""
     data = payload.data
     preference = await get_preference_row(session, data.customer.id)
-    locale = normalise_locale(payload.locale or (preference.locale if preference else None) or default_locale)
+    chosen = preference.locale if preference else None  # the customer's own choice beats the order's
+    locale = normalise_locale(chosen or payload.locale or default_locale)
     message = templates.render(payload.template, locale, data)
     targets, skipped = plan_recipients(payload.template, data.customer, preference)
     now = clock.now()

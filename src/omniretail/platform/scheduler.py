@@ -56,13 +56,13 @@ class Scheduler:
     async def run(self, stop: asyncio.Event) -> None:
         if not self.registry.jobs:
             return
-        if self.db.is_sqlite:
-            self.is_leader = True
-            await self._lead(stop, None)
-            return
         while not stop.is_set():
             try:
-                await self._contend(stop)
+                if self.db.is_sqlite:  # the one worker of the embedded mode leads
+                    self.is_leader = True
+                    await self._lead(stop, None)
+                else:
+                    await self._contend(stop)
             except Exception:
                 log.exception("scheduler: lost the database; trying again in %.0fs", self.leader_retry)
             self.is_leader = False

@@ -89,7 +89,13 @@ class Worker:
         """Run in the background of the current event loop (the web process in SQLite mode)."""
         self._take_sqlite_lock()
         self._task = asyncio.create_task(self.run(), name=f"omniretail-worker-{self.worker_id}")
+        self._task.add_done_callback(self._report_end)
         return self._task
+
+    def _report_end(self, task: asyncio.Task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("worker %s stopped by an error; outbox events wait for the next start",
+                      self.worker_id, exc_info=task.exception())
 
     async def shutdown(self, timeout: float = 10.0) -> None:
         """Stop after the event in hand (unstarted claims are given back); cancel if it takes too long."""

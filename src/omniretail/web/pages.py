@@ -8,7 +8,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from . import auth_pages, backoffice_pages, store_pages
+from . import auth_pages, backoffice_pages, stock_pages, store_pages
 from .auth_pages import home_of
 from .csrf import CsrfCookieMiddleware
 from .deps import MaybePrincipal, PageRoute
@@ -30,5 +30,6 @@ def install_web(app: FastAPI) -> None:
     app.state.templates = build_templates()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(CsrfCookieMiddleware, secure=app.state.settings.secure_cookies)
-    for router in (root_router, auth_pages.router, backoffice_pages.router, store_pages.router):
+    for router in (root_router, auth_pages.router, backoffice_pages.router, store_pages.router,
+                   stock_pages.router):
         app.include_router(router)

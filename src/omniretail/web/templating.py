@@ -33,6 +33,9 @@ NAVIGATION = (
     ("/backoffice/catalog", N_("Catalog"), "catalog:read"),
     ("/backoffice/locations", N_("Locations"), "locations:read"),
     ("/backoffice/channels", N_("Channels"), "channels:read"),
+    ("/backoffice/stock", N_("Stock"), "inventory:read"),
+    ("/backoffice/transfers", N_("Transfers"), "inventory:read"),
+    ("/backoffice/counts", N_("Stock counts"), "inventory:read"),
 )
 
 ROLE_LABELS = {"owner": N_("owner"), "admin": N_("administrator"), "manager": N_("manager"),

@@ -117,3 +117,39 @@ async def test_channels_that_cannot_have_feeds(session, settings):
     no_template = await create_channel(session, kind="google_merchant")
     with pytest.raises(InvalidInput, match="product_url_template"):
         await service.build_channel_feeds(session, no_template, var_dir=settings.var_dir)
+
+
+async def test_price_ranking_and_windows_match_pricing_resolution(session, settings):
+    """Several lists (shared and the channel's, priorities, windows, an inactive one): the feed shows the price
+    ``pricing.service.resolve_channel_price`` selects, and a sale with an end date carries its window."""
+    from datetime import timedelta
+
+    from tests.factories import create_price_list, set_test_price
+
+    seeded = await seed_google_channel(session)
+    now = clock.now()
+    skus = seeded.skus
+    shared_high = await create_price_list(session, currency="PLN", priority=10)
+    channel_low = await create_price_list(session, channel_id=seeded.channel_id, priority=-5)
+    future = await create_price_list(session, channel_id=seeded.channel_id, priority=50,
+                                     valid_from=now + timedelta(days=3))
+    inactive = await create_price_list(session, channel_id=seeded.channel_id, priority=60, is_active=False)
+    other_currency = await create_price_list(session, currency="EUR", priority=70)
+    await set_test_price(session, shared_high, skus["plain"], "150.00", compare_at="180.00",
+                         valid_to=now + timedelta(days=5))
+    await set_test_price(session, shared_high, skus["out"], "1.00", valid_to=now - timedelta(minutes=1))  # ended
+    await set_test_price(session, channel_low, skus["out"], "2.00")
+    for list_id in (future, inactive):
+        await set_test_price(session, list_id, skus["in_stock"], "3.00")
+    await set_test_price(session, other_currency, skus["in_stock"], "4.00")
+    await build(session, seeded, settings)
+    items = rss_items(feed_dir(settings, seeded) / "products.xml")
+    for sku in (skus["in_stock"], skus["plain"], skus["out"], skus["preorder"]):
+        resolved = await pricing_service.resolve_channel_price(session, seeded.channel_id, sku, at=clock.now(),
+                                                               principal=Principal.system("tests"))
+        assert items[sku].get("sale_price", items[sku]["price"])[0] == f"{resolved.amount:.2f} PLN", sku
+    plain = items[skus["plain"]]
+    assert (plain["price"], plain["sale_price"]) == (["180.00 PLN"], ["150.00 PLN"])
+    starts, ends = plain["sale_price_effective_date"][0].split("/")
+    assert ends == (now + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M+0000")
+    assert items[skus["out"]]["price"] == ["10.50 PLN"]  # the channel's priority-0 list outranks -5

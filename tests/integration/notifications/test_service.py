@@ -123,7 +123,7 @@ async def test_sms_preference_goes_through_the_sms_provider(db, mail_settings, m
     async with unit_of_work(db) as session:
         await service.set_preferences(session, 42, data=NotificationPreferenceUpdate(channels=["sms"], locale="tr"))
     caplog.set_level(logging.INFO, logger="omniretail.notifications")
-    event_id = await emit(db, payload("ready_for_pickup", locale=None))
+    event_id = await emit(db, payload("ready_for_pickup", locale="pl"))  # the customer's choice wins
     await notification_worker(db, mail_settings).dispatcher.run_once()
     assert mailbox.messages == []
     [row] = await deliveries(db, event_id=event_id)

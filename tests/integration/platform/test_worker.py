@@ -283,3 +283,45 @@ async def test_sqlite_runs_one_worker_per_database_file(tmp_path, settings):
         await second.shutdown()
     finally:
         await db.dispose()
+
+
+def test_the_worker_command_delivers_reports_and_requeues(tmp_path, monkeypatch):
+    import asyncio
+
+    from click.testing import CliRunner
+
+    from omniretail.cli.main import cli
+    from omniretail.platform.config import get_settings
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("OMNIRETAIL_DATABASE_URL", url)
+    monkeypatch.setenv("OMNIRETAIL_VAR_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    upgrade(url)
+
+    async def seed():
+        db = create_database(url)
+        try:
+            await append(db, "orders.notify", {"template": "shipped", "order_id": 1, "data": {}})
+            await append(db, "test.nobody_listens", {})
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(seed())
+        runner = CliRunner()
+        once = runner.invoke(cli, ["worker", "--once"])
+        assert once.exit_code == 0, once.output
+        status = runner.invoke(cli, ["worker", "status", "--parked"])
+        assert status.exit_code == 0, status.output
+        lines = status.output.splitlines()
+        assert any(line.startswith("orders.notify") and line.split()[1:5] == ["0", "0", "0", "1"] for line in lines)
+        assert any(line.startswith("test.nobody_listens") and "(no consumer registered)" in line for line in lines)
+        assert any(line.startswith("parked #1 orders.notify after 1 attempt(s)")
+                   and "Undeliverable: orders.notify payload does not validate" in line for line in lines)
+        assert "job notifications.retry_deliveries: ok" in status.output
+        requeued = runner.invoke(cli, ["worker", "requeue", "--topic", "orders.notify"])
+        assert requeued.output.strip() == "requeued 1 event(s)"
+        assert runner.invoke(cli, ["worker", "requeue"]).exit_code != 0
+    finally:
+        get_settings.cache_clear()

@@ -150,7 +150,7 @@ def test_one_scheduler_leads_and_another_takes_over(pg_url):
         try:
             await asyncio.sleep(1.5)
             leaders = [s.context.worker_id for s in schedulers if s.is_leader]
-            assert len(leaders) == 1 and set(ran) == set(leaders) and len(ran) >= 4
+            assert len(leaders) == 1 and set(ran) == set(leaders) and len(ran) >= 3
             leader = leaders[0]
             index = [s.context.worker_id for s in schedulers].index(leader)
             stops[index].set()  # the leader stops (or dies: its connection, and so its lock, goes)

@@ -41,3 +41,10 @@ def test_a_cancellation_is_always_told():
     phone_only = CustomerContact(id=1, phone="+48600100200")
     assert plan_recipients("cancelled", phone_only, pref(["email"]))[0] == [("sms", "+48600100200")]
     assert plan_recipients("shipped", phone_only, pref(["email"]))[0] == []
+
+
+def test_addresses_that_cannot_be_used_count_as_missing():
+    smuggled = CustomerContact(email="anna@example.com\nBcc: everyone@example.com", phone="+48 600 100 200")
+    assert plan_recipients("shipped", smuggled, None) == ([("sms", "+48 600 100 200")], None)
+    nothing = CustomerContact(email="not-an-address", phone="call me")
+    assert plan_recipients("cancelled", nothing, None)[0] == []

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from omniretail.notifications.samples import sample_data
-from omniretail.notifications.schemas import TEMPLATES, NotificationData, NotifyPayload
+from omniretail.notifications.schemas import TEMPLATES, NotificationData, NotifyPayload, notify_event
 from omniretail.notifications.templates import render
 
 LOCALES = ("en", "pl", "tr", "sq")
@@ -175,3 +175,13 @@ def test_sample_data_in_every_currency_adds_up():
         assert data.totals.subtotal == lines
         assert data.totals.total == data.totals.subtotal + data.totals.shipping - data.totals.discount
     assert sample_data("ready_for_pickup").pickup.ready_until == datetime(2026, 12, 7, 19, 0, tzinfo=UTC)
+
+
+def test_producers_build_the_event_from_a_validated_payload():
+    data = sample_data("ready_for_pickup").model_dump(mode="json")
+    data["pickup"]["ready_until"] = "2026-12-07T19:00:00"  # no zone: taken as UTC
+    payload = NotifyPayload.model_validate({"template": "ready_for_pickup", "order_id": 9, "data": data})
+    event = notify_event(payload)
+    assert event["topic"] == "orders.notify" and "locale" not in event["payload"]
+    assert NotifyPayload.model_validate(event["payload"]) == payload
+    assert payload.data.pickup.ready_until == datetime(2026, 12, 7, 19, 0, tzinfo=UTC)

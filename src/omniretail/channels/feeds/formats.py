@@ -12,18 +12,27 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
-from xml.sax.saxutils import escape
 
 from .spec import G_NAMESPACE, REPEATED
 
 BUFFER_BYTES = 1 << 20
-# Characters XML 1.0 cannot carry at all (not even escaped): C0 controls but tab, LF, CR; U+FFFE/FFFF; lone surrogates.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# Markup characters, and those XML 1.0 cannot carry at all (C0 controls but tab, LF, CR; U+FFFE/FFFF; lone
+# surrogates), which are dropped. Most values have none: one scan in C, and no copy.
+_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+# Attributes validation has already held to enumerations, numbers, prices and ISO dates: nothing to escape.
+VALIDATED_SAFE = frozenset({"availability", "availability_date", "price", "sale_price", "sale_price_effective_date",
+                            "condition", "gtin", "identifier_exists", "shipping_weight", "quantity",
+                            "pickup_method", "pickup_sla"})
 _TSV_BREAKS = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
 
 
+def _entity(match: re.Match) -> str:
+    return _ENTITIES.get(match.group(), "")
+
+
 def xml_text(value: str) -> str:
-    return escape(_NOT_XML.sub("", value))
+    return _SPECIAL.sub(_entity, value) if _SPECIAL.search(value) else value
 
 
 class AtomicFile:
@@ -59,8 +68,7 @@ class RssWriter:
     def __init__(self, fh: TextIO, attributes: Iterable[str]) -> None:
         self.fh = fh
         self.attributes = tuple(attributes)
-        self.open_tags = {a: f"<g:{a}>" for a in self.attributes}
-        self.close_tags = {a: f"</g:{a}>" for a in self.attributes}
+        self.tags = [(a, f"<g:{a}>", f"</g:{a}>", a not in VALIDATED_SAFE, a in REPEATED) for a in self.attributes]
 
     def begin(self, *, title: str, link: str, description: str) -> None:
         self.fh.write(
@@ -72,15 +80,14 @@ class RssWriter:
 
     def write(self, item: Mapping[str, Any]) -> None:
         parts = ["<item>"]
-        for name in self.attributes:
+        for name, open_tag, close_tag, needs_escape, repeated in self.tags:
             value = item.get(name)
             if not value:
                 continue
-            if name in REPEATED:
-                for one in value:
-                    parts.append(f"{self.open_tags[name]}{xml_text(one)}{self.close_tags[name]}")
+            if repeated:
+                parts.extend(f"{open_tag}{xml_text(one)}{close_tag}" for one in value)
             else:
-                parts.append(f"{self.open_tags[name]}{xml_text(value)}{self.close_tags[name]}")
+                parts.append(f"{open_tag}{xml_text(value) if needs_escape else value}{close_tag}")
         parts.append("</item>\n")
         self.fh.write("".join(parts))
 

@@ -24,13 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import queries, spec
 from .formats import AtomicFile, RssWriter, TsvWriter
-from .google_product import PriceColumns, json_object, declared
+from .google_product import PriceAttributes, declared, json_object
 from .report import FeedReport, FeedStats
 from .validation import Issue, has_errors, validate_local_item
 
 FILES = {"tsv": "local-inventory.tsv", "xml": "local-inventory.xml"}
 WRITERS = {"xml": RssWriter, "tsv": TsvWriter}
 DEFAULT_LIMITED_MAX = 2
+_ACTIVE, _STATUS = queries.LOCAL_COLUMNS.index("is_active"), queries.LOCAL_COLUMNS.index("status")
 
 
 def pickup_sla_text(value: Any) -> str | None:
@@ -52,7 +53,7 @@ class LocalItems:
         settings = ctx.settings
         own = (settings.get("stores") or {}).get(store.code) or {}
         self.store_code = str(own.get("store_code") or store.code)
-        self.prices = PriceColumns(ctx)
+        self.prices = PriceAttributes(ctx)
         self.limited_max = int(settings.get("limited_availability_max", DEFAULT_LIMITED_MAX))
         method = own.get("pickup_method") or settings.get("pickup_method")
         if not store.offers_pickup:
@@ -65,16 +66,18 @@ class LocalItems:
                 self.pickup["pickup_sla"] = sla
 
     def item(self, row: Any) -> tuple[dict[str, Any], list[Issue]]:
+        _variant_id, sku, v_raw, p_raw, on_hand, reserved, safety_stock, _active, _status, price = \
+            row[: len(queries.LOCAL_COLUMNS)]
         issues: list[Issue] = []
-        v_attrs, p_attrs = json_object(row.v_attributes), json_object(row.p_attributes)
-        quantity = max(0, row.on_hand - row.reserved - row.safety_stock)
+        v_attrs, p_attrs = json_object(v_raw), json_object(p_raw)
+        quantity = max(0, on_hand - reserved - safety_stock)
         on_display = declared("on_display_to_order", v_attrs, p_attrs) in (True, "true", "yes", 1)
         item: dict[str, Any] = {
-            "store_code": self.store_code, "id": row.sku, "quantity": str(quantity),
+            "store_code": self.store_code, "id": sku, "quantity": str(quantity),
             "availability": local_availability(quantity, limited_max=self.limited_max, on_display=on_display),
             **self.pickup,
         }
-        self.prices.attributes(row, item, issues)
+        self.prices.apply(price, item, issues)
         if where := v_attrs.get("instore_product_location"):
             item["instore_product_location"] = str(where)
         return item, issues
@@ -90,6 +93,8 @@ class _Sink:
 
     def write_page(self, rows: list) -> None:
         for row in rows:
+            if not queries.is_listed(row[_ACTIVE], row[_STATUS]):
+                continue
             item, issues = self.items.item(row)
             issues += validate_local_item(item, currency=self.currency)
             if issues:

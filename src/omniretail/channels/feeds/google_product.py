@@ -19,6 +19,7 @@ Row → item (see ``spec`` for each attribute's source):
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ from .validation import WARNING, Issue, has_errors, validate_product_item
 FILES = {"xml": "products.xml", "tsv": "products.tsv"}
 WRITERS = {"xml": RssWriter, "tsv": TsvWriter}
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+_SAFE_PART = re.compile(r"[A-Za-z0-9._~-]+")
+_ACTIVE, _STATUS = queries.PRODUCT_COLUMNS.index("is_active"), queries.PRODUCT_COLUMNS.index("status")
 _PLACEHOLDERS = {"product_code": "P", "sku": "S", "variant_id": 1, "product_id": 1}
 
 
@@ -57,34 +60,36 @@ def money_text(minor: int, digits: int, currency: str) -> str:
     return f"{minor // scale}.{minor % scale:0{digits}d} {currency}"
 
 
-class PriceColumns:
-    """Picks the winning price from a page row (``a{k}``, ``c{k}``, ``f{k}``, ``t{k}`` in rank order)."""
+def stored_datetime(value: str) -> datetime:
+    """A timestamp as JSON carries it: PostgreSQL with its offset, SQLite naive UTC (``platform.models``)."""
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+class PriceAttributes:
+    """``price``/``sale_price``/``sale_price_effective_date`` from the page's ``price`` column, the JSON array
+    ``[amount_minor, compare_at_minor, valid_from, valid_to]`` of the winning price row (or NULL: no price)."""
 
     def __init__(self, ctx: queries.FeedContext) -> None:
-        self.names = [(f"a{k}", f"c{k}", f"f{k}", f"t{k}") for k in range(len(ctx.price_list_ids))]
         self.currency, self.digits, self.at = ctx.currency, minor_digits(ctx.currency), ctx.at
 
-    def attributes(self, row: Any, item: dict[str, Any], issues: list[Issue]) -> None:
-        mapping = row._mapping
-        for amount_key, compare_key, from_key, to_key in self.names:
-            amount = mapping[amount_key]
-            if amount is None:
-                continue
-            compare = mapping[compare_key]
-            if compare is None:
-                item["price"] = money_text(amount, self.digits, self.currency)
-            elif compare <= amount:  # pricing refuses this on input; say so rather than publish a false sale
-                item["price"] = money_text(amount, self.digits, self.currency)
-                issues.append(Issue(item.get("id", ""), "sale_price", "the compare-at price is not above the "
-                                    "price, so no sale_price is sent", WARNING))
-            else:
-                item["price"] = money_text(compare, self.digits, self.currency)
-                item["sale_price"] = money_text(amount, self.digits, self.currency)
-                ends = mapping[to_key]
-                if ends is not None:
-                    starts = mapping[from_key] or self.at
-                    item["sale_price_effective_date"] = f"{google_datetime(starts)}/{google_datetime(ends)}"
+    def apply(self, raw: str | None, item: dict[str, Any], issues: list[Issue]) -> None:
+        if raw is None:
             return
+        amount, compare, starts, ends = orjson.loads(raw)
+        if compare is None:
+            item["price"] = money_text(amount, self.digits, self.currency)
+        elif compare <= amount:  # pricing refuses this on input; say so rather than publish a false sale
+            item["price"] = money_text(amount, self.digits, self.currency)
+            issues.append(Issue(item.get("id", ""), "sale_price", "the compare-at price is not above the "
+                                "price, so no sale_price is sent", WARNING))
+        else:
+            item["price"] = money_text(compare, self.digits, self.currency)
+            item["sale_price"] = money_text(amount, self.digits, self.currency)
+            if ends is not None:
+                begins = stored_datetime(starts) if starts else self.at
+                item["sale_price_effective_date"] = (f"{google_datetime(begins)}/"
+                                                     f"{google_datetime(stored_datetime(ends))}")
 
 
 def declared(key: str, variant_attributes: dict, product_attributes: dict) -> Any:
@@ -100,6 +105,11 @@ def availability_date_text(value: Any) -> str:
     except ValueError:
         return text  # validation reports it
     return google_datetime(parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC))  # naive: UTC
+
+
+def url_part(value: str) -> str:
+    """A path or query value, percent-encoded (codes and SKUs are usually safe already: no copy then)."""
+    return value if _SAFE_PART.fullmatch(value) else quote(value, safe="")
 
 
 def ascii_url(url: str) -> str:
@@ -126,12 +136,13 @@ class ProductItems:
         settings = ctx.settings
         self.ctx = ctx
         self.template = check_url_template(settings.get("product_url_template"))
-        self.prices = PriceColumns(ctx)
+        self.prices = PriceAttributes(ctx)
         self.color_keys = tuple(k.lower() for k in settings.get("color_options") or ("color", "colour"))
         self.size_keys = tuple(k.lower() for k in settings.get("size_options") or ("size",))
         self.policy_steps = bool(ctx.policy.rules)
         self._promised: dict[int, int] = {}
         self._product: tuple[int, dict] = (-1, {})
+        self._checked = False
 
     def promised(self, total: int) -> int:
         if not self.policy_steps:
@@ -147,22 +158,27 @@ class ProductItems:
         return self._product[1]
 
     def item(self, row: Any) -> tuple[dict[str, Any], list[Issue]]:
+        if not self._checked:  # positions below follow queries.PRODUCT_COLUMNS
+            assert tuple(row._fields[: len(queries.PRODUCT_COLUMNS)]) == queries.PRODUCT_COLUMNS, row._fields
+            self._checked = True
+        (variant_id, sku, gtin, mpn, weight_grams, options, v_raw, product_id, product_code, title, description,
+         brand, category_id, p_raw, t_title, t_description, available, images, _active, _status, price,
+         ) = row[: len(queries.PRODUCT_COLUMNS)]
         issues: list[Issue] = []
-        sku = row.sku
-        item: dict[str, Any] = {"id": sku, "item_group_id": row.product_code, "condition": "new"}
-        v_attrs = json_object(row.v_attributes)
-        p_attrs = self.product_attributes(row.product_id, row.p_attributes)
-        item["title"] = self._cut(sku, "title", (row.t_title or row.title or "").strip(), spec.MAX_TITLE, issues)
-        item["description"] = self._cut(sku, "description", (row.t_description or row.description or "").strip(),
+        item: dict[str, Any] = {"id": sku, "item_group_id": product_code, "condition": "new"}
+        v_attrs = json_object(v_raw)
+        p_attrs = self.product_attributes(product_id, p_raw)
+        item["title"] = self._cut(sku, "title", (t_title or title or "").strip(), spec.MAX_TITLE, issues)
+        item["description"] = self._cut(sku, "description", (t_description or description or "").strip(),
                                         spec.MAX_DESCRIPTION, issues)
-        item["link"] = self.template.format(product_code=quote(row.product_code, safe=""), sku=quote(sku, safe=""),
-                                            variant_id=row.variant_id, product_id=row.product_id)
-        images = orjson.loads(row.images) if row.images else ()
-        if images:
-            item["image_link"] = ascii_url(images[0])
-            if len(images) > 1:
-                item["additional_image_link"] = [ascii_url(u) for u in images[1:]]
-        if self.promised(row.available or 0) > 0:
+        item["link"] = self.template.format(product_code=url_part(product_code), sku=url_part(sku),
+                                            variant_id=variant_id, product_id=product_id)
+        urls = orjson.loads(images) if images else ()
+        if urls:
+            item["image_link"] = ascii_url(urls[0])
+            if len(urls) > 1:
+                item["additional_image_link"] = [ascii_url(u) for u in urls[1:]]
+        if self.promised(available or 0) > 0:
             item["availability"] = "in_stock"
         else:
             stated = declared("availability", v_attrs, p_attrs)
@@ -173,23 +189,28 @@ class ProductItems:
                     item["availability_date"] = availability_date_text(date)
             else:
                 item["availability"] = "out_of_stock"
-        self.prices.attributes(row, item, issues)
+        self.prices.apply(price, item, issues)
         if condition := declared("condition", v_attrs, p_attrs):
             item["condition"] = str(condition)
-        brand, gtin, mpn = (row.brand or "").strip(), row.gtin or "", (row.mpn or "").strip()
-        item.update({k: v for k, v in (("brand", brand), ("gtin", gtin), ("mpn", mpn)) if v})
+        brand, gtin, mpn = (brand or "").strip(), gtin or "", (mpn or "").strip()
+        if brand:
+            item["brand"] = brand
+        if gtin:
+            item["gtin"] = gtin
+        if mpn:
+            item["mpn"] = mpn
         if not gtin and not (brand and mpn):
             item["identifier_exists"] = "no"
-        if row.category_id is not None and (path := self.ctx.categories.get(row.category_id)):
+        if category_id is not None and (path := self.ctx.categories.get(category_id)):
             item["product_type"] = path
         if category := p_attrs.get("google_product_category"):
             item["google_product_category"] = str(category)
-        if row.weight_grams:
-            item["shipping_weight"] = f"{row.weight_grams} g"
-        if row.options and row.options != "{}":
-            options = {str(k).lower(): v for k, v in json_object(row.options).items()}
+        if weight_grams:
+            item["shipping_weight"] = f"{weight_grams} g"
+        if options and options != "{}":
+            values = {str(k).lower(): v for k, v in json_object(options).items()}
             for attribute, keys in (("color", self.color_keys), ("size", self.size_keys)):
-                value = next((options[k] for k in keys if options.get(k) not in (None, "")), None)
+                value = next((values[k] for k in keys if values.get(k) not in (None, "")), None)
                 if value is not None:
                     item[attribute] = str(value)
         return item, issues
@@ -224,6 +245,8 @@ class _Sink:
     def write_page(self, rows: list) -> None:
         currency = self.items.ctx.currency
         for row in rows:
+            if not queries.is_listed(row[_ACTIVE], row[_STATUS]):
+                continue
             item, issues = self.items.item(row)
             issues += validate_product_item(item, currency=currency, now=self.now)
             if issues:

@@ -1,10 +1,11 @@
 """What a feed reads, as plain SQL: the channel's context once, then one statement per page of items.
 
-Pages are keyset pages on the variant id (``v.id > :after ORDER BY v.id LIMIT :limit``): each costs the same
-wherever it starts, and nothing but one page (and the next, fetched while the current one is written) is in
-memory. A page statement joins everything an item needs — product, translation in the channel's locale, the
-channel's price (one ``LEFT JOIN price`` per candidate price list, in rank order), the sum of what the channel's
-source locations have available, the first 11 images — so a page is one round trip, with no ORM objects.
+Pages are keyset pages on the variant id (``id > :after ORDER BY id LIMIT :limit``, taken first in a derived
+table so the plan is always an index range of one page): each costs the same wherever it starts, and nothing
+but one page (and the next, fetched while the current one is written) is in
+memory. A page statement brings everything an item needs — product, translation in the channel's locale, the
+channel's price (the best-ranked usable price list's row valid now), the sum of what the channel's source
+locations have available, the first 11 images — so a page is one round trip, with no ORM objects.
 
 Rules shared with other packages come from their pure modules: the price-list ranking and validity windows from
 ``pricing.rules`` (the same ranking ``pricing.service.resolve_channel_price`` explains) and the stock policy from
@@ -31,6 +32,12 @@ from omniretail.pricing import rules as price_rules
 
 PAGE_SIZE = 2000
 MAX_IMAGES = 11  # image_link + up to 10 additional_image_link
+# The leading columns of the page statements, in order (the feeds unpack rows by position: it is the hot path).
+PRODUCT_COLUMNS = ("variant_id", "sku", "gtin", "mpn", "weight_grams", "options", "v_attributes", "product_id",
+                   "product_code", "title", "description", "brand", "category_id", "p_attributes", "t_title",
+                   "t_description", "available", "images", "is_active", "status", "price")
+LOCAL_COLUMNS = ("variant_id", "sku", "v_attributes", "p_attributes", "on_hand", "reserved", "safety_stock",
+                 "is_active", "status", "price")
 
 
 @dataclass(frozen=True)
@@ -126,27 +133,31 @@ def _json(column: str, dialect: str) -> str:
     return f"{column}::text" if dialect == "postgresql" else column
 
 
-def _price_sql(ctx: FeedContext) -> tuple[str, str]:
-    """Columns a0, c0, f0, t0 … and the joins, one per usable price list in rank order."""
-    columns, joins = [], []
-    for k, list_id in enumerate(ctx.price_list_ids):
-        columns.append(f", p{k}.amount_minor AS a{k}, p{k}.compare_at_minor AS c{k}, "
-                       f"p{k}.valid_from AS f{k}, p{k}.valid_to AS t{k}")
-        # the price row's window includes its start and excludes its end (pricing.rules.window_at)
-        joins.append(f" LEFT JOIN price p{k} ON p{k}.price_list_id = {int(list_id)} AND p{k}.variant_id = v.id"
-                     f" AND (p{k}.valid_from IS NULL OR p{k}.valid_from <= :at)"
-                     f" AND (p{k}.valid_to IS NULL OR p{k}.valid_to > :at)")
-    return "".join(columns), "".join(joins)
+def _price_sql(ctx: FeedContext) -> str:
+    """The winning price row of the variant as a JSON array ``[amount_minor, compare_at_minor, valid_from,
+    valid_to]``: among the usable lists, the best-ranked one whose row is valid at ``:at`` (the window includes
+    its start and excludes its end, as ``pricing.rules.window_at``). One index lookup on ``price.variant_id``."""
+    if not ctx.price_list_ids:
+        return "NULL"
+    ids = ", ".join(str(int(i)) for i in ctx.price_list_ids)
+    rank = " ".join(f"WHEN {int(i)} THEN {k}" for k, i in enumerate(ctx.price_list_ids))
+    array = "json_build_array" if ctx.dialect == "postgresql" else "json_array"
+    cast = "::text" if ctx.dialect == "postgresql" else ""
+    return (f"(SELECT {array}(pr.amount_minor, pr.compare_at_minor, pr.valid_from, pr.valid_to){cast} FROM price pr "
+            f"WHERE pr.variant_id = v.id AND pr.price_list_id IN ({ids}) "
+            "AND (pr.valid_from IS NULL OR pr.valid_from <= :at) AND (pr.valid_to IS NULL OR pr.valid_to > :at) "
+            f"ORDER BY CASE pr.price_list_id {rank} END LIMIT 1)")
 
 
-def _typed(sql: str, ctx: FeedContext):
-    types = {f"{p}{k}": UTCDateTime() for k in range(len(ctx.price_list_ids)) for p in ("f", "t")}
-    stmt = text(sql).bindparams(bindparam("at", type_=UTCDateTime()))
-    return stmt.columns(**types) if types else stmt
+def _statement(sql: str):
+    return text(sql).bindparams(bindparam("at", type_=UTCDateTime()))
 
 
 def product_select_sql(ctx: FeedContext, *, paged: bool = True) -> str:
-    """The product feed's rows; ``paged=False`` gives the whole set in order (the benchmark's COPY reference)."""
+    """The product feed's rows; ``paged=False`` gives the whole set in order (the benchmark's COPY reference).
+
+    Everything but the product comes from correlated subqueries on indexed keys, so the cost of a page is that
+    of its rows whatever the plan: no join the planner could turn into a scan of a whole table per page."""
     d = ctx.dialect
     free = "s.on_hand - s.reserved - s.safety_stock"
     if ctx.source_location_ids:
@@ -162,44 +173,52 @@ def product_select_sql(ctx: FeedContext, *, paged: bool = True) -> str:
         images = f"(SELECT json_agg(x.url ORDER BY x.variant_id IS NULL, x.position, x.id)::text FROM ({media}) x)"
     else:
         images = f"(SELECT json_group_array(x.url) FROM ({media}) x)"
-    price_columns, price_joins = _price_sql(ctx)
+    translated = "(SELECT t.{} FROM product_translation t WHERE t.product_id = p.id AND t.locale = :locale)"
+    if paged:  # the page of variants first, by the primary key
+        variants = ("(SELECT id, product_id, sku, gtin, mpn, weight_grams, options, attributes, is_active "
+                    "FROM variant WHERE id > :after ORDER BY id LIMIT :limit) v")
+        tail = " ORDER BY v.id"
+    else:
+        variants, tail = "variant v", " WHERE v.is_active AND p.status = 'active' ORDER BY v.id"
     return (
         "SELECT v.id AS variant_id, v.sku, v.gtin, v.mpn, v.weight_grams, "
         f"{_json('v.options', d)} AS options, {_json('v.attributes', d)} AS v_attributes, "
         "p.id AS product_id, p.code AS product_code, p.title, p.description, p.brand, p.category_id, "
-        f"{_json('p.attributes', d)} AS p_attributes, t.title AS t_title, t.description AS t_description, "
-        f"{available} AS available, {images} AS images{price_columns} "
-        "FROM variant v JOIN product p ON p.id = v.product_id "
-        "LEFT JOIN product_translation t ON t.product_id = p.id AND t.locale = :locale"
-        f"{price_joins} WHERE v.is_active AND p.status = 'active'"
-        + (" AND v.id > :after ORDER BY v.id LIMIT :limit" if paged else " ORDER BY v.id")
+        f"{_json('p.attributes', d)} AS p_attributes, {translated.format('title')} AS t_title, "
+        f"{translated.format('description')} AS t_description, {available} AS available, {images} AS images, "
+        f"v.is_active, p.status, {_price_sql(ctx)} AS price "
+        f"FROM {variants} JOIN product p ON p.id = v.product_id{tail}"
     )
 
 
 def local_select_sql(ctx: FeedContext) -> str:
     """One store's rows: the variants it holds a stock level for, keyset-paged on the variant id."""
     d = ctx.dialect
-    price_columns, price_joins = _price_sql(ctx)
     return (
         "SELECT v.id AS variant_id, v.sku, "
         f"{_json('v.attributes', d)} AS v_attributes, {_json('p.attributes', d)} AS p_attributes, "
-        f"s.on_hand, s.reserved, s.safety_stock{price_columns} "
-        "FROM stock_level s JOIN variant v ON v.id = s.variant_id JOIN product p ON p.id = v.product_id"
-        f"{price_joins} WHERE s.location_id = :location AND s.variant_id > :after "
-        "AND v.is_active AND p.status = 'active' ORDER BY s.variant_id LIMIT :limit"
+        f"s.on_hand, s.reserved, s.safety_stock, v.is_active, p.status, {_price_sql(ctx)} AS price "
+        "FROM (SELECT variant_id, on_hand, reserved, safety_stock FROM stock_level "
+        "WHERE location_id = :location AND variant_id > :after ORDER BY variant_id LIMIT :limit) s "
+        "JOIN variant v ON v.id = s.variant_id JOIN product p ON p.id = v.product_id ORDER BY s.variant_id"
     )
+
+
+def is_listed(is_active: Any, status: str) -> bool:
+    """Pages carry inactive variants and products too (so every page is full and the keyset moves on)."""
+    return bool(is_active) and status == "active"
 
 
 async def product_pages(session: AsyncSession, ctx: FeedContext, *, page_size: int = PAGE_SIZE,
                         max_items: int | None = None) -> AsyncIterator[list[Row]]:
-    stmt = _typed(product_select_sql(ctx), ctx)
+    stmt = _statement(product_select_sql(ctx))
     async for rows in _keyset(session, stmt, {"at": ctx.at, "locale": ctx.locale}, page_size, max_items):
         yield rows
 
 
 async def local_pages(session: AsyncSession, ctx: FeedContext, store: Store, *,
                       page_size: int = PAGE_SIZE) -> AsyncIterator[list[Row]]:
-    stmt = _typed(local_select_sql(ctx), ctx)
+    stmt = _statement(local_select_sql(ctx))
     async for rows in _keyset(session, stmt, {"at": ctx.at, "location": store.location_id}, page_size, None):
         yield rows
 

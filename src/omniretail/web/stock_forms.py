@@ -1,0 +1,151 @@
+"""What the stock pages share: where a page lives (back office or one store), reading their forms, and
+turning inventory's errors into messages next to the right field, in the reader's language.
+
+Reading a form is presentation (text to numbers); every rule about stock is the inventory service's.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniretail.auth.schemas import Principal
+from omniretail.inventory.errors import InsufficientStock, WrongState
+from omniretail.locations import service as locations_service
+from omniretail.platform.errors import DomainError, InvalidInput
+
+from .deps import signed_in
+from .i18n import N_, request_locale, translations_for
+
+InventoryReader = Annotated[Principal, signed_in("inventory:read")]
+InventoryWriter = Annotated[Principal, signed_in("inventory:write")]
+
+MAX_FORM_LINES = 500
+_LINE = re.compile(r"^\s*(?P<sku>[^\s=,;]+)\s*[\s=,;]\s*(?P<quantity>-?\d+)\s*$")
+
+STATE_LABELS = {
+    "requested": N_("Requested"), "in_transit": N_("In transit"), "received": N_("Received"),
+    "cancelled": N_("Cancelled"), "open": N_("Open"), "submitted": N_("Waiting for approval"),
+    "approved": N_("Approved"), "rejected": N_("Rejected"),
+}
+KIND_LABELS = {
+    "receipt": N_("Receipt"), "sale": N_("Sale"), "adjustment": N_("Adjustment"),
+    "transfer_out": N_("Transfer out"), "transfer_in": N_("Transfer in"), "return_restock": N_("Return to stock"),
+    "count": N_("Count"), "damage": N_("Damage"),
+}
+DONE_MESSAGES = {
+    "requested": N_("The transfer was requested."), "shipped": N_("The transfer was shipped."),
+    "received": N_("The goods were received."), "cancelled": N_("The transfer was cancelled."),
+    "created": N_("The count sheet was created."), "saved": N_("The counts were saved."),
+    "submitted": N_("The counts were submitted."), "approved": N_("The counts were approved; stock was updated."),
+    "rejected": N_("The counts were rejected; stock did not change."),
+}
+_WRONG_STATE = {
+    ("transfer", "ship"): N_("This transfer was already shipped or cancelled."),
+    ("transfer", "receive"): N_("Nothing on this transfer is in transit any more."),
+    ("transfer", "cancel"): N_("Only a transfer that has not shipped can be cancelled."),
+    ("count_sheet", "record"): N_("This count sheet is no longer open."),
+    ("count_sheet", "submit"): N_("This count sheet was already submitted."),
+    ("count_sheet", "approve"): N_("This count sheet is not waiting for approval."),
+    ("count_sheet", "reject"): N_("This count sheet was already decided."),
+}
+
+
+@dataclass(frozen=True)
+class Area:
+    """Where a stock page lives: the back office (every visible location) or the store app of one store."""
+
+    base: str
+    store: Any = None  # the Location, in the store app
+
+    @property
+    def store_id(self) -> int | None:
+        return None if self.store is None else self.store.id
+
+
+BACKOFFICE = Area("/backoffice")
+
+
+async def store_area(session: AsyncSession, principal: Principal, location_id: int) -> Area:
+    """The store app of a location the principal may see (others are not found)."""
+    location = await locations_service.get_location(session, location_id, principal=principal)
+    return Area(f"/store/{location.id}", location)
+
+
+async def location_choices(session: AsyncSession, principal: Principal) -> dict[str, str]:
+    """id → "name (code)" of the locations the principal may see, by name."""
+    rows, _ = await locations_service.list_locations(session, principal=principal, limit=500, sort="name")
+    return {str(loc.id): f"{loc.name} ({loc.code})" for loc in rows}
+
+
+def t(request: Request, message: str, **values: Any) -> str:
+    """``message`` in the reader's language, formatted with ``values``."""
+    text = translations_for(request_locale(request)).gettext(message)
+    return text % values if values else text
+
+
+def whole_number(value: str | None) -> int | None:
+    """A non-negative whole number typed into a form, or None when it is not one."""
+    value = (value or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def parse_lines(request: Request, text: str) -> tuple[list[tuple[str, int]], str | None]:
+    """``SKU QUANTITY`` per line (``=``, ``,`` or ``;`` also separate them) → lines, or a message saying
+    which line cannot be read."""
+    lines = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        match = _LINE.match(raw)
+        if match is None:
+            return [], t(request, N_("Line %(number)s is not “SKU quantity”: %(text)s"), number=number,
+                         text=raw.strip()[:80])
+        lines.append((match["sku"], int(match["quantity"])))
+    if not lines:
+        return [], t(request, N_("Enter at least one line."))
+    if len(lines) > MAX_FORM_LINES:
+        return [], t(request, N_("At most %(limit)s lines at a time."), limit=MAX_FORM_LINES)
+    return lines, None
+
+
+def quantity_lines(request: Request, form, field: str, errors: dict[str, str]) -> list[tuple[str, int]]:
+    """Paired ``sku`` / ``field`` inputs of a table form → (sku, quantity); a bad cell gets an error under
+    ``{field}-{row}``. Blank cells are left out."""
+    lines = []
+    for i, (sku, raw) in enumerate(zip(form.getlist("sku"), form.getlist(field), strict=False)):
+        if not str(raw).strip():
+            continue
+        quantity = whole_number(str(raw))
+        if quantity is None:
+            errors[f"{field}-{i}"] = t(request, N_("Enter a whole number, 0 or more."))
+        else:
+            lines.append((str(sku), quantity))
+    return lines
+
+
+def error_message(request: Request, exc: DomainError) -> str:
+    """A domain error as a sentence for the page, in the reader's language where we know the case."""
+    ext = exc.extensions
+    if isinstance(exc, WrongState):
+        known = _WRONG_STATE.get((ext.get("entity"), ext.get("action")))
+        return t(request, known) if known else exc.detail
+    if isinstance(exc, InsufficientStock):
+        return t(request, N_("Not enough free stock of %(sku)s: %(available)s can leave, %(requested)s asked for."),
+                 sku=exc.sku, available=exc.available, requested=exc.requested)
+    if isinstance(exc, InvalidInput):
+        if ext.get("unknown_skus"):
+            return t(request, N_("Unknown SKU: %(skus)s"), skus=", ".join(ext["unknown_skus"][:10]))
+        if ext.get("allowed") is not None and ext.get("sku"):
+            return t(request, N_("At most %(allowed)s of %(sku)s."), allowed=ext["allowed"], sku=ext["sku"])
+        if ext.get("field") == "destination_location_id":
+            return t(request, N_("Choose two different locations."))
+    return exc.detail
+
+
+def field_of(exc: DomainError, default: str) -> str:
+    return str(exc.extensions.get("field") or default)
