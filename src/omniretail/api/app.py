@@ -66,10 +66,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_middleware(health.MetricsMiddleware)
     app.include_router(health.router)
 
-    from .routers import api_router, feeds_public_router
+    from omniretail.channels.feeds.endpoints import public_router as feeds_router  # Google fetches /feeds/…
+
+    from .routers import api_router
 
     app.include_router(api_router, prefix=API_PREFIX)
-    app.include_router(feeds_public_router)  # /feeds/{channel}/… for Google's fetcher, outside /api/v1
+    app.include_router(feeds_router)
 
     from omniretail.web.pages import install_web
 

@@ -7,12 +7,13 @@ from fastapi import APIRouter
 from omniretail.auth.endpoints import router as auth_router
 from omniretail.catalog.endpoints import router as catalog_router
 from omniretail.channels.endpoints import router as channels_router
-from omniretail.channels.feeds.endpoints import public_router as feeds_public_router, router as feeds_router
+from omniretail.channels.feeds.endpoints import router as feeds_router
 from omniretail.customers.endpoints import router as customers_router
 from omniretail.inventory.endpoints import router as inventory_router
 from omniretail.locations.endpoints import router as locations_router
 from omniretail.notifications.endpoints import router as notifications_router
 from omniretail.orders.endpoints import router as orders_router
+from omniretail.orders.returns_endpoints import router as returns_router
 from omniretail.pricing.endpoints import router as pricing_router
 
 api_router = APIRouter()
@@ -24,5 +25,6 @@ api_router.include_router(catalog_router)
 api_router.include_router(inventory_router)
 api_router.include_router(customers_router)
 api_router.include_router(orders_router)
+api_router.include_router(returns_router)
 api_router.include_router(feeds_router)
 api_router.include_router(notifications_router)

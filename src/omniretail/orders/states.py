@@ -5,7 +5,8 @@ raise :class:`IllegalTransition` (a 409 naming the allowed moves) otherwise. The
 as a conditional ``UPDATE … WHERE state = :expected``, so of two people making the same move only one wins.
 
 An order's state follows its fulfilment orders (:func:`order_state_for`); :func:`order_path` gives the legal
-steps from the current state to that one, each of which is written to the timeline.
+steps from the current state to that one, each of which is written to the timeline. After it is completed it
+follows its returns (``returns_states.order_state_after_returns``): partially_returned, then returned.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class OrderState(StrEnum):
     PARTIALLY_FULFILLED = "partially_fulfilled"
     FULFILLED = "fulfilled"
     COMPLETED = "completed"
+    PARTIALLY_RETURNED = "partially_returned"
+    RETURNED = "returned"
     CANCELLED = "cancelled"
 
 
@@ -46,7 +49,9 @@ ORDER_MOVES: dict[OrderState, tuple[OrderState, ...]] = {
     O.IN_FULFILMENT: (O.PARTIALLY_FULFILLED, O.FULFILLED, O.CANCELLED),
     O.PARTIALLY_FULFILLED: (O.FULFILLED,),
     O.FULFILLED: (O.COMPLETED,),
-    O.COMPLETED: (),
+    O.COMPLETED: (O.PARTIALLY_RETURNED, O.RETURNED),
+    O.PARTIALLY_RETURNED: (O.RETURNED,),
+    O.RETURNED: (),
     O.CANCELLED: (),
 }
 
@@ -65,6 +70,9 @@ FULFILMENT_MOVES: dict[FulfilmentState, tuple[FulfilmentState, ...]] = {
 COLLECTED = frozenset({"pickup", "curbside"})
 MOVE_NEEDS = {F.READY_FOR_PICKUP: COLLECTED, F.HANDED_OVER: COLLECTED,
               F.SHIPPED: frozenset({"ship", "pickup_point"}), F.DELIVERED: frozenset({"ship", "pickup_point"})}
+
+# Completed orders whose goods (some or all) came back: fulfilment no longer moves them.
+ORDER_STATES_AFTER_COMPLETION = frozenset({O.COMPLETED, O.PARTIALLY_RETURNED, O.RETURNED})
 
 # The orders whose fulfilment may go on (a pending payment or a cancelled order is not picked).
 ORDER_STATES_THAT_FULFIL = frozenset({O.CONFIRMED, O.IN_FULFILMENT, O.PARTIALLY_FULFILLED, O.FULFILLED})
@@ -126,7 +134,7 @@ def order_state_for(current: str, fulfilment_states: Iterable[str], *, partly_sh
     have no fulfilment order yet (backordered), so the order cannot be fulfilled in full.
     """
     current = OrderState(current)
-    if current in (O.PENDING_PAYMENT, O.CANCELLED, O.COMPLETED):
+    if current in (O.PENDING_PAYMENT, O.CANCELLED) or current in ORDER_STATES_AFTER_COMPLETION:
         return current
     active = [FulfilmentState(s) for s in fulfilment_states if s != F.CANCELLED]
     if not active:

@@ -5,10 +5,12 @@ Topics (the hooks for notifications, channel sync and webhooks):
 * ``orders.status_changed`` — every state change of an order or a fulfilment order (and placement):
   ``{order_id, number, channel_id, external_id, entity, fulfilment_order_id, from_state, to_state, kind,
   at, data}``; the sync engine pushes it to the channel, the webhook relay to subscribers.
-* ``orders.notify`` — a message for the customer: ``{template, order_id, number, customer_id, channel_id,
-  locale, contact, fulfilment_order_id, data}``; templates: order_confirmed, order_received, ready_for_pickup,
-  order_shipped, order_delivered, order_collected, order_cancelled, pickup_expired, line_backordered,
-  line_cancelled.
+* ``orders.customer_message`` — an intent to tell the customer something: ``{template, order_id, number,
+  customer_id, channel_id, locale, contact, fulfilment_order_id, data}``; templates: order_confirmed,
+  order_received, ready_for_pickup, order_shipped, order_delivered, order_collected, order_cancelled,
+  pickup_expired, line_backordered, line_cancelled, refunded. Not a message yet: ``orders/messages.py`` reads
+  the order and turns it into the full ``orders.notify`` payload the notifications package sends (or into
+  nothing, for the templates no customer message goes with).
 * ``orders.tracking`` — a shipment for the originating channel: ``{order_id, channel_id, external_id,
   fulfilment_order_id, shipment_id, carrier, tracking_number, tracking_url, lines}``.
 * ``orders.store_alert`` — work or a customer waiting at a store: ``{kind, location_id, order_id,
@@ -30,7 +32,7 @@ from omniretail.platform.outbox import append_events
 from .models import OrderEvent
 
 STATUS_CHANGED = "orders.status_changed"
-NOTIFY = "orders.notify"
+NOTIFY = "orders.customer_message"
 TRACKING = "orders.tracking"
 STORE_ALERT = "orders.store_alert"
 

@@ -89,7 +89,7 @@ async def test_local_inventory_per_store(session, settings):
 
 async def test_feed_agrees_with_inventory_and_pricing_services(session, settings):
     """The feed's own SQL must say what inventory's ATP and pricing's resolution say."""
-    seeded = await seed_google_channel(session, **{})
+    seeded = await seed_google_channel(session)
     from sqlalchemy import update
 
     from omniretail.channels.models import Channel
@@ -150,6 +150,108 @@ async def test_price_ranking_and_windows_match_pricing_resolution(session, setti
         assert items[sku].get("sale_price", items[sku]["price"])[0] == f"{resolved.amount:.2f} PLN", sku
     plain = items[skus["plain"]]
     assert (plain["price"], plain["sale_price"]) == (["180.00 PLN"], ["150.00 PLN"])
-    starts, ends = plain["sale_price_effective_date"][0].split("/")
+    _starts, ends = plain["sale_price_effective_date"][0].split("/")
     assert ends == (now + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M+0000")
     assert items[skus["out"]]["price"] == ["10.50 PLN"]  # the channel's priority-0 list outranks -5
+
+
+async def test_inactive_variants_and_unpublished_products_are_not_listed(session, settings):
+    from sqlalchemy import text
+
+    seeded = await seed_google_channel(session)
+    await session.execute(text("UPDATE variant SET is_active = :f WHERE sku = :sku"),
+                          {"f": False, "sku": seeded.skus["plain"]})
+    await session.execute(text("UPDATE product SET status = 'draft' WHERE id = "
+                               "(SELECT product_id FROM variant WHERE sku = :sku)"), {"sku": seeded.skus["out"]})
+    await session.commit()
+    report = await build(session, seeded, settings, max_items=None)
+    products = rss_items(feed_dir(settings, seeded) / "products.xml")
+    assert set(products) == {seeded.skus["in_stock"], seeded.skus["preorder"]}
+    local = rss_items(feed_dir(settings, seeded) / "local-inventory.xml")
+    assert not any(key.endswith("/" + seeded.skus["plain"]) for key in local)
+    assert report["feeds"]["products"]["items"] == 2
+
+
+async def test_pages_follow_each_other_whatever_the_page_size(session, settings):
+    """Small pages (and a page full of unlisted rows) give the same feed as one big page."""
+    from omniretail.channels.feeds import google_local, google_product, queries
+    from omniretail.channels.feeds.report import FeedReport
+
+    seeded = await seed_google_channel(session)
+    ctx = await queries.load_context(session, seeded.channel_id, at=clock.now())
+    directory = feed_dir(settings, seeded) / "paged"
+    for page_size in (1, 2, 3, 1000):
+        report = FeedReport()
+        await google_product.build_product_feed(session, ctx, directory=directory / str(page_size), report=report,
+                                                page_size=page_size)
+        await google_local.build_local_feed(session, ctx, directory=directory / str(page_size), report=report,
+                                            page_size=page_size)
+    for name in ("products.xml", "local-inventory.tsv"):
+        texts = {(directory / str(size) / name).read_text() for size in (1, 2, 3, 1000)}
+        assert len(texts) == 1, name
+    limited = FeedReport()
+    stats = await google_product.build_product_feed(session, ctx, directory=directory / "two", report=limited,
+                                                    page_size=1, max_items=2)
+    assert stats.items + stats.left_out == 2
+
+
+async def test_goods_on_order_make_backorders_as_inventory_promises_them(session, settings):
+    """A channel whose stock policy promises goods on order: ``backorder``, dated when the first unit not yet
+    sold ahead arrives, exactly where ``inventory.service.bulk_availability`` promises more than stock."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from omniretail.channels.models import Channel
+
+    seeded = await seed_google_channel(session)
+    await session.execute(update(Channel).where(Channel.id == seeded.channel_id)
+                          .values(stock_policy={"promise_incoming": True, "incoming_max_days": 60}))
+    today = clock.now().date()
+    out, preorder = seeded.skus["out"], seeded.skus["preorder"]
+    await inventory_service.add_incoming_stock(session, sku=out, location_id=seeded.warehouse, quantity=2,
+                                               expected_date=today + timedelta(days=5), actor="tests")
+    await inventory_service.add_incoming_stock(session, sku=out, location_id=seeded.store_pickup, quantity=4,
+                                               expected_date=today + timedelta(days=9), actor="tests")
+    await inventory_service.set_preorder_cap(session, sku=preorder, cap=0)  # nothing of it may be sold ahead
+    await inventory_service.add_incoming_stock(session, sku=preorder, location_id=seeded.warehouse, quantity=9,
+                                               expected_date=today + timedelta(days=3), actor="tests")
+    await session.commit()
+    await build(session, seeded, settings)
+    items = rss_items(feed_dir(settings, seeded) / "products.xml")
+    assert items[out]["availability"] == ["backorder"]
+    assert items[out]["availability_date"] == [(today + timedelta(days=5)).strftime("%Y-%m-%dT00:00+0000")]
+    assert items[preorder]["availability"] == ["preorder"]  # declared by the variant, with its own date
+    atp = await inventory_service.bulk_availability(session, skus=list(items), channel=seeded.code)
+    for entry in atp.items:
+        sellable = items[entry.sku]["availability"][0] in ("in_stock", "backorder")
+        assert sellable == (entry.promised > 0), (entry.sku, entry)
+
+
+async def test_a_failed_build_keeps_the_previous_files_and_says_so(session, settings, monkeypatch):
+    from sqlalchemy import text
+
+    from omniretail.channels.feeds import google_product, queries
+
+    seeded = await seed_google_channel(session)
+    first = await build(session, seeded, settings)
+    before = (feed_dir(settings, seeded) / "products.xml").read_text()
+    calls = []
+
+    def failing(item, **kwargs):
+        calls.append(item["id"])
+        if len(calls) == 2:
+            raise RuntimeError("disk on fire")
+        return []
+
+    monkeypatch.setattr(google_product, "validate_product_item", failing)
+    monkeypatch.setattr(queries, "PAGE_SIZE", 1)  # so that a page is being fetched when the error comes
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        await service.build_channel_feeds(session, seeded.channel_id, var_dir=settings.var_dir)
+    directory = feed_dir(settings, seeded)
+    assert (directory / "products.xml").read_text() == before
+    assert not [p.name for p in directory.iterdir() if ".tmp-" in p.name]
+    failed = service.read_report(settings.var_dir, code=seeded.code, channel_id=seeded.channel_id)
+    assert failed["status"] == "failed" and "disk on fire" in failed["error"]
+    assert failed["last_success_at"] == first["built_at"]
+    assert (await session.execute(text("SELECT 1"))).scalar() == 1  # the session is usable afterwards

@@ -33,7 +33,7 @@ async def preorder_shop(session):
 
 
 async def test_incoming_goods_in_the_promise_with_the_expected_date(session, preorder_shop):
-    wh, sku, vid, soon, preorders, plain, today = preorder_shop
+    _wh, sku, vid, _soon, preorders, plain, today = preorder_shop
     result = await service.availability(session, sku=sku, channel=preorders, explain=True)
     assert (result.available, result.promised, result.promised_incoming) == (3, 12, 10)
     assert result.expected_date == today + timedelta(days=5)

@@ -40,7 +40,8 @@ async def test_ship_then_receive_in_two_parts(session, two_places):
     assert await _on_hand(session, "TR-A", wh) == 5
     part = await transfers.receive_transfer(session, requested.id, actor="store", lines=[("TR-A", 3)])
     assert part.state == "in_transit"
-    assert [(x.sku, x.quantity_received, x.quantity_in_transit) for x in part.lines][0] == ("TR-A", 3, 2)
+    line = part.lines[0]
+    assert (line.sku, line.quantity_received, line.quantity_in_transit) == ("TR-A", 3, 2)
     assert await transfers.count_in_transit(session, location_id=store) == 2
     assert await _on_hand(session, "TR-A", store) == 3
     done = await transfers.receive_transfer(session, requested.id, actor="store")

@@ -91,7 +91,7 @@ async def outbox(session: AsyncSession, topic: str, **match) -> list[dict]:
 
 
 async def pickup_code(session: AsyncSession, order_id: int) -> str:
-    sent = await outbox(session, "orders.notify", template="ready_for_pickup", order_id=order_id)
+    sent = await outbox(session, "orders.customer_message", template="ready_for_pickup", order_id=order_id)
     return sent[-1]["data"]["pickup_code"]
 
 

@@ -72,7 +72,7 @@ async def test_out_of_order_revisions_apply_once_and_in_order(client, session):
     assert await level(session, shop.skus[0], shop.warehouse) == (10, 0)
     kinds = [e["kind"] for e in final["timeline"]]
     assert kinds.count("order.address_changed") == 1 and kinds.count("order.cancelled") == 1
-    [told] = await outbox(session, "orders.notify", template="order_cancelled", order_id=created["id"])
+    [told] = await outbox(session, "orders.customer_message", template="order_cancelled", order_id=created["id"])
     assert told["data"]["reason"] == "cancelled by the buyer on the channel"
     await assert_invariants(session)
 

@@ -62,7 +62,7 @@ async def test_bopis_reserved_at_the_store_picked_ready_and_handed_over_with_the
     assert kinds[:2] == ["order.placed", "fulfilment_order.assigned"]
     assert {"fulfilment_order.picking", "order.in_fulfilment", "fulfilment_order.ready_for_pickup",
             "fulfilment_order.handed_over", "order.fulfilled", "order.completed"} <= set(kinds)
-    templates = [e["template"] for e in await outbox(session, "orders.notify", order_id=order["id"])]
+    templates = [e["template"] for e in await outbox(session, "orders.customer_message", order_id=order["id"])]
     assert templates == ["order_confirmed", "ready_for_pickup", "order_collected"]
     changes = await outbox(session, "orders.status_changed", order_id=order["id"])
     assert [c["to_state"] for c in changes if c["entity"] == "order"][-1] == "completed"
@@ -155,7 +155,7 @@ async def test_cancellation_releases_the_stock_and_tells_the_customer_why(client
     assert {ln["state"] for ln in body["lines"]} == {"cancelled"}
     assert await level(session, sku0, shop.warehouse) == (10, 0)
     assert await level(session, sku1, shop.warehouse) == (10, 0)
-    [told] = await outbox(session, "orders.notify", template="order_cancelled", order_id=order["id"])
+    [told] = await outbox(session, "orders.customer_message", template="order_cancelled", order_id=order["id"])
     assert told["data"]["reason"] == "customer called" and told["contact"]["email"] == "anna@example.com"
     twice = await client.post(f"{API}/orders/{order['id']}/cancel", headers=shop.auth, json={"reason": "again"})
     assert twice.status_code == 409 and problem(twice)["allowed"] == []
@@ -180,7 +180,7 @@ async def test_uncollected_pickups_are_cancelled_and_restocked(client, session, 
     assert final["state"] == "cancelled" and final["fulfilment_orders"][0]["state"] == "cancelled"
     assert "not collected within 3 days" in final["cancel_reason"]
     assert await level(session, shop.skus[0], shop.store_a) == (3, 0)
-    templates = [e["template"] for e in await outbox(session, "orders.notify", order_id=order["id"])]
+    templates = [e["template"] for e in await outbox(session, "orders.customer_message", order_id=order["id"])]
     assert templates[-2:] == ["pickup_expired", "order_cancelled"]
 
 
@@ -226,7 +226,7 @@ async def test_unfillable_lines_follow_the_channel_policy(client, session):
     assert (first["state"], first["quantity_backordered"]) == ("backordered", 2)  # 10 + 3 split over two places
     assert sorted(f["location_id"] for f in order["fulfilment_orders"]) == sorted(
         [backorders.warehouse, backorders.store_a])
-    told = await outbox(session, "orders.notify", template="line_backordered", order_id=order["id"])
+    told = await outbox(session, "orders.customer_message", template="line_backordered", order_id=order["id"])
     assert told and told[0]["data"]["sku"] == backorders.skus[0]
 
     cancelling = await create_shop(session, settings={"unfillable": "cancel_line", "allow_split": False})
@@ -234,4 +234,4 @@ async def test_unfillable_lines_follow_the_channel_policy(client, session):
     cancelled, kept = order["lines"]
     assert (cancelled["state"], cancelled["quantity_cancelled"], cancelled["total"]) == ("cancelled", 20, "0.00")
     assert kept["state"] == "allocated" and order["total"] == "19.99"
-    assert await outbox(session, "orders.notify", template="line_cancelled", order_id=order["id"])
+    assert await outbox(session, "orders.customer_message", template="line_cancelled", order_id=order["id"])

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from collections import namedtuple
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
 
 from omniretail.channels.feeds.google_local import LocalItems, local_availability, pickup_sla_text
-from omniretail.channels.feeds.google_product import ProductItems, check_url_template, money_text
+from omniretail.channels.feeds.google_product import ProductItems
 from omniretail.channels.feeds.queries import PRODUCT_COLUMNS, FeedContext, Store
 from omniretail.channels.feeds.validation import validate_product_item
+from omniretail.channels.feeds.values import check_url_template, money_text
 from omniretail.inventory.availability import StockPolicy
 
 AT = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -34,7 +35,8 @@ def row(**changes) -> tuple:
         "product_id": 3, "product_code": "RUN 1/2", "title": "Runner", "description": "Light shoe",
         "brand": "Northwind", "category_id": 5, "p_attributes": "{}", "t_title": None, "t_description": None,
         "available": 5, "images": orjson.dumps(["https://cdn.example/1.jpg", "https://cdn.example/ż.jpg"]).decode(),
-        "is_active": True, "status": "active", "price": "[1500, null, null, null]",
+        "is_active": True, "status": "active", "price": "[1500, null, null, null]", "incoming": None,
+        "preorder": None,
     }
     values.update(changes)
     ordered = {**{k: values[k] for k in PRODUCT_COLUMNS}, **values}
@@ -80,6 +82,21 @@ def test_availability_from_what_the_channel_promises(available, attributes, expe
     assert item["availability"] == expected
     if expected in ("preorder", "backorder"):
         assert item["availability_date"] in ("2026-12-24T10:00+0100", "2026-12-24T00:00+0000")
+
+
+def test_goods_on_order_make_a_backorder_dated_when_the_first_free_unit_arrives():
+    """A channel with ``promise_incoming`` (inventory's policy) sells purchase-order lines ahead of arrival."""
+    items = ProductItems(context(policy={"promise_incoming": True, "incoming_max_days": 30}))
+    lines = orjson.dumps([[2, "2026-12-01"], [5, "2026-12-10"], [9, "2027-02-01"]]).decode()
+    item, _ = items.item(row(available=0, incoming=lines, preorder="[null, 3]"))  # 2 + 5 on order, 3 sold ahead
+    assert item["availability"] == "backorder" and item["availability_date"] == "2026-12-10T00:00+0000"
+    stated = orjson.dumps({"availability": "preorder"}).decode()
+    assert items.item(row(available=0, incoming=lines, v_attributes=stated))[0]["availability"] == "preorder"
+    sold_out_ahead, _ = items.item(row(available=0, incoming=lines, preorder="[4, 4]"))  # the cap is reached
+    assert sold_out_ahead["availability"] == "out_of_stock"
+    assert items.item(row(available=3, incoming=lines))[0]["availability"] == "in_stock"
+    far, _ = items.item(row(available=0, incoming='[[9, "2027-02-01"]]'))  # beyond the 30-day horizon
+    assert far["availability"] == "out_of_stock"
 
 
 def test_the_stock_policy_applies():

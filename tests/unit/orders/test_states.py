@@ -26,6 +26,7 @@ LEGAL_ORDER = {
     (O.CONFIRMED, O.IN_FULFILMENT), (O.CONFIRMED, O.CANCELLED),
     (O.IN_FULFILMENT, O.PARTIALLY_FULFILLED), (O.IN_FULFILMENT, O.FULFILLED), (O.IN_FULFILMENT, O.CANCELLED),
     (O.PARTIALLY_FULFILLED, O.FULFILLED), (O.FULFILLED, O.COMPLETED),
+    (O.COMPLETED, O.PARTIALLY_RETURNED), (O.COMPLETED, O.RETURNED), (O.PARTIALLY_RETURNED, O.RETURNED),
 }
 LEGAL_FULFILMENT = {
     (F.NEW, F.PICKING), (F.NEW, F.CANCELLED), (F.PICKING, F.PICKED), (F.PICKING, F.CANCELLED),
@@ -93,6 +94,8 @@ def test_parcels_ship_and_are_delivered_never_handed_over(method):
     ("confirmed", [], {"waiting_units": True}, O.CONFIRMED),
     ("pending_payment", ["new"], {}, O.PENDING_PAYMENT),
     ("cancelled", ["shipped"], {}, O.CANCELLED),
+    ("partially_returned", ["delivered"], {}, O.PARTIALLY_RETURNED),
+    ("returned", ["handed_over"], {}, O.RETURNED),
 ])
 def test_order_state_follows_its_fulfilment_orders(current, fos, extra, expected):
     assert order_state_for(current, fos, **extra) is expected
@@ -102,7 +105,10 @@ def test_order_path_walks_legal_steps_only():
     assert order_path("confirmed", "completed") == [O.IN_FULFILMENT, O.FULFILLED, O.COMPLETED]
     assert order_path("in_fulfilment", "partially_fulfilled") == [O.PARTIALLY_FULFILLED]
     assert order_path("fulfilled", "fulfilled") == []
-    for start, goal in (("completed", "cancelled"), ("partially_fulfilled", "cancelled")):
+    assert order_path("completed", "returned") == [O.RETURNED]
+    assert order_path("fulfilled", "partially_returned") == [O.COMPLETED, O.PARTIALLY_RETURNED]
+    for start, goal in (("completed", "cancelled"), ("partially_fulfilled", "cancelled"),
+                        ("returned", "completed"), ("partially_returned", "completed")):
         with pytest.raises(IllegalTransition):
             order_path(start, goal)
     for start, goal in itertools.product(O, O):

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, status
@@ -79,7 +80,7 @@ async def feed_report(
     limit: Annotated[int, Query(ge=0, le=10_000, description="How many issues to list")] = 1000,
 ) -> FeedReportRead:
     channel = await channels_service.get_channel(session, channel_id, principal=principal)
-    body = service.read_report(settings.var_dir, code=channel.code, channel_id=channel.id)
+    body = await asyncio.to_thread(service.read_report, settings.var_dir, code=channel.code, channel_id=channel.id)
     if body is None:
         raise NotFound(f"channel {channel.code} has no feed report yet; POST …/feeds/build")
     issues = [i for i in body.get("issues", []) if severity is None or i["severity"] == severity]

@@ -45,7 +45,7 @@ class AtomicFile:
 
     def __enter__(self) -> TextIO:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.fh = open(self.tmp, "w", encoding="utf-8", newline="\n", buffering=BUFFER_BYTES)  # noqa: SIM115
+        self.fh = open(self.tmp, "w", encoding="utf-8", newline="\n", buffering=BUFFER_BYTES)
         return self.fh
 
     def __exit__(self, exc_type, exc, tb) -> None:

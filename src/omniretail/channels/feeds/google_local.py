@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, aclosing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import queries, spec
 from .formats import AtomicFile, RssWriter, TsvWriter
-from .google_product import PriceAttributes, declared, json_object
 from .report import FeedReport, FeedStats
 from .validation import Issue, has_errors, validate_local_item
+from .values import PriceAttributes, declared, json_object
 
 FILES = {"tsv": "local-inventory.tsv", "xml": "local-inventory.xml"}
 WRITERS = {"xml": RssWriter, "tsv": TsvWriter}
@@ -109,7 +109,7 @@ class _Sink:
 
 async def build_local_feed(session: AsyncSession, ctx: queries.FeedContext, *, directory: Path,
                            report: FeedReport, formats: tuple[str, ...] = ("tsv", "xml"),
-                           page_size: int = queries.PAGE_SIZE) -> FeedStats:
+                           page_size: int | None = None) -> FeedStats:
     """Write ``local-inventory.tsv``/``.xml`` for every store of the channel, store after store."""
     started = time.perf_counter()
     stats = FeedStats(files=[FILES[f] for f in formats], stores=[])
@@ -123,8 +123,10 @@ async def build_local_feed(session: AsyncSession, ctx: queries.FeedContext, *, d
             items = LocalItems(ctx, store)
             stats.stores.append(items.store_code)
             sink = _Sink(items, writers, report, stats, ctx.currency)
-            async for rows in queries.local_pages(session, ctx, store, page_size=page_size):
-                await asyncio.to_thread(sink.write_page, rows)
+            pages = queries.local_pages(session, ctx, store, page_size=page_size or queries.PAGE_SIZE)
+            async with aclosing(pages):
+                async for rows in pages:
+                    await asyncio.to_thread(sink.write_page, rows)
         for writer in writers:
             writer.end()
     stats.warnings = report.warnings("local_inventory")

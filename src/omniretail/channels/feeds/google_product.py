@@ -7,8 +7,10 @@ Row → item (see ``spec`` for each attribute's source):
 * ``link`` from the channel setting ``product_url_template``; ``image_link`` the first image (the variant's own
   images first, then the product's), ``additional_image_link`` up to 10 more;
 * ``availability`` from what the channel promises (its source locations' stock through its stock policy):
-  ``in_stock`` above 0; at 0, ``preorder``/``backorder`` when the variant's (or product's) attribute
-  ``availability`` says so, with its ``availability_date``; else ``out_of_stock``;
+  ``in_stock`` above 0; at 0, ``backorder`` (or ``preorder`` when the variant says so) when the channel's policy
+  sells goods on order (inventory's ``promise_incoming``), dated when the first unit not yet sold ahead is due;
+  else ``preorder``/``backorder`` when the variant's (or product's) attribute ``availability`` says so, with its
+  ``availability_date``; else ``out_of_stock``;
 * ``price`` the channel's effective price; with a compare-at price, ``price`` is the compare-at and
   ``sale_price`` the current one, ``sale_price_effective_date`` the price row's validity window when it ends;
 * ``condition`` (attribute, default ``new``), ``brand``, ``gtin``, ``mpn``, ``identifier_exists no`` when
@@ -19,114 +21,38 @@ Row → item (see ``spec`` for each attribute's source):
 from __future__ import annotations
 
 import asyncio
-import re
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, aclosing
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omniretail.inventory.availability import promised_quantity
-from omniretail.platform.money import minor_digits
+from omniretail.inventory.availability import Incoming, IncomingPromise, promise_incoming, promised_quantity
 
 from . import queries, spec
 from .formats import AtomicFile, RssWriter, TsvWriter
 from .report import FeedReport, FeedStats
 from .validation import WARNING, Issue, has_errors, validate_product_item
+from .values import (
+    PriceAttributes,
+    ascii_url,
+    availability_date_text,
+    check_url_template,
+    declared,
+    google_datetime,
+    json_object,
+    url_part,
+)
 
 FILES = {"xml": "products.xml", "tsv": "products.tsv"}
 WRITERS = {"xml": RssWriter, "tsv": TsvWriter}
-_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
-_SAFE_PART = re.compile(r"[A-Za-z0-9._~-]+")
 _ACTIVE, _STATUS = queries.PRODUCT_COLUMNS.index("is_active"), queries.PRODUCT_COLUMNS.index("status")
-_PLACEHOLDERS = {"product_code": "P", "sku": "S", "variant_id": 1, "product_id": 1}
-
-
-def google_datetime(value: datetime) -> str:
-    """``2026-12-25T13:00+0100``: ISO 8601 as the specification writes it (answer/6324470)."""
-    return value.strftime("%Y-%m-%dT%H:%M%z")
-
-
-def money_text(minor: int, digits: int, currency: str) -> str:
-    """``1500`` → ``15.00 PLN`` without Decimal arithmetic (hot path)."""
-    if digits == 0:
-        return f"{minor} {currency}"
-    scale = 10 ** digits
-    return f"{minor // scale}.{minor % scale:0{digits}d} {currency}"
-
-
-def stored_datetime(value: str) -> datetime:
-    """A timestamp as JSON carries it: PostgreSQL with its offset, SQLite naive UTC (``platform.models``)."""
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-class PriceAttributes:
-    """``price``/``sale_price``/``sale_price_effective_date`` from the page's ``price`` column, the JSON array
-    ``[amount_minor, compare_at_minor, valid_from, valid_to]`` of the winning price row (or NULL: no price)."""
-
-    def __init__(self, ctx: queries.FeedContext) -> None:
-        self.currency, self.digits, self.at = ctx.currency, minor_digits(ctx.currency), ctx.at
-
-    def apply(self, raw: str | None, item: dict[str, Any], issues: list[Issue]) -> None:
-        if raw is None:
-            return
-        amount, compare, starts, ends = orjson.loads(raw)
-        if compare is None:
-            item["price"] = money_text(amount, self.digits, self.currency)
-        elif compare <= amount:  # pricing refuses this on input; say so rather than publish a false sale
-            item["price"] = money_text(amount, self.digits, self.currency)
-            issues.append(Issue(item.get("id", ""), "sale_price", "the compare-at price is not above the "
-                                "price, so no sale_price is sent", WARNING))
-        else:
-            item["price"] = money_text(compare, self.digits, self.currency)
-            item["sale_price"] = money_text(amount, self.digits, self.currency)
-            if ends is not None:
-                begins = stored_datetime(starts) if starts else self.at
-                item["sale_price_effective_date"] = (f"{google_datetime(begins)}/"
-                                                     f"{google_datetime(stored_datetime(ends))}")
-
-
-def declared(key: str, variant_attributes: dict, product_attributes: dict) -> Any:
-    value = variant_attributes.get(key)
-    return value if value not in (None, "") else product_attributes.get(key)
-
-
-def availability_date_text(value: Any) -> str:
-    """The attribute as written, normalised to the specification's form when it parses."""
-    text = str(value).strip()
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return text  # validation reports it
-    return google_datetime(parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC))  # naive: UTC
-
-
-def url_part(value: str) -> str:
-    """A path or query value, percent-encoded (codes and SKUs are usually safe already: no copy then)."""
-    return value if _SAFE_PART.fullmatch(value) else quote(value, safe="")
-
-
-def ascii_url(url: str) -> str:
-    return url if url.isascii() else quote(url, safe=_URL_SAFE)
-
-
-def check_url_template(template: str | None) -> str:
-    """The channel's ``product_url_template``, or ValueError saying what is wrong with it."""
-    if not template:
-        raise ValueError("set product_url_template in the channel settings, "
-                         "e.g. https://shop.example/p/{product_code}?variant={sku}")
-    try:
-        template.format(**_PLACEHOLDERS)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ValueError(f"product_url_template {template!r} may use only "
-                         f"{', '.join('{' + p + '}' for p in _PLACEHOLDERS)}") from exc
-    return template
 
 
 class ProductItems:
@@ -143,6 +69,7 @@ class ProductItems:
         self._promised: dict[int, int] = {}
         self._product: tuple[int, dict] = (-1, {})
         self._checked = False
+        self.incoming_until = ctx.policy.incoming_until(ctx.at.date())
 
     def promised(self, total: int) -> int:
         if not self.policy_steps:
@@ -162,8 +89,8 @@ class ProductItems:
             assert tuple(row._fields[: len(queries.PRODUCT_COLUMNS)]) == queries.PRODUCT_COLUMNS, row._fields
             self._checked = True
         (variant_id, sku, gtin, mpn, weight_grams, options, v_raw, product_id, product_code, title, description,
-         brand, category_id, p_raw, t_title, t_description, available, images, _active, _status, price,
-         ) = row[: len(queries.PRODUCT_COLUMNS)]
+         brand, category_id, p_raw, t_title, t_description, available, images, _active, _status, price, incoming,
+         preorder) = row[: len(queries.PRODUCT_COLUMNS)]
         issues: list[Issue] = []
         item: dict[str, Any] = {"id": sku, "item_group_id": product_code, "condition": "new"}
         v_attrs = json_object(v_raw)
@@ -178,17 +105,7 @@ class ProductItems:
             item["image_link"] = ascii_url(urls[0])
             if len(urls) > 1:
                 item["additional_image_link"] = [ascii_url(u) for u in urls[1:]]
-        if self.promised(available or 0) > 0:
-            item["availability"] = "in_stock"
-        else:
-            stated = declared("availability", v_attrs, p_attrs)
-            if stated in spec.NEEDS_AVAILABILITY_DATE:
-                item["availability"] = stated
-                date = declared("availability_date", v_attrs, p_attrs)
-                if date:
-                    item["availability_date"] = availability_date_text(date)
-            else:
-                item["availability"] = "out_of_stock"
+        self._availability(item, self.promised(available or 0), incoming, preorder, v_attrs, p_attrs)
         self.prices.apply(price, item, issues)
         if condition := declared("condition", v_attrs, p_attrs):
             item["condition"] = str(condition)
@@ -215,6 +132,33 @@ class ProductItems:
                     item[attribute] = str(value)
         return item, issues
 
+    def _availability(self, item: dict[str, Any], promised: int, incoming: str | None, preorder: str | None,
+                      v_attrs: dict, p_attrs: dict) -> None:
+        """``in_stock`` when the channel promises stock on hand; else ``backorder`` (``preorder`` if the variant
+        says so) when it may sell goods on order, dated when the first unit not yet sold ahead is due; else a
+        declared ``preorder``/``backorder`` with its ``availability_date``; else ``out_of_stock``."""
+        if promised > 0:
+            item["availability"] = "in_stock"
+            return
+        stated = declared("availability", v_attrs, p_attrs)
+        ahead = self.incoming_promise(incoming, preorder)
+        if ahead is not None and ahead.promised > 0 and ahead.expected_date is not None:
+            item["availability"] = "preorder" if stated == "preorder" else "backorder"
+            item["availability_date"] = google_datetime(datetime.combine(ahead.expected_date, dt_time(), UTC))
+        elif stated in spec.NEEDS_AVAILABILITY_DATE:
+            item["availability"] = stated
+            if declared_date := declared("availability_date", v_attrs, p_attrs):
+                item["availability_date"] = availability_date_text(declared_date)
+        else:
+            item["availability"] = "out_of_stock"
+
+    def incoming_promise(self, incoming: str | None, preorder: str | None) -> IncomingPromise | None:
+        if not incoming or incoming == "[]":
+            return None
+        lines = [Incoming(0, int(q), date.fromisoformat(str(d)[:10])) for q, d in orjson.loads(incoming)]
+        cap, preordered = orjson.loads(preorder) if preorder else (None, 0)
+        return promise_incoming(lines, preordered=preordered or 0, cap=cap, until=self.incoming_until)
+
     @staticmethod
     def _cut(item_id: str, attribute: str, value: str, limit: int, issues: list[Issue]) -> str:
         if len(value) <= limit:
@@ -225,13 +169,6 @@ class ProductItems:
         issues.append(Issue(item_id, attribute, f"{attribute} shortened from {len(value)} to {len(cut)} "
                             f"characters (at most {limit})", WARNING))
         return cut
-
-
-def json_object(raw: str | None) -> dict:
-    if not raw or raw == "{}":
-        return {}
-    value = orjson.loads(raw)
-    return value if isinstance(value, dict) else {}
 
 
 @dataclass
@@ -262,7 +199,7 @@ class _Sink:
 
 async def build_product_feed(session: AsyncSession, ctx: queries.FeedContext, *, directory: Path,
                              report: FeedReport, formats: tuple[str, ...] = ("xml", "tsv"),
-                             max_items: int | None = None, page_size: int = queries.PAGE_SIZE) -> FeedStats:
+                             max_items: int | None = None, page_size: int | None = None) -> FeedStats:
     """Write ``products.xml``/``products.tsv`` into ``directory``; items with errors are left out."""
     started = time.perf_counter()
     items = ProductItems(ctx)
@@ -274,8 +211,10 @@ async def build_product_feed(session: AsyncSession, ctx: queries.FeedContext, *,
         for writer in writers:
             writer.begin(title=ctx.name, link=shop, description=f"{ctx.name}: products")
         sink = _Sink(items, writers, report, stats, ctx.at)
-        async for rows in queries.product_pages(session, ctx, page_size=page_size, max_items=max_items):
-            await asyncio.to_thread(sink.write_page, rows)  # the next page is being fetched meanwhile
+        pages = queries.product_pages(session, ctx, page_size=page_size or queries.PAGE_SIZE, max_items=max_items)
+        async with aclosing(pages):  # on an error, the page being fetched finishes before the session is left
+            async for rows in pages:
+                await asyncio.to_thread(sink.write_page, rows)  # the next page is being fetched meanwhile
         for writer in writers:
             writer.end()
     stats.seconds = round(time.perf_counter() - started, 3)

@@ -2,8 +2,7 @@
 
 Pages are keyset pages on the variant id (``id > :after ORDER BY id LIMIT :limit``, taken first in a derived
 table so the plan is always an index range of one page): each costs the same wherever it starts, and nothing
-but one page (and the next, fetched while the current one is written) is in
-memory. A page statement brings everything an item needs — product, translation in the channel's locale, the
+but one page (and the next, fetched while the current one is written) is in memory. A page statement brings everything an item needs — product, translation in the channel's locale, the
 channel's price (the best-ranked usable price list's row valid now), the sum of what the channel's source
 locations have available, the first 11 images — so a page is one round trip, with no ORM objects.
 
@@ -35,7 +34,7 @@ MAX_IMAGES = 11  # image_link + up to 10 additional_image_link
 # The leading columns of the page statements, in order (the feeds unpack rows by position: it is the hot path).
 PRODUCT_COLUMNS = ("variant_id", "sku", "gtin", "mpn", "weight_grams", "options", "v_attributes", "product_id",
                    "product_code", "title", "description", "brand", "category_id", "p_attributes", "t_title",
-                   "t_description", "available", "images", "is_active", "status", "price")
+                   "t_description", "available", "images", "is_active", "status", "price", "incoming", "preorder")
 LOCAL_COLUMNS = ("variant_id", "sku", "v_attributes", "p_attributes", "on_hand", "reserved", "safety_stock",
                  "is_active", "status", "price")
 
@@ -149,6 +148,22 @@ def _price_sql(ctx: FeedContext) -> str:
             f"ORDER BY CASE pr.price_list_id {rank} END LIMIT 1)")
 
 
+def _incoming_sql(ctx: FeedContext) -> tuple[str, str]:
+    """For a channel whose stock policy promises goods on order (``promise_incoming``): the variant's open
+    purchase-order lines at the channel's locations as JSON ``[[outstanding, expected_date], …]`` in date order,
+    and its pre-order cap as ``[cap, preordered]`` — what ``inventory.availability.promise_incoming`` needs."""
+    if not (ctx.policy.promise_incoming and ctx.source_location_ids):
+        return "NULL", "NULL"
+    locations = ", ".join(str(int(i)) for i in ctx.source_location_ids)
+    lines = ("SELECT i.quantity - i.received_quantity AS q, i.expected_date AS d, i.location_id AS l "
+             f"FROM incoming_stock i WHERE i.variant_id = v.id AND i.state = 'open' AND i.location_id IN ({locations})")
+    if ctx.dialect == "postgresql":
+        return (f"(SELECT json_agg(json_build_array(x.q, x.d) ORDER BY x.d, x.l)::text FROM ({lines}) x)",
+                "(SELECT json_build_array(c.cap, c.preordered)::text FROM preorder_cap c WHERE c.variant_id = v.id)")
+    return (f"(SELECT json_group_array(json_array(x.q, x.d)) FROM ({lines} ORDER BY i.expected_date, i.location_id) x)",
+            "(SELECT json_array(c.cap, c.preordered) FROM preorder_cap c WHERE c.variant_id = v.id)")
+
+
 def _statement(sql: str):
     return text(sql).bindparams(bindparam("at", type_=UTCDateTime()))
 
@@ -174,6 +189,7 @@ def product_select_sql(ctx: FeedContext, *, paged: bool = True) -> str:
     else:
         images = f"(SELECT json_group_array(x.url) FROM ({media}) x)"
     translated = "(SELECT t.{} FROM product_translation t WHERE t.product_id = p.id AND t.locale = :locale)"
+    incoming, preorder = _incoming_sql(ctx)
     if paged:  # the page of variants first, by the primary key
         variants = ("(SELECT id, product_id, sku, gtin, mpn, weight_grams, options, attributes, is_active "
                     "FROM variant WHERE id > :after ORDER BY id LIMIT :limit) v")
@@ -186,7 +202,7 @@ def product_select_sql(ctx: FeedContext, *, paged: bool = True) -> str:
         "p.id AS product_id, p.code AS product_code, p.title, p.description, p.brand, p.category_id, "
         f"{_json('p.attributes', d)} AS p_attributes, {translated.format('title')} AS t_title, "
         f"{translated.format('description')} AS t_description, {available} AS available, {images} AS images, "
-        f"v.is_active, p.status, {_price_sql(ctx)} AS price "
+        f"v.is_active, p.status, {_price_sql(ctx)} AS price, {incoming} AS incoming, {preorder} AS preorder "
         f"FROM {variants} JOIN product p ON p.id = v.product_id{tail}"
     )
 
@@ -209,18 +225,18 @@ def is_listed(is_active: Any, status: str) -> bool:
     return bool(is_active) and status == "active"
 
 
-async def product_pages(session: AsyncSession, ctx: FeedContext, *, page_size: int = PAGE_SIZE,
-                        max_items: int | None = None) -> AsyncIterator[list[Row]]:
+def product_pages(session: AsyncSession, ctx: FeedContext, *, page_size: int = PAGE_SIZE,
+                  max_items: int | None = None) -> AsyncIterator[list[Row]]:
+    """The product feed's rows, page after page (close it with ``contextlib.aclosing``)."""
     stmt = _statement(product_select_sql(ctx))
-    async for rows in _keyset(session, stmt, {"at": ctx.at, "locale": ctx.locale}, page_size, max_items):
-        yield rows
+    return _keyset(session, stmt, {"at": ctx.at, "locale": ctx.locale}, page_size, max_items)
 
 
-async def local_pages(session: AsyncSession, ctx: FeedContext, store: Store, *,
-                      page_size: int = PAGE_SIZE) -> AsyncIterator[list[Row]]:
+def local_pages(session: AsyncSession, ctx: FeedContext, store: Store, *,
+                page_size: int = PAGE_SIZE) -> AsyncIterator[list[Row]]:
+    """One store's rows, page after page (close it with ``contextlib.aclosing``)."""
     stmt = _statement(local_select_sql(ctx))
-    async for rows in _keyset(session, stmt, {"at": ctx.at, "location": store.location_id}, page_size, None):
-        yield rows
+    return _keyset(session, stmt, {"at": ctx.at, "location": store.location_id}, page_size, None)
 
 
 async def _keyset(session: AsyncSession, stmt, params: dict[str, Any], page_size: int,

@@ -1,0 +1,354 @@
+"""Customer messages: turn the orders package's message intents into the notifications package's payload.
+
+An order operation knows *what* the customer must be told, not what the message shows: in its own
+transaction it appends a small intent, ``orders.customer_message`` (``timeline.Timeline.notify``). This worker
+consumer reads the order as it is now — its lines with the product title in the order's locale (the catalog's
+tables, read as plain SQL), totals, currency and contact, the fulfilment order and its store
+(``locations.service``), the shipment — and appends ONE validated ``orders.notify`` event
+(``notifications.schemas.NotifyPayload`` / ``notify_event``) in the transaction that marks the intent
+published. The notifications package renders and sends it from that payload alone; neither package reads the
+other's tables.
+
+Intent → notification template:
+
+* ``order_confirmed`` → ``order_confirmed``
+* ``ready_for_pickup`` → ``ready_for_pickup``: the pickup code (the intent's, else the fulfilment order's),
+  ``ready_until`` = the intent's ``collect_by``, the store's name, address, phone, time zone and hours
+* ``order_shipped`` → ``shipped``: carrier, tracking number and link, the lines in that shipment
+* ``order_cancelled`` → ``cancelled``: the reason (the intent's, else the order's, else a default)
+* ``pickup_expired`` → ``cancelled``: "Not collected by <date>" (the deadline, in the store's time zone)
+* ``line_backordered`` → ``delayed``: the reason names the product and SKU
+* ``line_cancelled`` → ``delayed``: the product and SKU were removed and are not charged (a cancelled line is
+  not a cancelled order)
+* ``refunded`` → ``refunded``: ``amount`` (decimal string, or ``amount_minor``), ``method``, ``reason`` — in
+  ``data`` or in ``data.refund``
+* ``order_received``, ``order_collected``, ``order_delivered`` → no message, nothing recorded; likewise
+  ``return_authorised`` and ``return_received`` (no notification template for them yet)
+* anything else → ``Undeliverable`` (parked with the reason), as is an intent whose message does not validate
+
+A customer is told once that an order is cancelled: an expired pickup emits ``pickup_expired`` and then
+``order_cancelled`` in one transaction, and only the first becomes a message. A ``delayed`` message for an
+order that is cancelled by the time the intent is handled is dropped (its cancellation message says it all).
+The signature is the channel's ``settings.shop_name`` when it has one.
+
+Idempotency (the outbox is at-least-once): every message written leaves an entry on the order's timeline, kind
+``customer_message`` with ``{"intent_event_id", "intent", "template"}``, in the same transaction as the
+``orders.notify`` event. Before writing, the consumer locks the order row (``SELECT … FOR UPDATE`` on
+PostgreSQL; SQLite has one writer) and reads that order's ``customer_message`` entries (the timeline is indexed
+by order): an entry for this intent's outbox id means the message was already written, and nothing is appended
+again. The marker and the message commit together or not at all, so a redelivery never doubles a message and a
+rolled-back attempt leaves no marker behind; the notifications package's own (event, recipient, template)
+dedup then makes each ``orders.notify`` event one e-mail or SMS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError
+from sqlalchemy import BigInteger, String, and_, column, select, table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniretail.auth.schemas import Principal
+from omniretail.customers import service as customers_service
+from omniretail.locations import service as locations_service
+from omniretail.notifications.schemas import NotifyPayload, notify_event
+from omniretail.platform.errors import NotFound
+from omniretail.platform.i18n import normalise_locale
+from omniretail.platform.jobs import Event, Undeliverable, handles
+from omniretail.platform.money import from_minor
+
+from . import service
+from .fulfilment import DEFAULT_PICKUP_DAYS
+from .states import OrderState
+from .tables import channel_t
+from .timeline import NOTIFY, OrderRef, Timeline
+
+ACTOR = "system:orders.messages"
+MARKER = "customer_message"  # the timeline kind that records a message written for an intent
+TEMPLATE_FOR = {
+    "order_confirmed": "order_confirmed",
+    "ready_for_pickup": "ready_for_pickup",
+    "order_shipped": "shipped",
+    "order_cancelled": "cancelled",
+    "pickup_expired": "cancelled",
+    "line_backordered": "delayed",
+    "line_cancelled": "delayed",
+    "refunded": "refunded",
+}
+# intents no customer message goes with (the returns ones: the notifications package has no template for them)
+SILENT = frozenset({"order_received", "order_collected", "order_delivered", "return_authorised",
+                    "return_received"})
+DEFAULT_CANCEL_REASON = "The order was cancelled by the shop. Contact us if you have any questions."
+
+LINES, FULFILMENT, SHIPMENTS, EVENTS = service.LINES, service.FULFILMENT, service.SHIPMENTS, service.EVENTS
+_SYSTEM = Principal.system(ACTOR)
+
+# the catalog's tables, as far as a message needs a product's name (no import of its models)
+_variant_t = table("variant", column("id", BigInteger), column("product_id", BigInteger))
+_product_t = table("product", column("id", BigInteger), column("title", String))
+_translation_t = table("product_translation", column("product_id", BigInteger), column("locale", String),
+                       column("title", String))
+
+
+@handles(NOTIFY)
+async def compose_customer_message(session: AsyncSession, event: Event) -> None:
+    """One intent → at most one ``orders.notify`` event, written once (see the module docstring)."""
+    intent = event.payload.get("template")
+    if intent in SILENT:
+        return
+    template = TEMPLATE_FOR.get(intent)
+    if template is None:
+        raise Undeliverable(f"{NOTIFY}: unknown message template {intent!r}; known: "
+                            f"{', '.join(sorted([*TEMPLATE_FOR, *SILENT]))}")
+    order_id = event.payload.get("order_id")
+    if not isinstance(order_id, int):
+        raise Undeliverable(f"{NOTIFY}: order_id must be an order's id, not {order_id!r}")
+    order = await service.order_row(session, order_id, lock=True)  # one message writer per order at a time
+    if order is None:
+        raise Undeliverable(f"{NOTIFY}: order {order_id} not found")
+    written = await messages_written(session, order_id)
+    if any(m.get("intent_event_id") == event.id for m in written):
+        return  # a redelivery: this intent's message was written by an earlier delivery
+    if template == "cancelled" and any(m.get("template") == "cancelled" for m in written):
+        return  # the customer was already told that the order is cancelled
+    if template == "delayed" and order["state"] == OrderState.CANCELLED:
+        return  # the order's cancellation message tells them
+    data = await _Composer(session, order, event).data(intent)
+    try:
+        payload = NotifyPayload(template=template, order_id=order_id, locale=order["locale"], data=data)
+    except ValidationError as exc:
+        raise Undeliverable(f"{NOTIFY}: the {template} message for order {order['number']} "
+                            f"(intent {intent}) does not validate: {exc}") from exc
+    timeline = Timeline(actor=ACTOR)
+    timeline.record(OrderRef.of(order), MARKER, fulfilment_order_id=event.payload.get("fulfilment_order_id"),
+                    data={"intent_event_id": event.id, "intent": intent, "template": template})
+    message = notify_event(payload)
+    timeline.event(message["topic"], message["payload"])
+    await timeline.write(session)
+
+
+async def messages_written(session: AsyncSession, order_id: int) -> list[dict[str, Any]]:
+    """The ``customer_message`` timeline entries of an order: what it has been sent, by intent."""
+    rows = await session.execute(select(EVENTS.c.data).where(EVENTS.c.order_id == order_id,
+                                                             EVENTS.c.kind == MARKER))
+    return [data or {} for data in rows.scalars()]
+
+
+# --- what a message shows ------------------------------------------------------------------------------
+
+@dataclass
+class _Line:
+    id: int
+    sku: str
+    name: str
+    unit_price_minor: int
+    charged: int  # the units the customer pays (or paid, for a cancelled order) for
+
+
+class _Composer:
+    """Reads what one message shows; every amount in the order's currency, names in the order's locale."""
+
+    def __init__(self, session: AsyncSession, order, event: Event) -> None:
+        self.session, self.order, self.event = session, order, event
+        self.intent_data: dict[str, Any] = event.payload.get("data") or {}
+        self.currency: str = order["currency"]
+        self._channel_settings: dict[str, Any] | None = None
+
+    def money(self, minor: int) -> Decimal:
+        return from_minor(minor, self.currency)
+
+    async def data(self, intent: str) -> dict[str, Any]:
+        lines = await self._lines()
+        data = {"order_number": self.order["number"], "currency": self.currency,
+                "shop_name": str((await self._channel()).get("shop_name") or ""),
+                "customer": await self._customer(), "placed_at": self.order["placed_at"],
+                "lines": self._show(lines), "totals": self._totals()}
+        if intent == "ready_for_pickup":
+            fo = await self._fulfilment_order()
+            data["pickup"] = await self._pickup(fo)
+            data["lines"], data["totals"] = self._part(lines, fo["lines"])
+        elif intent == "order_shipped":
+            shipment = await self._shipment()
+            data["shipment"] = shipment["shipment"]
+            data["lines"], data["totals"] = self._part(lines, shipment["lines"])
+        elif intent == "order_cancelled":
+            reason = self.intent_data.get("reason") or self.order["cancel_reason"] or DEFAULT_CANCEL_REASON
+            data["cancellation"] = {"reason": str(reason).strip() or DEFAULT_CANCEL_REASON}
+        elif intent == "pickup_expired":
+            data["cancellation"] = {"reason": await self._expiry_reason()}
+        elif intent in ("line_backordered", "line_cancelled"):
+            data["delay"] = {"reason": self._line_reason(intent, lines)}
+        elif intent == "refunded":
+            data["refund"] = self._refund()
+        return data
+
+    # --- the order --------------------------------------------------------------------------------
+
+    async def _lines(self) -> list[_Line]:
+        """The order's lines with the product title in the order's locale (the catalog title otherwise)."""
+        locale = normalise_locale(self.order["locale"])
+        local = _translation_t.alias("local")
+        rows = (await self.session.execute(
+            select(LINES, _product_t.c.title.label("product_title"), local.c.title.label("local_title"))
+            .select_from(LINES.join(_variant_t, _variant_t.c.id == LINES.c.variant_id)
+                         .join(_product_t, _product_t.c.id == _variant_t.c.product_id)
+                         .outerjoin(local, and_(local.c.product_id == _product_t.c.id, local.c.locale == locale)))
+            .where(LINES.c.order_id == self.order["id"]).order_by(LINES.c.position))).all()
+        cancelled = self.order["state"] == OrderState.CANCELLED
+        return [_Line(r.id, r.sku, (r.local_title or "").strip() or r.product_title or r.sku, r.unit_price_minor,
+                      _charged_units(r._mapping, gross=self.order["prices_include_tax"], cancelled=cancelled))
+                for r in rows]
+
+    def _show(self, lines: list[_Line], quantities: dict[int, int] | None = None) -> list[dict[str, Any]]:
+        out = []
+        for line in lines:
+            quantity = line.charged if quantities is None else quantities.get(line.id, 0)
+            if quantity > 0:
+                out.append({"sku": line.sku, "name": line.name, "quantity": quantity,
+                            "unit_price": self.money(line.unit_price_minor)})
+        return out
+
+    def _part(self, lines: list[_Line], part: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], Any]:
+        """The lines of one parcel or pickup; the order's totals only when it holds every unit charged."""
+        quantities: dict[int, int] = {}
+        for ln in part or []:
+            quantities[ln["order_line_id"]] = quantities.get(ln["order_line_id"], 0) + int(ln["quantity"])
+        if not quantities:
+            return self._show(lines), self._totals()
+        whole = all(quantities.get(x.id, 0) == x.charged for x in lines)
+        return self._show(lines, quantities), self._totals() if whole else None
+
+    def _totals(self) -> dict[str, Decimal]:
+        o = self.order
+        return {"subtotal": self.money(o["subtotal_minor"]), "shipping": self.money(o["shipping_minor"]),
+                "discount": self.money(o["discount_minor"]), "tax": self.money(o["tax_minor"]),
+                "total": self.money(o["total_minor"])}
+
+    async def _customer(self) -> dict[str, Any]:
+        """The contact given with the order; what it lacks from the customer's profile."""
+        contact = dict(self.order["contact"] or {})
+        customer_id = self.order["customer_id"]
+        if customer_id is not None and not all(contact.get(k) for k in ("name", "email", "phone")):
+            try:
+                profile = await customers_service.get_customer(self.session, customer_id)
+            except NotFound:
+                profile = None
+            if profile is not None:
+                for key in ("name", "email", "phone"):
+                    contact[key] = contact.get(key) or getattr(profile, key) or None
+        return {"id": customer_id, "name": contact.get("name") or "", "email": contact.get("email"),
+                "phone": contact.get("phone")}
+
+    async def _channel(self) -> dict[str, Any]:
+        if self._channel_settings is None:
+            settings = (await self.session.execute(select(channel_t.c.settings).where(
+                channel_t.c.id == self.order["channel_id"]))).scalar_one_or_none()
+            self._channel_settings = settings or {}
+        return self._channel_settings
+
+    # --- pickups -----------------------------------------------------------------------------------
+
+    async def _fulfilment_order(self):
+        fo_id = self.event.payload.get("fulfilment_order_id")
+        row = None if fo_id is None else (await self.session.execute(select(FULFILMENT).where(
+            FULFILMENT.c.id == fo_id, FULFILMENT.c.order_id == self.order["id"]))).first()
+        if row is None:
+            raise Undeliverable(f"{NOTIFY}: fulfilment order {fo_id} of order {self.order['number']} not found")
+        return row._mapping
+
+    async def _store(self, location_id: int) -> dict[str, Any]:
+        try:
+            loc = await locations_service.get_location(self.session, location_id, principal=_SYSTEM)
+        except NotFound as exc:
+            raise Undeliverable(f"{NOTIFY}: pickup location {location_id} not found") from exc
+        return {"name": loc.name, "street": loc.street or "", "postal_code": loc.postal_code or "",
+                "city": loc.city or "", "phone": loc.phone or "", "timezone": loc.timezone or "Europe/Warsaw",
+                "opening_hours": loc.opening_hours or {}}
+
+    async def _pickup(self, fo) -> dict[str, Any]:
+        code = self.intent_data.get("pickup_code") or fo["pickup_code"]
+        if not code:
+            raise Undeliverable(f"{NOTIFY}: fulfilment order {fo['id']} has no pickup code")
+        ready_until = self.intent_data.get("collect_by") or await self._deadline(fo)
+        return {"code": str(code), "ready_until": ready_until,
+                "store": await self._store(self.intent_data.get("location_id") or fo["location_id"])}
+
+    async def _deadline(self, fo) -> datetime | None:
+        """When a ready pickup expires: ready + the channel's ``pickup_expiry_days`` (as the expiry job)."""
+        if fo["ready_at"] is None:
+            return None
+        days = int((await self._channel()).get("pickup_expiry_days", DEFAULT_PICKUP_DAYS))
+        return fo["ready_at"] + timedelta(days=days)
+
+    async def _expiry_reason(self) -> str:
+        fo = await self._fulfilment_order()
+        deadline = await self._deadline(fo)
+        if deadline is None:
+            return str(self.intent_data.get("reason") or "Not collected in time")
+        store = await self._store(fo["location_id"])
+        try:
+            deadline = deadline.astimezone(ZoneInfo(store["timezone"]))
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+        return f"Not collected by {deadline:%Y-%m-%d}"
+
+    # --- shipments, lines, refunds -----------------------------------------------------------------
+
+    async def _shipment(self) -> dict[str, Any]:
+        """The shipment as stored (the intent's copy when it cannot be found)."""
+        data = self.intent_data
+        row = None
+        if data.get("shipment_id") is not None:
+            row = (await self.session.execute(select(SHIPMENTS).where(
+                SHIPMENTS.c.id == data["shipment_id"], SHIPMENTS.c.order_id == self.order["id"]))).first()
+        source = dict(row._mapping) if row is not None else data
+        if not source.get("carrier"):
+            raise Undeliverable(f"{NOTIFY}: shipment of order {self.order['number']} has no carrier")
+        url = source.get("tracking_url") or None
+        if url and not str(url).lower().startswith(("https://", "http://")):
+            url = None  # not a link a customer can follow; the tracking number still is
+        return {"shipment": {"carrier": source["carrier"], "tracking_number": source.get("tracking_number") or "",
+                             "tracking_url": url},
+                "lines": source.get("lines") or []}
+
+    def _line_reason(self, intent: str, lines: list[_Line]) -> str:
+        data = self.intent_data
+        line = next((x for x in lines if x.id == data.get("order_line_id")), None) or next(
+            (x for x in lines if x.sku == data.get("sku")), None)
+        sku = line.sku if line else str(data.get("sku") or "")
+        what = f"{line.name} ({sku})" if line else sku or "An item"
+        units = int(data.get("quantity") or 0)
+        what = f"{units} × {what}" if units else what
+        if intent == "line_backordered":
+            return f"{what} is on backorder and will follow as soon as it is back in stock."
+        return f"{what} is not available and has been removed from your order; you will not be charged for it."
+
+    def _refund(self) -> dict[str, Any]:
+        nested = self.intent_data.get("refund")
+        data = nested if isinstance(nested, dict) else self.intent_data  # {refund: {amount, …}} or {amount, …}
+        amount: Any = data.get("amount")
+        if amount is None and data.get("amount_minor") is not None:
+            amount = self.money(int(data["amount_minor"]))
+        try:
+            amount = None if amount is None else Decimal(str(amount))
+        except InvalidOperation as exc:
+            raise Undeliverable(f"{NOTIFY}: refund amount {amount!r} is not a number") from exc
+        if amount is None:
+            raise Undeliverable(f"{NOTIFY}: a refunded message needs data.amount")
+        return {"amount": amount, "method": data.get("method") or None, "reason": data.get("reason") or None}
+
+
+def _charged_units(line, *, gross: bool, cancelled: bool) -> int:
+    """Units the customer pays for. Cancelling the order marks every unit cancelled, so its message shows what
+    was charged before: the line's amounts give it back (``totals.line_amounts`` inverted)."""
+    if not cancelled:
+        return max(0, line["quantity"] - line["quantity_cancelled"])
+    subtotal = line["total_minor"] + line["discount_minor"] - (0 if gross else line["tax_minor"])
+    if line["unit_price_minor"] > 0 and subtotal % line["unit_price_minor"] == 0:
+        return min(line["quantity"], subtotal // line["unit_price_minor"])
+    return line["quantity"]

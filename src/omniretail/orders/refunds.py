@@ -1,0 +1,108 @@
+"""Refunds of inspected returns: partial or in full, by the original payment, cash, card, store credit or a
+voucher; never more than the goods' value (plus the order's shipping when chosen, once per order), and never
+more than was paid for the order less what was refunded already (``returns_amounts.plan_refund``).
+
+Two refunds of one return at once pay once: the order row is locked first (``SELECT … FOR UPDATE`` on
+PostgreSQL; SQLite has one writer), and the return is updated with ``UPDATE … WHERE state = 'inspected' AND
+refunded_minor = :seen`` — a refund computed from a stale figure changes nothing and is refused. The refund
+that pays back everything owed moves the return to ``refunded``; the customer is told of every refund
+(``orders.notify``, template ``refunded``, with the amount and method in ``data``).
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniretail.auth.schemas import Principal
+from omniretail.platform import money
+from omniretail.platform.errors import Conflict, InvalidInput
+
+from . import returns, service
+from .returns_amounts import OverRefund, plan_refund
+from .returns_models import Refund
+from .returns_schemas import RefundCreate, RefundMethod
+from .returns_states import IllegalTransition, ReturnState, allowed_return_moves
+from .timeline import OrderRef, Timeline
+
+REFUNDS, RETURNS, ORDERS = Refund.__table__, returns.RETURNS, service.ORDERS
+R = ReturnState
+UNPAID = ("pending",)
+CREDIT_METHODS = (RefundMethod.STORE_CREDIT, RefundMethod.VOUCHER)
+
+
+def _voucher_code() -> str:
+    return "V-" + base64.b32encode(secrets.token_bytes(10)).decode().rstrip("=")
+
+
+async def refund_return(session: AsyncSession, return_id: int, *, data: RefundCreate, principal: Principal,
+                        actor: str) -> int:
+    """Pay back (part of) what an inspected return is owed; returns the refund's id."""
+    ret, _order = await returns.load_return(session, return_id, principal=principal)
+    timeline = Timeline(actor=actor)
+    order = await service.order_row(session, ret["order_id"], lock=True)  # one refund of an order at a time
+    ret = (await session.execute(select(RETURNS).where(RETURNS.c.id == return_id))).first()._mapping
+    if ret["state"] != R.INSPECTED:
+        raise IllegalTransition(entity="return", entity_id=return_id, current=ret["state"], requested=R.REFUNDED,
+                                allowed=allowed_return_moves(ret["state"]),
+                                detail=f"return {return_id} is {ret['state']}: only an inspected return is refunded")
+    location_id = data.location_id if data.location_id is not None else ret["location_id"]
+    if location_id is not None and (data.location_id is not None or principal.location_ids is not None):
+        await returns.returns_location(session, location_id, principal=principal)  # an associate: their store
+    currency = order["currency"]
+    requested = None
+    if data.amount is not None:
+        try:
+            requested = money.to_minor(money.parse_amount(data.amount, currency), currency)
+        except money.MoneyError as exc:
+            raise InvalidInput(str(exc), field="amount") from None
+    refunded_order, shipping_refunded_order = (await session.execute(
+        select(func.coalesce(func.sum(REFUNDS.c.amount_minor), 0), func.coalesce(func.sum(REFUNDS.c.shipping_minor), 0))
+        .where(REFUNDS.c.order_id == order["id"]))).one()
+    paid = 0 if order["payment_status"] in UNPAID else order["total_minor"]
+    try:
+        plan = plan_refund(goods_due=ret["amount_minor"],
+                           goods_refunded=ret["refunded_minor"] - ret["shipping_refunded_minor"],
+                           shipping_left=max(0, order["shipping_minor"] - shipping_refunded_order),
+                           paid_left=paid - refunded_order, requested=requested,
+                           include_shipping=data.include_shipping)
+    except OverRefund as exc:
+        limit = exc.extensions.get("refundable", 0)
+        raise OverRefund(f"at most {money.from_minor(limit, currency)} {currency} may be refunded on return "
+                         f"{ret['number']} now", requested=str(data.amount),
+                         refundable=str(money.from_minor(limit, currency)), currency=currency) from None
+    target = R.REFUNDED if plan.settles else R.INSPECTED
+    moved = (await session.execute(
+        update(RETURNS).where(RETURNS.c.id == return_id, RETURNS.c.state == R.INSPECTED.value,
+                              RETURNS.c.refunded_minor == ret["refunded_minor"])
+        .values(refunded_minor=RETURNS.c.refunded_minor + plan.amount,
+                shipping_refunded_minor=RETURNS.c.shipping_refunded_minor + plan.shipping,
+                state=target.value, updated_at=timeline.at, **({"closed_at": timeline.at} if plan.settles else {}))
+        .returning(RETURNS.c.id))).first()
+    if moved is None:
+        raise Conflict(f"return {return_id} was refunded meanwhile; reload it", return_id=return_id)
+    reference = data.reference or (_voucher_code() if data.method in CREDIT_METHODS else None)
+    refund_id = (await session.execute(insert(REFUNDS).values(
+        return_id=return_id, order_id=order["id"], amount_minor=plan.amount, shipping_minor=plan.shipping,
+        currency=currency, method=data.method.value, location_id=location_id, reference=reference,
+        reason=data.reason, actor=actor, created_at=timeline.at).returning(REFUNDS.c.id))).scalar_one()
+    amount = str(money.from_minor(plan.amount, currency))
+    details = {"refund_id": refund_id, "amount": amount, "shipping": str(money.from_minor(plan.shipping, currency)),
+               "method": data.method.value, "reference": reference, "location_id": location_id}
+    ref = OrderRef.of(order)
+    timeline.record(ref, "refund.created", data={"return_id": return_id, "return_number": ret["number"], **details})
+    if plan.settles:
+        timeline.transition(ref, entity="return", from_state=R.INSPECTED.value, to_state=R.REFUNDED.value,
+                            kind="return.refunded", data={"return_id": return_id, "return_number": ret["number"],
+                                                          "refunded": str(money.from_minor(
+                                                              ret["refunded_minor"] + plan.amount, currency))})
+    timeline.notify(ref, "refunded", data=returns.notify_data(order, ret, **details, refund={
+        "amount": amount, "method": data.method.value, "reason": data.reason or None}))
+    if refunded_order + plan.amount >= paid > 0 and order["payment_status"] != "refunded":
+        await session.execute(update(ORDERS).where(ORDERS.c.id == order["id"]).values(payment_status="refunded"))
+        timeline.record(ref, "payment", data={"payment_status": "refunded"})
+    await timeline.write(session)
+    return refund_id
