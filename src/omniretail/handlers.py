@@ -12,6 +12,9 @@ from omniretail.platform.jobs import Registry, registry
 MODULES = (
     "omniretail.notifications.tasks",
     "omniretail.orders.messages",
+    "omniretail.channels.feeds.tasks",
+    "omniretail.inventory.tasks",
+    "omniretail.orders.tasks",
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from omniretail.platform.db import Database, unit_of_work
+from omniretail.platform.jobs import WorkerContext, every
 
 from . import reservations
 
@@ -16,3 +17,8 @@ async def expire_holds_job(db: Database, *, batch: int = 500) -> int:
         total += done
         if done < batch:
             return total
+
+
+@every(30, "inventory.expire_holds")
+async def expire_holds_periodically(context: WorkerContext) -> None:
+    await expire_holds_job(context.db)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omniretail.platform import clock
 from omniretail.platform.db import Database, unit_of_work
 from omniretail.platform.errors import Conflict, NotFound
+from omniretail.platform.jobs import WorkerContext, every
 
 from . import fulfilment, service
 from .tables import channel_t
@@ -58,3 +59,8 @@ async def expire_uncollected_job(db: Database, *, now: datetime | None = None) -
     if failed:  # reported after the others were done; the next run retries them
         raise failed[0]
     return done
+
+
+@every(900, "orders.expire_uncollected")
+async def expire_uncollected_periodically(context: WorkerContext) -> None:
+    await expire_uncollected_job(context.db)

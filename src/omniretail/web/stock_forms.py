@@ -144,6 +144,10 @@ def error_message(request: Request, exc: DomainError) -> str:
             return t(request, N_("At most %(allowed)s of %(sku)s."), allowed=ext["allowed"], sku=ext["sku"])
         if ext.get("field") == "destination_location_id":
             return t(request, N_("Choose two different locations."))
+        if ext.get("field") == "lines" and not ext.get("sku"):
+            return t(request, N_("Enter at least one quantity."))
+        if ext.get("field") == "skus":
+            return t(request, N_("Nothing is stocked here yet: list the SKUs to count."))
     return exc.detail
 
 

@@ -54,5 +54,11 @@ async def store_c(session) -> int:
     return await create_location(session, capabilities=STORE_CAPS, name="Store C", latitude=51.1, longitude=17.03)
 
 
+async def returns_centre(session) -> int:
+    """A warehouse that takes returns by post."""
+    return await create_location(session, kind="warehouse", capabilities={"accepts_returns": True},
+                                 name="Returns centre", latitude=52.41, longitude=16.93)
+
+
 def line_of(order: dict, sku: str) -> int:
     return next(ln["id"] for ln in order["lines"] if ln["sku"] == sku)

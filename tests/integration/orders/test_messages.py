@@ -197,6 +197,9 @@ async def test_a_redelivered_intent_sends_once(client, session, db, mail_setting
         async with unit_of_work(db) as s:
             await s.execute(update(OutboxEvent).where(OutboxEvent.topic == topic).values(published_at=None))
         await drain(worker)
+    replayed = (await session.execute(select(OUTBOX.c.attempts, OUTBOX.c.published_at)
+                                      .where(OUTBOX.c.topic.in_([INTENT_TOPIC, NOTIFY_TOPIC])))).all()
+    assert len(replayed) == 2 and all(r.attempts == 2 and r.published_at is not None for r in replayed)
     async with unit_of_work(db) as s:  # and straight through the consumer, as a worker that lost its lease
         await messages.compose_customer_message(s, await _event(s, intent_id, worker))
     assert len(await _notified(session, order["id"])) == 1

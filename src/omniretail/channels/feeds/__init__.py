@@ -6,10 +6,12 @@ One module per concern:
 * ``validation``    the rules an item must pass before it is published (pure, no I/O);
 * ``queries``       the channel's context and the keyset-paged SQL (one statement per page, no ORM rows);
 * ``formats``       incremental RSS 2.0 (``g:`` namespace) and TSV writers, atomic files;
+* ``values``        database values → the specification's text forms (prices, dates, URLs);
 * ``google_product`` / ``google_local``  database rows → feed items → files;
 * ``report``        the per-item error report (bounded in memory);
 * ``service``       build a channel's feeds into ``var/feeds/<channel code>/``, tokens, reading the report;
-* ``endpoints``     ``/feeds/{code}/…?token=`` (public) and ``/api/v1/channels/{id}/feeds/…``.
+* ``endpoints``     ``/feeds/{code}/…?token=`` (public) and ``/api/v1/channels/{id}/feeds/…``;
+* ``tasks``         the hourly rebuild job (``channels.feeds.rebuild``).
 
 Channel settings read here (all optional except ``product_url_template``): ``product_url_template``
 (``https://shop.example/p/{product_code}?variant={sku}``; also ``{variant_id}``, ``{product_id}``),

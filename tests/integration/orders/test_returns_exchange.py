@@ -1,0 +1,89 @@
+"""Exchanges: a returned line swapped for another variant through the usual order path — for the difference or
+at no charge — linked both ways, once per line, and the credit taken off what the return may still refund."""
+
+from __future__ import annotations
+
+from tests.factories import problem
+from tests.integration.inventory.helpers import assert_invariants
+from tests.integration.orders.helpers import API, associate, create_shop, level
+from tests.integration.orders.returns_helpers import act, collected_order, line_of
+
+
+async def test_exchange_places_the_replacement_order_and_credits_the_returned_value(client, session):
+    shop = await create_shop(session, stock={"warehouse": {"0": 5, "1": 5, "2": 5},
+                                             "store_a": {"0": 3, "1": 3, "2": 3}})
+    sku0, sku1, sku2 = shop.skus  # 100.00, 19.99, 5.00
+    order = await collected_order(client, session, shop, [(0, 1), (2, 1)], shop.store_a, payment_status="paid")
+    assert order["state"] == "completed"
+    clerk = await associate(session, shop.store_a)
+    ret = await act(client, clerk, f"/orders/{order['id']}/returns", {"authorise": True, "lines": [
+        {"order_line_id": line_of(order, sku0), "quantity": 1, "reason": "wrong_size"},
+        {"order_line_id": line_of(order, sku2), "quantity": 1, "reason": "wrong_item"}]}, status=201)
+    big, small = ret["lines"]
+    assert ret["amount"] == "105.00"
+
+    # the 100.00 item for a 19.99 one: nothing to pay, 80.01 stays refundable on the return
+    cheaper = await act(client, clerk, f"/returns/{ret['id']}/exchange",
+                        {"lines": [{"return_line_id": big["id"], "sku": sku1}]}, status=201)
+    swap = cheaper["order"]
+    assert (swap["state"], swap["payment_status"], swap["total"]) == ("confirmed", "paid", "0.00")
+    assert swap["lines"][0]["discount"] == "19.99" and swap["origin_location_id"] == shop.store_a
+    assert swap["fulfilment_orders"][0]["location_id"] == shop.store_a  # picked up where it was returned
+    assert ret["number"] in swap["note"] and swap["customer_id"] == order["customer_id"]
+    linked = cheaper["return"]["lines"][0]
+    assert (linked["exchange_order_id"], linked["exchange_order_line_id"], linked["exchange_credit"]) == (
+        swap["id"], swap["lines"][0]["id"], "19.99")
+    assert cheaper["return"]["amount"] == "85.01"
+    assert await level(session, sku1, shop.store_a) == (3, 1)  # the replacement is reserved at the store
+
+    twice = await client.post(f"{API}/returns/{ret['id']}/exchange", headers=clerk,
+                              json={"lines": [{"return_line_id": big["id"], "sku": sku2}]})
+    assert twice.status_code == 409 and problem(twice)["return_line_ids"] == [big["id"]]
+
+    # the 5.00 item for a 100.00 one, customer pays the difference: the replacement waits for 95.00
+    dearer = await act(client, clerk, f"/returns/{ret['id']}/exchange",
+                       {"lines": [{"return_line_id": small["id"], "sku": sku0}]}, status=201)
+    assert (dearer["order"]["state"], dearer["order"]["total"]) == ("pending_payment", "95.00")
+    assert dearer["return"]["amount"] == "80.01"
+
+    await act(client, clerk, f"/returns/{ret['id']}/receive", {})
+    await act(client, clerk, f"/returns/{ret['id']}/inspect", {"lines": [
+        {"return_line_id": big["id"], "condition": "new", "disposition": "restock"},
+        {"return_line_id": small["id"], "condition": "new", "disposition": "restock"}]})
+    over = await client.post(f"{API}/returns/{ret['id']}/refund", headers=clerk, json={"amount": "80.02"})
+    assert over.status_code == 409 and problem(over)["refundable"] == "80.01"
+    paid = await act(client, clerk, f"/returns/{ret['id']}/refund", {"method": "store_credit"}, status=201)
+    assert (paid["state"], paid["refunded"]) == ("refunded", "80.01")
+    assert paid["refunds"][0]["reference"].startswith("V-")  # the voucher the customer takes home
+    late = await client.post(f"{API}/returns/{ret['id']}/exchange", headers=clerk,
+                             json={"lines": [{"return_line_id": big["id"], "sku": sku2}]})
+    assert late.status_code == 409 and problem(late)["current_state"] == "refunded"
+    timeline = (await client.get(f"{API}/orders/{order['id']}", headers=shop.auth)).json()["timeline"]
+    exchanged = [e for e in timeline if e["kind"] == "return.exchanged"]
+    assert [e["data"]["exchange_order_id"] for e in exchanged] == [swap["id"], dearer["order"]["id"]]
+    await assert_invariants(session)
+
+
+async def test_exchange_at_no_charge(client, session):
+    shop = await create_shop(session, stock={"store_a": {"0": 3, "1": 3, "2": 3}})
+    sku0, _sku1, sku2 = shop.skus
+    order = await collected_order(client, session, shop, [(2, 2)], shop.store_a)
+    ret = await act(client, shop.auth, f"/orders/{order['id']}/returns", {"location_id": shop.store_a,
+                    "authorise": True, "lines": [{"order_line_id": line_of(order, sku2), "quantity": 2,
+                                                  "reason": "defective"}]}, status=201)
+    unknown = await client.post(f"{API}/returns/{ret['id']}/exchange", headers=shop.auth,
+                                json={"lines": [{"return_line_id": ret["lines"][0]["id"] + 999, "sku": sku0}]})
+    assert unknown.status_code == 422
+    goodwill = await act(client, shop.auth, f"/returns/{ret['id']}/exchange", {
+        "charge": "none", "lines": [{"return_line_id": ret["lines"][0]["id"], "sku": sku0, "quantity": 1}]},
+        status=201)
+    assert (goodwill["order"]["total"], goodwill["order"]["state"]) == ("0.00", "confirmed")
+    assert goodwill["return"]["amount"] == "0.00"  # the returned 10.00 is all used up by the exchange
+    assert goodwill["return"]["lines"][0]["exchange_credit"] == "100.00"
+    await act(client, shop.auth, f"/returns/{ret['id']}/receive", {})
+    await act(client, shop.auth, f"/returns/{ret['id']}/inspect", {"lines": [
+        {"return_line_id": ret["lines"][0]["id"], "condition": "damaged", "disposition": "return_to_vendor"}]})
+    nothing = await client.post(f"{API}/returns/{ret['id']}/refund", headers=shop.auth, json={})
+    assert nothing.status_code == 409 and problem(nothing)["type"].endswith(":nothing-to-refund")
+    closed = await act(client, shop.auth, f"/returns/{ret['id']}/close", {"reason": "exchanged"})
+    assert closed["state"] == "closed"
