@@ -11,6 +11,7 @@ from omniretail.platform.jobs import Registry, registry
 
 MODULES = (
     "omniretail.notifications.tasks",
+    "omniretail.channels.sync.tasks",
     "omniretail.orders.messages",
     "omniretail.channels.feeds.tasks",
     "omniretail.inventory.tasks",

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from omniretail.auth.endpoints import router as auth_router
 from omniretail.catalog.endpoints import router as catalog_router
 from omniretail.channels.endpoints import router as channels_router
+from omniretail.channels.sync.endpoints import router as channel_sync_router
 from omniretail.channels.feeds.endpoints import router as feeds_router
 from omniretail.customers.endpoints import router as customers_router
 from omniretail.inventory.endpoints import router as inventory_router
@@ -19,6 +20,7 @@ from omniretail.pricing.endpoints import router as pricing_router
 api_router = APIRouter()
 api_router.include_router(locations_router)
 api_router.include_router(channels_router)
+api_router.include_router(channel_sync_router)
 api_router.include_router(pricing_router)
 api_router.include_router(auth_router)
 api_router.include_router(catalog_router)

@@ -5,8 +5,10 @@ more than was paid for the order less what was refunded already (``returns_amoun
 Two refunds of one return at once pay once: the order row is locked first (``SELECT … FOR UPDATE`` on
 PostgreSQL; SQLite has one writer), and the return is updated with ``UPDATE … WHERE state = 'inspected' AND
 refunded_minor = :seen`` — a refund computed from a stale figure changes nothing and is refused. The refund
-that pays back everything owed moves the return to ``refunded``; the customer is told of every refund
-(``orders.notify``, template ``refunded``, with the amount and method in ``data``).
+that pays back everything owed moves the return to ``refunded``; the customer is told of every refund (a
+``refunded`` message intent with the amount and method in ``data`` and ``data.refund``, sent by
+``orders/messages.py`` as the ``refunded`` notification). When everything paid for the order has been paid
+back, its payment status becomes ``refunded``.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ async def refund_return(session: AsyncSession, return_id: int, *, data: RefundCr
     refunded_order, shipping_refunded_order = (await session.execute(
         select(func.coalesce(func.sum(REFUNDS.c.amount_minor), 0), func.coalesce(func.sum(REFUNDS.c.shipping_minor), 0))
         .where(REFUNDS.c.order_id == order["id"]))).one()
+    refunded_order, shipping_refunded_order = int(refunded_order), int(shipping_refunded_order)  # numeric on PG
     paid = 0 if order["payment_status"] in UNPAID else order["total_minor"]
     try:
         plan = plan_refund(goods_due=ret["amount_minor"],

@@ -8,9 +8,11 @@ reads and look-ups in ``returns_reads``.
 
 Each move is checked by ``returns_states`` and applied as ``UPDATE sales_return … WHERE id = :id AND state =
 :expected``: of two people receiving or inspecting the same return at once, one gets a 409. Every move writes
-the order's timeline and ``orders.status_changed`` (entity ``return``); the customer hears of authorisation
-and receipt (``orders.notify``: ``return_authorised``, ``return_received``). Once the goods are back, a
-completed order becomes ``partially_returned`` or ``returned``.
+the order's timeline and ``orders.status_changed`` (entity ``return``, ``data.return_id``). The customer's
+messages are intents (``Timeline.notify``: ``return_authorised``, ``return_received``, and ``refunded`` with
+the amount and method in ``data``), which ``orders/messages.py`` turns into ``orders.notify`` notifications
+(``refunded`` has a template; the other two none yet). Once the goods are back, a completed order becomes
+``partially_returned`` or ``returned``.
 
 Who may act: whoever sees the order (``service.sees_order``) or the return's location. A store associate may
 also take back an order their store neither sold nor fulfilled — at their own store, quoting the order number
@@ -28,8 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omniretail.auth.schemas import Principal
 from omniretail.inventory import service as inventory_service
 from omniretail.locations import service as locations_service
-from omniretail.platform import clock
-from omniretail.platform.errors import InvalidInput, NotFound, PermissionDenied
+from omniretail.platform.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 from . import service
 from .returns_amounts import units_value
@@ -241,6 +242,12 @@ async def end_return(session: AsyncSession, return_id: int, target: ReturnState,
                      principal: Principal, actor: str) -> None:
     """Reject (requested), cancel (not received yet) or close (inspected) a return, with the reason."""
     ret, order = await load_return(session, return_id, principal=principal)
+    if target in RETURN_VOID:
+        exchanged = (await session.execute(select(RLINES.c.exchange_order_id).where(
+            RLINES.c.return_id == return_id, RLINES.c.exchange_order_id.is_not(None)))).scalars().all()
+        if exchanged:
+            raise Conflict(f"return {ret['number']} was exchanged: cancel the replacement order(s) first",
+                           exchange_order_ids=sorted(set(exchanged)))
     timeline = Timeline(actor=actor)
     await move_return(session, ret, order, target, timeline, values={"outcome": reason or None,
                                                                      "closed_at": timeline.at},

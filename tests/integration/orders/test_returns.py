@@ -18,7 +18,13 @@ from omniretail.platform.outbox import OutboxEvent
 from tests.factories import problem
 from tests.integration.inventory.helpers import assert_invariants
 from tests.integration.orders.helpers import API, associate, create_shop, level, outbox
-from tests.integration.orders.returns_helpers import act, delivered_online_order, line_of, place, returns_centre
+from tests.integration.orders.returns_helpers import (
+    act,
+    delivered_online_order,
+    line_of,
+    place,
+    returns_centre,
+)
 
 
 async def _intent_event(session, template: str, order_id: int) -> Event:

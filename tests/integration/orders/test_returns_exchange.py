@@ -80,6 +80,8 @@ async def test_exchange_at_no_charge(client, session):
     assert (goodwill["order"]["total"], goodwill["order"]["state"]) == ("0.00", "confirmed")
     assert goodwill["return"]["amount"] == "0.00"  # the returned 10.00 is all used up by the exchange
     assert goodwill["return"]["lines"][0]["exchange_credit"] == "100.00"
+    keep = await client.post(f"{API}/returns/{ret['id']}/cancel", headers=shop.auth, json={"reason": "oops"})
+    assert keep.status_code == 409 and problem(keep)["exchange_order_ids"] == [goodwill["order"]["id"]]
     await act(client, shop.auth, f"/returns/{ret['id']}/receive", {})
     await act(client, shop.auth, f"/returns/{ret['id']}/inspect", {"lines": [
         {"return_line_id": ret["lines"][0]["id"], "condition": "damaged", "disposition": "return_to_vendor"}]})

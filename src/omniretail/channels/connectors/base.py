@@ -77,6 +77,7 @@ class ItemResult:
     error: str | None = None
     retryable: bool = True
     answer: dict[str, Any] | None = None
+    status: int | None = None  # the HTTP status of the answer, where one call answered for the item
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,8 @@ class Connector(ABC):
     supports_orders: ClassVar[bool] = False
     supports_fulfilment: ClassVar[bool] = False
     supports_read_back: ClassVar[bool] = False
+    listings_by_default: ClassVar[bool] = False  # push publication/content unless settings.sync_listings says
+    external_key: ClassVar[str | None] = None  # the ``external`` field naming the listing on the channel
 
     def __init__(self, channel: ChannelConfig, *, http: httpx.AsyncClient, limiter: Limiter) -> None:
         self.channel = channel

@@ -75,13 +75,21 @@ class TokenBucket:
         self.tokens = max(0.0, min(self.burst, tokens))
 
 
+class Throttled(Exception):
+    """The bucket will not have the tokens within ``max_wait``: give the work back and come again later."""
+
+    def __init__(self, bucket: str, retry_after: float) -> None:
+        super().__init__(f"rate limit {bucket!r}: next tokens in {retry_after:.1f}s")
+        self.retry_after = retry_after
+
+
 class Limiter(Protocol):
     async def acquire(self, bucket: str, cost: float = 1.0) -> float: ...
     async def block(self, seconds: float) -> None: ...
     async def set_available(self, bucket: str, tokens: float) -> None: ...
 
 
-MAX_WAIT_S = 120.0
+MAX_WAIT_S = 5.0  # wait this long for tokens inside a call; longer waits give the claimed work back
 
 
 @dataclass
@@ -91,6 +99,7 @@ class LocalLimiter:
     limits: dict[str, RateLimit]
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], object] = asyncio.sleep
+    max_wait: float = MAX_WAIT_S
     buckets: dict[str, TokenBucket] = field(default_factory=dict)
 
     def _bucket(self, name: str) -> TokenBucket:
@@ -100,13 +109,14 @@ class LocalLimiter:
         return self.buckets[name]
 
     async def acquire(self, bucket: str, cost: float = 1.0) -> float:
-        """Wait for the tokens; returns the seconds waited."""
+        """Wait for the tokens (returns the seconds waited), or raise :class:`Throttled` beyond ``max_wait``."""
         waited = 0.0
         while True:
             wait = self._bucket(bucket).take(cost, self.clock())
             if wait <= 0:
                 return waited
-            wait = min(wait, MAX_WAIT_S)
+            if waited + wait > self.max_wait:
+                raise Throttled(bucket, wait)
             await self.sleep(wait)
             waited += wait
 
@@ -143,11 +153,13 @@ class DbLimiter:
     limits: dict[str, RateLimit]
     clock: Callable[[], float] = time.time  # wall clock: shared between machines (keep them NTP-synced)
     sleep: Callable[[float], object] = asyncio.sleep
+    max_wait: float = MAX_WAIT_S
     _created: set[str] = field(default_factory=set)
 
     async def _exec(self, stmt, params):
         async with unit_of_work(self.db) as session:
-            return (await session.execute(stmt, params)).first()
+            result = await session.execute(stmt, params)
+            return result.first() if result.returns_rows else None
 
     async def acquire(self, bucket: str, cost: float = 1.0) -> float:
         limit = self.limits.get(bucket)
@@ -168,7 +180,9 @@ class DbLimiter:
             if row is None:  # the row went (channel deleted): do not spin
                 return waited
             bucket_state = TokenBucket(limit.rate, limit.burst, row.tokens, row.refreshed, row.blocked_until)
-            wait = min(max(bucket_state.take(cost, now), 0.005), MAX_WAIT_S)
+            wait = max(bucket_state.take(cost, now), 0.005)
+            if waited + wait > self.max_wait:
+                raise Throttled(bucket, wait)
             await self.sleep(wait)
             waited += wait
 

@@ -38,6 +38,7 @@ def delivery_id(channel_id: int, topic: str, items: list[tuple[int, int, int]]) 
 class WebhookConnector(Connector):
     name = "webhook"
     external_key = "sku"
+    listings_by_default = True
     max_batch = 200
     default_limits = {"requests": RateLimit(rate=20.0, burst=40.0)}
 
@@ -50,9 +51,10 @@ class WebhookConnector(Connector):
                               headers=headers)
         answer = body_of(response) if response.content else {}
         if 200 <= response.status_code < 300:
-            return ItemResult(0, True, answer=answer if isinstance(answer, dict) else {"answer": answer})
+            return ItemResult(0, True, answer=answer if isinstance(answer, dict) else {"answer": answer},
+                              status=response.status_code)
         return ItemResult(0, False, f"receiver answered {response.status_code}: {error_text(answer)}",
-                          answer=answer if isinstance(answer, dict) else None)
+                          answer=answer if isinstance(answer, dict) else None, status=response.status_code)
 
     async def _batch(self, topic: str, items: list[Any], rows: list[dict[str, Any]]) -> list[ItemResult]:
         ids = [i.listing.listing_id for i in items]
