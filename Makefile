@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2
 CHROMIUM := /usr/lib/chromium/chromium
 
 .PHONY: run serve test venv test-venv chromium translations migrate demo bench-list clean

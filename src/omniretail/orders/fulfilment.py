@@ -69,20 +69,29 @@ async def _move(session: AsyncSession, fo, order, target: F, timeline: Timeline,
                 values: dict[str, Any] | None = None, data: dict[str, Any] | None = None) -> None:
     fulfilment_move(fo["state"], target, delivery_method=fo["delivery_method"], fulfilment_order_id=fo["id"])
     if target != F.CANCELLED and order["state"] not in ORDER_STATES_THAT_FULFIL:
+        # Read after a concurrent move finished the order: report the fulfilment order's own change first,
+        # so the loser of a race always learns the state it lost to.
+        await _raise_if_changed(session, fo, target)
         raise Conflict(f"order {order['id']} is {order['state']}: its fulfilment cannot go on",
                        order_state=order["state"])
     moved = (await session.execute(
         update(FULFILMENT).where(FULFILMENT.c.id == fo["id"], FULFILMENT.c.state == fo["state"])
         .values(state=target.value, updated_at=clock.now(), **(values or {})).returning(FULFILMENT.c.id))).first()
     if moved is None:
-        now_state = (await session.execute(select(FULFILMENT.c.state).where(FULFILMENT.c.id == fo["id"]))
-                     ).scalar_one()
+        await _raise_if_changed(session, fo, target)
+        raise Conflict(f"fulfilment order {fo['id']} changed meanwhile")
+    timeline.transition(OrderRef.of(order), entity="fulfilment_order", from_state=fo["state"],
+                        to_state=target.value, fulfilment_order_id=fo["id"], data=data)
+
+
+async def _raise_if_changed(session: AsyncSession, fo, target: F) -> None:
+    now_state = (await session.execute(select(FULFILMENT.c.state).where(FULFILMENT.c.id == fo["id"]))
+                 ).scalar_one()
+    if now_state != fo["state"]:
         raise IllegalTransition(
             entity="fulfilment_order", entity_id=fo["id"], current=now_state, requested=target,
             allowed=allowed_fulfilment_moves(now_state, fo["delivery_method"]),
             detail=f"fulfilment order {fo['id']} changed meanwhile: it is {now_state} now")
-    timeline.transition(OrderRef.of(order), entity="fulfilment_order", from_state=fo["state"],
-                        to_state=target.value, fulfilment_order_id=fo["id"], data=data)
 
 
 async def _finish(session: AsyncSession, order, timeline: Timeline, fo_id: int, *,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, select, text, update
+from sqlalchemy import and_, case, exists, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.auth.schemas import Principal
@@ -37,6 +37,8 @@ DELIVERY_SORTS = SortSpec({"id": ChannelDelivery.id}, default="-id")
 def state_of(row: Any) -> ListingState:
     if row.parked:
         return ListingState.PARKED
+    if row.desired_version == 0:  # linked, its desired state not computed yet
+        return ListingState.DUE
     if row.desired_version <= row.acked_version:
         return ListingState.SYNCED
     return ListingState.ERROR if row.last_error else ListingState.DUE
@@ -47,8 +49,8 @@ def _state_filter(state: ListingState):
     return {
         ListingState.PARKED: ChannelListing.parked.is_(True),
         ListingState.SYNCED: and_(ChannelListing.desired_version <= ChannelListing.acked_version,
-                                  ChannelListing.parked.is_(False)),
-        ListingState.DUE: and_(due, ChannelListing.parked.is_(False)),
+                                  ChannelListing.desired_version > 0, ChannelListing.parked.is_(False)),
+        ListingState.DUE: and_(or_(due, ChannelListing.desired_version == 0), ChannelListing.parked.is_(False)),
         ListingState.ERROR: and_(due, ChannelListing.parked.is_(False), ChannelListing.last_error.is_not(None)),
     }[state]
 
@@ -113,10 +115,13 @@ async def link_listings(session: AsyncSession, channel_id: int, *, items: list[L
 
 async def retry_listing(session: AsyncSession, channel_id: int, listing_id: int, *, principal: Principal
                         ) -> ListingRead:
-    """Unpark (or cut the back-off of) a listing: it is due again now, with a fresh set of attempts."""
+    """Unpark (or cut the back-off of) a listing: it is due again now, with a fresh set of attempts. The version
+    moves on too, so the channel gets a new request (a new command id, a new idempotency key) rather than the
+    answer it gave the failed one."""
     row = await get_listing(session, channel_id, listing_id, principal=principal)
     await session.execute(update(L).where(L.c.id == row.id).values(
-        parked=False, attempts=0, next_attempt_at=None, updated_at=clock.now()))
+        parked=False, attempts=0, next_attempt_at=None, desired_version=L.c.desired_version + 1,
+        updated_at=clock.now()))
     await session.refresh(row)
     return (await _reads(session, [row]))[0]
 

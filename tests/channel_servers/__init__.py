@@ -1,0 +1,1 @@
+"""Local channel servers (Allegro, Shopify, a webhook receiver) for the sync tests and the ``sync`` benchmark."""
