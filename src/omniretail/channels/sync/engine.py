@@ -276,6 +276,8 @@ class SyncEngine:
             failed = {p: r for p, r in got.items() if not r.ok}
             lag_ms = int((now - c.desired_at).total_seconds() * 1000) if complete and c.desired_at else None
             for part, result in got.items():
+                if result.ok and (result.answer or {}).get("skipped"):
+                    continue  # nothing was sent (a part this channel does not take)
                 entries.append(_entry(batch, c, part, result, now, self.worker_id,
                                       lag_ms if complete and result.ok else None))
             if complete:
