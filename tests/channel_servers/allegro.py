@@ -44,6 +44,8 @@ class FakeAllegro:
         self.changes = Bucket(offer_changes_per_s, burst or offer_changes_per_s)
         self.offers: dict[str, dict] = {}
         self.commands: dict[tuple[str, str], dict] = {}
+        self.order: list[dict] = []  # commands in the order they were registered
+        self._next = 0  # the first not carried out yet
         self.fail_offers: set[str] = set()
         self.offer_events: list[dict] = []
         self.order_events: list[dict] = []
@@ -66,6 +68,7 @@ class FakeAllegro:
             Route("/order/checkout-forms/{form_id}", self.get_form, methods=["GET"]),
             Route("/order/checkout-forms/{form_id}/fulfillment", self.put_fulfilment, methods=["PUT"]),
             Route("/order/checkout-forms/{form_id}/shipments", self.post_shipment, methods=["POST"]),
+            Route("/_bench/state", self.state, methods=["GET"]),
         ])
 
     # --- test helpers ---------------------------------------------------------------------------------------
@@ -108,6 +111,7 @@ class FakeAllegro:
     # --- plumbing -------------------------------------------------------------------------------------------
 
     async def _gate(self, request: Request, cost: float = 0.0) -> Response | None:
+        self._advance()
         self.behaviour.requests.append((request.method, request.url.path))
         await self.behaviour.delay()
         if request.headers.get("authorization") != f"Bearer {self.token}":
@@ -126,8 +130,16 @@ class FakeAllegro:
         self.offer_events.append({"id": str(next(self._event_ids)), "type": event_type, "occurredAt": _now(),
                                   "offer": {"id": offer_id}})
 
-    def _process(self, command: dict) -> None:
-        if command["done"] or time.monotonic() - command["at"] < self.process_delay_s:
+    def _advance(self) -> None:
+        """Commands are carried out in the order they were registered, each once its delay has passed, whoever
+        asks (like Allegro, which works through them on its own, polled or not)."""
+        now = time.monotonic()
+        while self._next < len(self.order) and now - self.order[self._next]["at"] >= self.process_delay_s:
+            self._apply(self.order[self._next])
+            self._next += 1
+
+    def _apply(self, command: dict) -> None:
+        if command["done"]:
             return
         for task in command["tasks"]:
             offer = self.offers.get(task["offer"]["id"])
@@ -148,8 +160,7 @@ class FakeAllegro:
         command["done"] = True
 
     def _process_all(self) -> None:
-        for command in self.commands.values():
-            self._process(command)
+        self._advance()
 
     @staticmethod
     def _report(command: dict) -> dict:
@@ -159,6 +170,13 @@ class FakeAllegro:
                                                    "failed": sum(t["status"] == "FAIL" for t in tasks)}}
 
     # --- endpoints ------------------------------------------------------------------------------------------
+
+    async def state(self, request: Request) -> Response:
+        """Not Allegro: what the offers show now, and how many offer changes were asked for (benchmark)."""
+        self._process_all()
+        changes = sum(len(c["tasks"]) for c in self.commands.values() if c["kind"] == "quantity")
+        return JSONResponse({"quantities": {o: v["stock"]["available"] for o, v in self.offers.items()},
+                             "writes": changes, "requests": len(self.behaviour.requests), "commands": self.puts})
 
     async def put_command(self, request: Request) -> Response:
         body = await request.json()
@@ -178,6 +196,7 @@ class FakeAllegro:
         command = {"id": key[1], "kind": kind, "body": body, "at": time.monotonic(), "done": False,
                    "tasks": [{"offer": {"id": o}, "status": "NEW", "scheduledAt": _now()} for o in offers]}
         self.commands[key] = command
+        self.order.append(command)
         self.puts += 1
         return JSONResponse(self._report(command), status_code=201, media_type=MEDIA)
 
@@ -188,7 +207,7 @@ class FakeAllegro:
         command = self.commands.get((request.path_params["kind"], request.path_params["command_id"]))
         if command is None:
             return JSONResponse({"errors": [{"message": "Command not found"}]}, status_code=404)
-        self._process(command)
+        self._advance()
         return JSONResponse(self._report(command), media_type=MEDIA)
 
     async def get_tasks(self, request: Request) -> Response:
@@ -198,7 +217,7 @@ class FakeAllegro:
         command = self.commands.get((request.path_params["kind"], request.path_params["command_id"]))
         if command is None:
             return JSONResponse({"errors": [{"message": "Command not found"}]}, status_code=404)
-        self._process(command)
+        self._advance()
         limit = int(request.query_params.get("limit", 100))  # "Defaults: limit = 100, offset = 0"
         offset = int(request.query_params.get("offset", 0))
         return JSONResponse({"tasks": command["tasks"][offset:offset + limit]}, media_type=MEDIA)

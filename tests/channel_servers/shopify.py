@@ -43,7 +43,9 @@ class FakeShopify:
         self.keys: dict[str, tuple[str, dict]] = {}
         self.mutations = 0  # inventorySetQuantities calls that changed something
         self.stale_answers = 0
-        self.app = Starlette(routes=[Route("/admin/api/{version}/graphql.json", self.graphql, methods=["POST"])])
+        self.writes = 0  # quantities set
+        self.app = Starlette(routes=[Route("/admin/api/{version}/graphql.json", self.graphql, methods=["POST"]),
+                                     Route("/_bench/state", self.state, methods=["GET"])])
 
     # --- helpers for tests ---------------------------------------------------------------------------------
 
@@ -78,6 +80,11 @@ class FakeShopify:
         return self.levels[(item, location)]
 
     # --- the endpoint ---------------------------------------------------------------------------------------
+
+    async def state(self, request: Request) -> Response:
+        """Not Shopify: the available quantities now, and counts (benchmark)."""
+        return JSONResponse({"quantities": {item: q for (item, _loc), q in self.levels.items()},
+                             "writes": self.writes, "requests": len(self.behaviour.requests)})
 
     def _charge(self, cost: float) -> dict | None:
         with self.lock:
@@ -164,6 +171,7 @@ class FakeShopify:
             for q in quantities:
                 self.levels[(q["inventoryItemId"], q["locationId"])] = q["quantity"]
             self.mutations += 1
+            self.writes += len(quantities)
             answer = {"inventorySetQuantities": {"inventoryAdjustmentGroup": {
                 "id": f"gid://shopify/InventoryAdjustmentGroup/{self.mutations}"}, "userErrors": []}}
         self.keys[key.group(1)] = (fingerprint, answer)

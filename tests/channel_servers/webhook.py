@@ -25,7 +25,14 @@ class WebhookReceiver:
         self.seen: set[str] = set()
         self.refuse_listings: set[int] = set()
         self.state: dict[str, dict] = {}  # sku -> {"quantity", "price", ...} as the shop now shows it
-        self.app = Starlette(routes=[Route("/hooks", self.receive, methods=["POST"])])
+        self.writes = 0  # listing quantities received
+        self.app = Starlette(routes=[Route("/hooks", self.receive, methods=["POST"]),
+                                     Route("/_bench/state", self.bench_state, methods=["GET"])])
+
+    async def bench_state(self, request: Request) -> Response:
+        """Not part of any protocol: what the receiving shop shows now (benchmark)."""
+        return JSONResponse({"quantities": {sku: s["quantity"] for sku, s in self.state.items() if "quantity" in s},
+                             "writes": self.writes, "requests": len(self.behaviour.requests)})
 
     async def receive(self, request: Request) -> Response:
         self.behaviour.requests.append((request.method, request.url.path))
@@ -51,6 +58,7 @@ class WebhookReceiver:
                 results.append({"listing_id": item["listing_id"], "ok": False, "error": "unknown product"})
                 continue
             results.append({"listing_id": item.get("listing_id"), "ok": True})
+            self.writes += "quantity" in item
             shown = self.state.setdefault(item.get("sku"), {})
             for key in ("quantity", "price", "published"):
                 if key in item:

@@ -27,7 +27,8 @@ def scenario(name: str, description: str):
 
 
 _MODULES = ("omniretail.bench.catalog_import", "omniretail.bench.reserve", "omniretail.bench.availability",
-            "omniretail.bench.routing", "omniretail.bench.orders", "omniretail.bench.feed")
+            "omniretail.bench.routing", "omniretail.bench.orders", "omniretail.bench.feed",
+            "omniretail.bench.sync")
 
 for _module in _MODULES:
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.factories import bearer, create_user_with_token, owner_client_headers
+from tests.factories import bearer, create_channel, create_user_with_token, owner_client_headers
 
 API = "/api/v1"
 
@@ -40,6 +40,7 @@ async def test_link_list_log_status_and_reconcile(allegro_world, allegro, client
 
 
 async def test_an_integration_sees_only_its_channels(allegro_world, client, session):
-    _uid, token = await create_user_with_token(session, role="integration", channel_ids=[])
+    other = await create_channel(session)
+    _uid, token = await create_user_with_token(session, role="integration", channel_ids=[other])
     answer = await client.get(f"{API}/channels/{allegro_world.channel_id}/sync-status", headers=bearer(token))
     assert answer.status_code == 404

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam, exists, select, text
 
 from omniretail.platform import clock
 from omniretail.platform.backoff import backoff_delay
@@ -47,6 +47,7 @@ from ..connectors.base import (
 )
 from . import claims, desired, metrics
 from .connections import ChannelHandle, Connections
+from .models import ChannelSyncPending
 from .ratelimit import Throttled
 
 log = logging.getLogger("omniretail.sync")
@@ -107,35 +108,57 @@ class SyncEngine:
         await self.connections.close()
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Until ``stop``: recompute what is pending, and keep one sending task per channel with due listings, so
+        a slow or rate-limited channel never holds the others up."""
         idle = self.options.poll_interval
-        while not stop.is_set():
-            try:
-                busy = await self.run_once()
-                idle = self.options.poll_interval
-            except Exception:  # the database went away: say so, wait, try again
-                log.exception("sync engine %s: pass failed; retrying in %.1fs", self.worker_id, idle)
-                busy, idle = False, min(idle * 2, 30.0)
-            if busy:
-                continue
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(_first(stop.wait(), self._wake.wait()), timeout=idle)
-            except TimeoutError:
-                pass
+        channels: dict[int, asyncio.Task] = {}
+        try:
+            while not stop.is_set():
+                try:
+                    busy = await self._recompute() > 0
+                    for channel_id in await self._due_channels():
+                        if channel_id not in channels or channels[channel_id].done():
+                            channels[channel_id] = asyncio.create_task(self.sync_channel(channel_id, None))
+                    idle = self.options.poll_interval
+                except Exception:  # the database went away: say so, wait, try again
+                    log.exception("sync engine %s: pass failed; retrying in %.1fs", self.worker_id, idle)
+                    busy, idle = False, min(idle * 2, 30.0)
+                if busy:
+                    continue
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(_first(stop.wait(), self._wake.wait()), timeout=idle)
+                except TimeoutError:
+                    pass
+        finally:
+            for task in channels.values():
+                task.cancel()  # claims not recorded return when their lease ends
+            await asyncio.gather(*channels.values(), return_exceptions=True)
 
-    async def run_once(self) -> bool:
-        """One pass; True when it found work (the caller comes straight back)."""
+    async def _recompute(self) -> int:
         deadline = time.monotonic() + self.options.pass_budget_s
         recomputed = 0
+        async with unit_of_work(self.db, readonly=True) as session:
+            if not await session.scalar(select(exists().select_from(ChannelSyncPending))):
+                return 0
         while time.monotonic() < deadline:
             done = await desired.recompute_pending(self.db, limit=self.options.recompute_batch)
             recomputed += done.variants
             if done.variants < self.options.recompute_batch:
                 break
         self.stats.recomputed += recomputed
+        return recomputed
+
+    async def _due_channels(self) -> list[int]:
         async with unit_of_work(self.db, readonly=True) as session:
             due = await claims.due_counts(session, clock.now())
-        channels = [c for c in due if self._blocked.get(c, 0.0) <= time.monotonic()]
+        return [c for c in due if self._blocked.get(c, 0.0) <= time.monotonic()]
+
+    async def run_once(self) -> bool:
+        """One pass, channel after channel (or side by side unless ``serial``); True when it found work."""
+        recomputed = await self._recompute()
+        deadline = time.monotonic() + self.options.pass_budget_s
+        channels = await self._due_channels()
         if self.options.serial:
             sent = [await self.sync_channel(c, deadline) for c in channels]
         else:
@@ -143,11 +166,11 @@ class SyncEngine:
         return recomputed > 0 or sum(sent) > 0
 
     async def sync_channel(self, channel_id: int, deadline: float | None = None) -> int:
-        """Claim and send batches of one channel until none is due or the pass budget is spent."""
+        """Claim and send batches of one channel until none is due (or ``deadline``, a monotonic time)."""
         handle = await self.connections.get(channel_id)
         if handle is None:
             return 0
-        deadline = deadline if deadline is not None else time.monotonic() + self.options.pass_budget_s
+        deadline = deadline if deadline is not None else time.monotonic() + 60.0
         limit = max(1, min(self.options.batch_size, handle.connector.max_batch))
         in_flight = 1 if self.options.serial else max(1, self.options.in_flight)
         tasks: set[asyncio.Task] = set()

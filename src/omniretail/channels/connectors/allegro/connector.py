@@ -15,6 +15,7 @@ date): 9,000 requests/min per client id (exceeding it blocks the client for a mi
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, ClassVar
 
 from omniretail.platform import money
@@ -90,8 +91,14 @@ class AllegroConnector(Connector):
             else:
                 ready.append((update.listing.listing_id, update.version, update.listing.attempt, offer, value))
         runner = self._runner()
-        for batch in split(kind, self.channel.id, ready, modification):
-            results.extend(await runner.run(batch))
+        gate = asyncio.Semaphore(int(self.setting("commands_in_flight", 8)))
+
+        async def run(batch):
+            async with gate:  # commands of different values are independent: several on the wire at once
+                return await runner.run(batch)
+
+        for outcome in await asyncio.gather(*(run(b) for b in split(kind, self.channel.id, ready, modification))):
+            results.extend(outcome)
         return results
 
     async def push_inventory(self, items: list[InventoryUpdate]) -> list[ItemResult]:
