@@ -96,6 +96,7 @@ def _worker(url: str, worker_id: str) -> None:
     registry.handles("inventory.stock_changed", coalesce=True)(tasks.stock_changed)
     registry.every(1.0, "channels.sync")(tasks.keep_engine_running)
     settings = Settings(database_url=url, secret_key=SECRET, worker_batch_size=500, worker_poll_s=0.1,
+                        worker_lease_s=float(os.environ.get("OMNIRETAIL_BENCH_SYNC_LEASE_S", 10)),
                         var_dir=Path(os.environ.get("TMPDIR", "/tmp")))
 
     async def main() -> None:
@@ -243,7 +244,10 @@ async def _measure(db, world, urls, began) -> dict[str, Any]:
             state = (await http.get(f"{urls[name]}/_bench/state")).json()
             shown = state["quantities"]
             keys = world["keys"][name]
-            wrong = sum(1 for sku in world["skus"] if shown.get(keys[sku]) != hub[name][sku])
+            wrong_skus = [sku for sku in world["skus"] if shown.get(keys[sku]) != hub[name][sku]]
+            wrong = len(wrong_skus)
+            if wrong and os.environ.get("OMNIRETAIL_BENCH_SYNC_DEBUG"):
+                print(name, [(s, shown.get(keys[s]), hub[name][s]) for s in wrong_skus[:10]], file=sys.stderr)
             mine = sorted(r.lag_ms / 1000 for r in rows if r.channel_id == channel_id)
             out["per_channel"][name] = {"lag_p50_s": round(percentile(mine, 50), 3),
                                         "lag_p99_s": round(percentile(mine, 99), 3), "lost": wrong,

@@ -87,11 +87,15 @@ class Staging:
         return await self.session.execute(text(sql), params or {})
 
     async def create(self) -> None:
+        self.started = self._now()
         await self.drop()
         await self._exec(self.temporary.format(STAGING, _TABLE.format(extra="")))
         await self._exec(self.temporary.format(PRODUCTS, _TABLE.format(extra=", product_id BIGINT NOT NULL")))
         for name, columns in (("sku", "sku"), ("gtin", "gtin"), ("product", "product_code, row_no")):
             await self._exec(f"CREATE INDEX {STAGING}_{name} ON {STAGING} ({columns})")
+
+    async def _analyse(self, table: str) -> None:
+        """SQLite plans well without statistics; PostgreSQL overrides this (temporary tables)."""
 
     async def drop(self) -> None:
         for table in (STAGING, PRODUCTS):
@@ -156,11 +160,13 @@ class Staging:
         await self._exec(f"""INSERT INTO {PRODUCTS} ({", ".join(_COLUMNS)}, product_id)
             SELECT {", ".join(f"s.{c}" for c in _COLUMNS)}, p.id FROM ({_NEW_PRODUCTS}) s
             JOIN product p ON p.code = s.product_code""", params)
+        await self._analyse(PRODUCTS)
         if header.locales:
             await self._merge_translations()
         if header.has("image_urls"):
-            await self._exec(f"""DELETE FROM product_media WHERE variant_id IS NULL
-                AND product_id IN (SELECT product_id FROM {PRODUCTS})""")
+            if await self._any_existing_products():  # a first import has no old images to replace
+                await self._exec(f"""DELETE FROM product_media WHERE variant_id IS NULL
+                    AND product_id IN (SELECT product_id FROM {PRODUCTS})""")
             await self._exec(self._media_insert())
         variant_sets = [c for c in ("gtin", "mpn", "weight_grams") if header.has(c)]
         variant_sets += ["options"] if header.options else []
@@ -171,6 +177,14 @@ class Staging:
             FROM {STAGING} s JOIN product p ON p.code = s.product_code WHERE {_IN_BATCH} ORDER BY s.row_no
             ON CONFLICT (sku) DO UPDATE SET {_sets(variant_sets + ['updated_at'])}""", params)
         await self._outbox(params)
+
+    async def _any_existing_products(self) -> bool:
+        """Did any product of this batch exist before the import began (its images may need replacing)?"""
+        if not hasattr(self, "started"):
+            self.started = self._now()
+        found = await self._exec(f"""SELECT 1 FROM {PRODUCTS} s JOIN product p ON p.id = s.product_id
+            WHERE p.created_at < {self.now} LIMIT 1""", {"now": self.started})
+        return found.first() is not None
 
     async def _merge_translations(self) -> None:
         each = self.json_each.format("s.translations")
@@ -212,9 +226,19 @@ class _PostgresStaging(Staging):
     def _now(self):
         return clock.now()
 
+    staged = 0
+    analyse_at = 1
+
     async def add_rows(self, rows: list[list]) -> None:
         driver = await self._driver()
         await driver.copy_records_to_table(STAGING, records=rows, columns=_COLUMNS)
+        # Autovacuum never analyses temporary tables: without statistics the planner keeps assuming the
+        # staging table is tiny and picks nested loops for the cross-row checks as it grows. Analysing each
+        # time the table doubles keeps the plans right at a logarithmic cost.
+        self.staged += len(rows)
+        if self.staged >= self.analyse_at:
+            await driver.execute(f"ANALYZE {STAGING}")
+            self.analyse_at = self.staged * 2
 
     def _media_insert(self) -> str:
         return super()._media_insert().replace("m.key FROM", "m.key - 1 FROM")

@@ -92,12 +92,24 @@ class AllegroConnector(Connector):
                 ready.append((update.listing.listing_id, update.version, update.listing.attempt, offer, value))
         runner = self._runner()
         gate = asyncio.Semaphore(int(self.setting("commands_in_flight", 8)))
+        stop = asyncio.Event()
 
-        async def run(batch):
+        async def run(batch) -> list[ItemResult]:
             async with gate:  # commands of different values are independent: several on the wire at once
-                return await runner.run(batch)
+                if stop.is_set():  # another command met a 429 / an outage: send no more in this call
+                    return []
+                try:
+                    return await runner.run(batch)
+                except BaseException:
+                    stop.set()
+                    raise
 
-        for outcome in await asyncio.gather(*(run(b) for b in split(kind, self.channel.id, ready, modification))):
+        outcomes = await asyncio.gather(*(run(b) for b in split(kind, self.channel.id, ready, modification)),
+                                        return_exceptions=True)
+        failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
+        if failure is not None:  # the whole call is retried; commands that did run are found again by their ids
+            raise failure
+        for outcome in outcomes:
             results.extend(outcome)
         return results
 
