@@ -45,6 +45,7 @@ class FakeAllegro:
         self.offers: dict[str, dict] = {}
         self.commands: dict[tuple[str, str], dict] = {}
         self.order: list[dict] = []  # commands in the order they were registered
+        self.history: dict[str, list] = {}  # offer id -> (command id, quantity) as applied
         self._next = 0  # the first not carried out yet
         self.fail_offers: set[str] = set()
         self.offer_events: list[dict] = []
@@ -150,6 +151,7 @@ class FakeAllegro:
             body = command["body"]
             if command["kind"] == "quantity":
                 offer["stock"]["available"] = body["modification"]["value"]
+                self.history.setdefault(offer["id"], []).append((command["id"][:8], body["modification"]["value"]))
                 self._offer_event(offer["id"], "OFFER_STOCK_CHANGED")
             elif command["kind"] == "price":
                 offer["sellingMode"]["price"] = dict(body["modification"]["price"])
@@ -176,6 +178,7 @@ class FakeAllegro:
         self._process_all()
         changes = sum(len(c["tasks"]) for c in self.commands.values() if c["kind"] == "quantity")
         return JSONResponse({"quantities": {o: v["stock"]["available"] for o, v in self.offers.items()},
+                             "history": self.history,
                              "writes": changes, "requests": len(self.behaviour.requests), "commands": self.puts})
 
     async def put_command(self, request: Request) -> Response:

@@ -119,14 +119,16 @@ class FakeShopify:
         return JSONResponse({"data": handler(query, variables), "extensions": {"cost": extensions}})
 
     def _route(self, query: str, variables: dict):
-        if "inventorySetQuantities" in query:
-            return self._set_quantities, 10 + len(variables["input"]["quantities"])
+        if "inventorySetQuantities" in query:  # a mutation: 10 points; arrays ≤ 250 items
+            if len(variables["input"]["quantities"]) > 250:
+                raise ValueError("input arrays have a maximum size of 250")
+            return self._set_quantities, 10
         if "query Levels" in query:
             return self._levels, 1 + len(variables["ids"])
         if "query Variants" in query:
             return self._variant_nodes, 1 + len(variables["ids"])
         if "productVariantsBulkUpdate" in query:
-            return self._bulk_prices, 10 + len(variables["variants"])
+            return self._bulk_prices, 10
         if "productUpdate" in query:
             return self._product_update, 10
         if "query Orders" in query:

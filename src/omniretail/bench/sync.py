@@ -96,16 +96,45 @@ def _worker(url: str, worker_id: str) -> None:
     registry.handles("inventory.stock_changed", coalesce=True)(tasks.stock_changed)
     registry.every(1.0, "channels.sync")(tasks.keep_engine_running)
     settings = Settings(database_url=url, secret_key=SECRET, worker_batch_size=500, worker_poll_s=0.1,
-                        worker_lease_s=float(os.environ.get("OMNIRETAIL_BENCH_SYNC_LEASE_S", 10)),
+                        worker_lease_s=float(os.environ.get("OMNIRETAIL_BENCH_SYNC_LEASE_S", "10")),
                         var_dir=Path(os.environ.get("TMPDIR", "/tmp")))
 
     async def main() -> None:
         db = create_database(url, pool_size=10)
         worker = Worker(db, settings, registry=registry, worker_id=worker_id)
+        if os.environ.get("OMNIRETAIL_BENCH_SYNC_BATCH_DELIVERY"):
+            _batch_delivery(worker)
         tasks.ensure_running(worker.context)
         await worker.run()
 
     asyncio.run(main())
+
+
+def _batch_delivery(worker) -> None:
+    """Experiment, off by default: deliver a claimed batch of stock events in ONE transaction (one executemany
+    marking every variant), as the batch consumer proposed for ``platform/dispatcher.py`` would."""
+    from sqlalchemy import update
+
+    from omniretail.channels.sync import desired, tasks
+    from omniretail.platform import clock
+    from omniretail.platform.db import unit_of_work
+    from omniretail.platform.dispatcher import outbox
+
+    dispatcher = worker.dispatcher
+
+    async def deliver_batch(events, *, lease_end=None, stop=None) -> None:
+        events, superseded = dispatcher._coalesce(events)
+        at: dict[int, Any] = {}
+        for e in events:
+            at[e.payload["variant_id"]] = min(at.get(e.payload["variant_id"], e.created_at), e.created_at)
+        ids = [e.id for e in events] + superseded
+        async with unit_of_work(dispatcher.db) as session:
+            await desired.mark_variant_times(session, at, reason="stock")
+            await session.execute(update(outbox).where(outbox.c.id.in_(ids), outbox.c.claimed_by == dispatcher.worker_id)
+                                  .values(published_at=clock.now(), claimed_by=None, claimed_until=None))
+        tasks.ensure_running(worker.context).wake()
+
+    dispatcher.deliver_batch = deliver_batch
 
 
 def _generator(url: str, skus: list[str], location_id: int, rate: int, seconds: int, lines: int, out) -> None:
@@ -247,7 +276,8 @@ async def _measure(db, world, urls, began) -> dict[str, Any]:
             wrong_skus = [sku for sku in world["skus"] if shown.get(keys[sku]) != hub[name][sku]]
             wrong = len(wrong_skus)
             if wrong and os.environ.get("OMNIRETAIL_BENCH_SYNC_DEBUG"):
-                print(name, [(s, shown.get(keys[s]), hub[name][s]) for s in wrong_skus[:10]], file=sys.stderr)
+                print(name, [(s, shown.get(keys[s]), hub[name][s], (state.get("history") or {}).get(keys[s]))
+                             for s in wrong_skus[:5]], file=sys.stderr)
             mine = sorted(r.lag_ms / 1000 for r in rows if r.channel_id == channel_id)
             out["per_channel"][name] = {"lag_p50_s": round(percentile(mine, 50), 3),
                                         "lag_p99_s": round(percentile(mine, 99), 3), "lost": wrong,

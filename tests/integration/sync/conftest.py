@@ -106,9 +106,9 @@ class World:
 async def make_world(db, settings, session, *, kind: str, connector_settings: dict, secrets: dict,
                      externals: list[dict], stock: list[int], prices: list[str],
                      options: EngineOptions = FAST) -> World:
+    from omniretail.auth.schemas import Principal
     from omniretail.channels.sync import service as sync_service
     from omniretail.channels.sync.schemas import ListingLink
-    from omniretail.auth.schemas import Principal
 
     location_id = await create_location(session, kind="warehouse", capabilities={"ships_orders": True})
     channel_id = await create_channel(session, kind=kind, currency="PLN", location_ids=[location_id],

@@ -6,7 +6,12 @@ import asyncio
 
 from sqlalchemy import select
 
-from omniretail.channels.connectors.webhook.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature, verify
+from omniretail.channels.connectors.webhook.signing import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    signature,
+    verify,
+)
 from omniretail.channels.sync.models import ChannelDelivery
 from omniretail.platform.db import unit_of_work
 from omniretail.platform.outbox import append_event
@@ -76,3 +81,19 @@ async def test_order_events_are_relayed_to_subscribers_once_with_retries(webhook
     assert delivery["id"] == row.dedup_key and delivery["data"]["to_state"] == "in_fulfilment"
     await world.dispatch()  # nothing new: the event was published
     assert len([d for d in receiver.deliveries if d["topic"] == "orders.status_changed"]) == 1
+
+
+async def test_a_catalogue_change_reaches_the_listing_content(webhook_world, receiver, session):
+    from omniretail.catalog import service as catalog_service
+    from omniretail.catalog.schemas import VariantUpdate
+
+    world = webhook_world
+    await world.sync()
+    assert receiver.state[world.skus[0]]["published"] is True
+    await catalog_service.update_variant(session, world.variant_ids[0], data=VariantUpdate(is_active=False))
+    await session.commit()
+    await world.sync()  # catalog.variant.changed → the product's variants recomputed → listing.content
+    assert receiver.state[world.skus[0]]["published"] is False
+    assert receiver.state[world.skus[1]]["published"] is True
+    listing = await world.listing(world.skus[0])
+    assert listing.acked_published is False and listing.acked_version == listing.desired_version

@@ -16,10 +16,10 @@ from tests.channel_servers.allegro import checkout_form
 
 
 def _claimed(**kw) -> Claimed:
-    base = dict(id=1, channel_id=1, variant_id=1, sku="S", external={}, desired_quantity=5, desired_price_minor=100,
-                desired_content_hash="h", desired_published=True, desired_version=3, desired_at=None,
-                acked_quantity=5, acked_price_minor=100, acked_content_hash="h", acked_published=True,
-                acked_version=2, attempts=0, lease_until=datetime.now(UTC))
+    base = {"id": 1, "channel_id": 1, "variant_id": 1, "sku": "S", "external": {}, "desired_quantity": 5,
+            "desired_price_minor": 100, "desired_content_hash": "h", "desired_published": True, "desired_version": 3,
+            "desired_at": None, "acked_quantity": 5, "acked_price_minor": 100, "acked_content_hash": "h",
+            "acked_published": True, "acked_version": 2, "attempts": 0, "lease_until": datetime.now(UTC)}
     return Claimed(**{**base, **kw})
 
 

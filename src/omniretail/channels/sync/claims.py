@@ -13,7 +13,8 @@ A claim is a lease. One statement takes a batch of one channel's due listings an
     RETURNING id, variant_id, external, desired_*, acked_*, attempts, (SELECT sku FROM variant …) AS sku
 
 Concurrent engines never take the same row; a killed engine's rows are claimable again once ``lease_until``
-passes. What is recorded afterwards is guarded by ``lease_owner = :worker``: an engine whose lease ran out and
+passes — and as its last sends may or may not have reached the channel, such a row's ``acked_*`` are cleared by
+the claim that takes it over, so everything is sent again. What is recorded afterwards is guarded by ``lease_owner = :worker``: an engine whose lease ran out and
 was taken over writes nothing. An acknowledgement sets ``acked_*`` to what was sent and ``acked_version`` to the
 version sent, only if that is not older than what is acknowledged already (``acked_version <= :version``).
 """
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, text, update
+from sqlalchemy import bindparam, case, func, insert, null, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import DUE, ChannelListing, ChannelSyncLog
@@ -55,6 +56,7 @@ class Claimed:
     lease_until: datetime
 
 
+_ACKED = ("acked_quantity", "acked_price_minor", "acked_content_hash", "acked_published")
 _RETURNING = (L.c.id, L.c.channel_id, L.c.variant_id, L.c.external, L.c.desired_quantity, L.c.desired_price_minor,
               L.c.desired_content_hash, L.c.desired_published, L.c.desired_version, L.c.desired_at,
               L.c.acked_quantity, L.c.acked_price_minor, L.c.acked_content_hash, L.c.acked_published,
@@ -84,8 +86,13 @@ async def claim(session: AsyncSession, *, channel_id: int, worker: str, now: dat
            .order_by(L.c.desired_at, L.c.id).limit(limit))
     if postgresql:
         due = due.with_for_update(skip_locked=True)
+    # A row still carrying a lease owner was claimed before and never recorded (its engine died, or its lease
+    # ran out mid-call): what that engine sent may or may not have reached the channel, so what the channel
+    # acknowledged is unknown. Forgetting it makes every part go out again (and Shopify read the level back).
+    orphaned = L.c.lease_owner.is_not(None)
+    forget = {name: case((orphaned, null()), else_=L.c[name]) for name in _ACKED}
     stmt = (update(L).where(L.c.id.in_(due.scalar_subquery()))
-            .values(lease_owner=worker, lease_until=now + lease)
+            .values(lease_owner=worker, lease_until=now + lease, **forget)
             .returning(*_RETURNING))
     rows = (await session.execute(stmt)).all()
     if not rows:
@@ -103,8 +110,6 @@ async def _skus(session: AsyncSession, variant_ids: set[int]) -> dict[int, str]:
 
 
 # --- recording ---------------------------------------------------------------------------------------------
-
-_ACKED = ("acked_quantity", "acked_price_minor", "acked_content_hash", "acked_published")
 
 
 async def acknowledge(session: AsyncSession, rows: list[dict[str, Any]], *, worker: str, now: datetime) -> None:

@@ -89,7 +89,7 @@ async def _send(connections: Connections, row: Any) -> tuple[ItemResult | None, 
         return None, exc.retry_after, None
     except ConnectorError as exc:
         return ItemResult(row.id, False, str(exc), exc.retryable), None, exc.status
-    except Exception as exc:  # noqa: BLE001 - recorded on the row, retried
+    except Exception as exc:  # recorded on the row, retried
         log.exception("delivery %s failed unexpectedly", row.id)
         return ItemResult(row.id, False, f"{type(exc).__name__}: {exc}"), None, None
 

@@ -50,6 +50,10 @@ MARK_VARIANTS = text(
     "INSERT INTO channel_sync_pending (variant_id, changed_at, reason) SELECT DISTINCT l.variant_id, :at, :reason "
     f"FROM channel_listing l WHERE l.variant_id IN :ids {_MARK_WHERE}"
 ).bindparams(bindparam("ids", expanding=True), _AT)
+MARK_ONE = text(
+    "INSERT INTO channel_sync_pending (variant_id, changed_at, reason) SELECT :id, :at, :reason "
+    f"WHERE EXISTS (SELECT 1 FROM channel_listing l WHERE l.variant_id = :id) {_MARK_WHERE}"
+).bindparams(_AT)
 MARK_PRODUCT = text(
     "INSERT INTO channel_sync_pending (variant_id, changed_at, reason) SELECT DISTINCT l.variant_id, :at, :reason "
     f"FROM channel_listing l JOIN variant v ON v.id = l.variant_id WHERE v.product_id = :product {_MARK_WHERE}"
@@ -94,6 +98,12 @@ async def mark_variants(session: AsyncSession, variant_ids: Iterable[int], *, at
     ids = sorted({int(v) for v in variant_ids})
     if ids:
         await session.execute(MARK_VARIANTS, {"ids": ids, "at": at, "reason": reason})
+
+
+async def mark_variant_times(session: AsyncSession, changed_at: dict[int, datetime], *, reason: str) -> None:
+    """Many variants, each with its own change time, in one ``executemany`` (a batch of events)."""
+    if changed_at:
+        await session.execute(MARK_ONE, [{"id": v, "at": at, "reason": reason} for v, at in sorted(changed_at.items())])
 
 
 async def mark_product(session: AsyncSession, product_id: int, *, at: datetime, reason: str) -> None:

@@ -86,6 +86,7 @@ class _Batch:
     claimed: list[claims.Claimed]
     results: dict[int, dict[str, ItemResult]] = field(default_factory=lambda: defaultdict(dict))
     durations: dict[str, int] = field(default_factory=dict)
+    attempted: set[str] = field(default_factory=set)  # parts whose call was made (it may have reached the channel)
     retry_after: float | None = None
 
 
@@ -218,7 +219,7 @@ class SyncEngine:
         batch = _Batch(handle, claimed)
         try:
             await self._push(batch)
-        except Exception:  # noqa: BLE001 - never lose the batch: whatever was not answered is retried
+        except Exception:  # never lose the batch: whatever was not answered is retried
             log.exception("sync %s: sending a batch failed", handle.code)
         await self._record(batch)
 
@@ -254,6 +255,7 @@ class SyncEngine:
                 batch.retry_after = 0.5  # the lease is nearly over: give the rest back
                 continue
             method, build = builders[part]
+            batch.attempted.add(part)
             started = time.perf_counter()
             try:
                 results = await asyncio.wait_for(method([build(c) for c in todo]), timeout=remaining)
@@ -292,9 +294,13 @@ class SyncEngine:
             got = batch.results.get(c.id, {})
             acked = {"acked_quantity": c.acked_quantity, "acked_price_minor": c.acked_price_minor,
                      "acked_content_hash": c.acked_content_hash, "acked_published": c.acked_published}
-            for part, result in got.items():
-                if result.ok:
+            for part in wanted:
+                if part in got and got[part].ok:
                     acked.update(_sent_values(part, c))
+                elif part in batch.attempted and not (part in got and not got[part].retryable):
+                    # sent, but no definite answer (a timeout, a 5xx, a 429 cutting the call short): the channel
+                    # may show it or not — unknown, so it goes out again whatever the next desired value is
+                    acked.update(dict.fromkeys(_sent_values(part, c), None))
             complete = all(p in got and got[p].ok for p in wanted)
             failed = {p: r for p, r in got.items() if not r.ok}
             lag_ms = int((now - c.desired_at).total_seconds() * 1000) if complete and c.desired_at else None

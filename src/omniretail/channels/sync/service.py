@@ -18,7 +18,14 @@ from omniretail.platform.pagination import SortSpec, paginate
 
 from ..connectors import connector_name
 from . import desired, orders_in
-from .models import DUE, ChannelDelivery, ChannelListing, ChannelSyncCursor, ChannelSyncLog, ChannelSyncPending
+from .models import (
+    DUE,
+    ChannelDelivery,
+    ChannelListing,
+    ChannelSyncCursor,
+    ChannelSyncLog,
+    ChannelSyncPending,
+)
 from .schemas import (
     DeliveryRead,
     ListingLink,
@@ -145,7 +152,7 @@ def _percentile(values: list[float], pct: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(round((len(ordered) - 1) * pct / 100)))], 3)
+    return round(ordered[min(len(ordered) - 1, round((len(ordered) - 1) * pct / 100))], 3)
 
 
 async def sync_status(session: AsyncSession, channel_id: int, *, principal: Principal) -> SyncStatusRead:

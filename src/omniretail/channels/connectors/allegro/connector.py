@@ -51,7 +51,7 @@ class AllegroConnector(Connector):
     supports_fulfilment = True
     supports_read_back = True
     max_batch = 500
-    default_limits = {
+    default_limits: ClassVar[dict[str, RateLimit]] = {
         "requests": RateLimit(rate=150.0, burst=1500.0),  # 9,000/min
         "quantity_changes": RateLimit(rate=250_000 / 3600, burst=9000.0),  # 250,000/h, 9,000/min
         "price_changes": RateLimit(rate=150_000 / 3600, burst=9000.0),  # 150,000/h, 9,000/min
@@ -91,7 +91,7 @@ class AllegroConnector(Connector):
             else:
                 ready.append((update.listing.listing_id, update.version, update.listing.attempt, offer, value))
         runner = self._runner()
-        gate = asyncio.Semaphore(int(self.setting("commands_in_flight", 8)))
+        gate = asyncio.Semaphore(int(self.setting("commands_in_flight", 16)))
         stop = asyncio.Event()
 
         async def run(batch) -> list[ItemResult]:

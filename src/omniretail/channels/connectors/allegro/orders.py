@@ -46,7 +46,7 @@ def revision_of(form: dict[str, Any]) -> int | None:
     if not updated:
         return None
     try:
-        return int(datetime.fromisoformat(updated.replace("Z", "+00:00")).timestamp() * 1000)
+        return int(datetime.fromisoformat(updated).timestamp() * 1000)
     except ValueError:
         return None
 

@@ -1,6 +1,7 @@
 """One Shopify Admin GraphQL call under the cost-based rate limit.
 
-Source: shopify.dev/docs/api/usage/rate-limits (GraphQL Admin API): a query's cost is charged against a bucket
+Source: shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits (GraphQL Admin API): a query's calculated cost
+(objects 1 point, scalars 0, connections 2 + the objects asked for, a mutation 10) is charged against a bucket
 that refills at ``restoreRate`` points per second (100/s standard, 200/s Advanced, 1,000/s Plus); every answer
 reports ``extensions.cost.throttleStatus {maximumAvailable, currentlyAvailable, restoreRate}`` and a request over
 budget answers with ``errors: [{extensions: {code: "THROTTLED"}}]`` (HTTP 200). The channel's ``cost`` bucket is

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 from omniretail.platform import money
 
@@ -56,8 +56,8 @@ class ShopifyConnector(Connector):
     supports_orders = True
     supports_fulfilment = True
     supports_read_back = True
-    max_batch = 100  # quantities per inventorySetQuantities (keep the query cost bounded)
-    default_limits = {"cost": RateLimit(rate=100.0, burst=2000.0)}  # standard plan: 100 points/s restored
+    max_batch = 250  # "input arguments that accept an array have a maximum size of 250" (shopify.dev usage/limits)
+    default_limits: ClassVar[dict[str, RateLimit]] = {"cost": RateLimit(rate=100.0, burst=2000.0)}  # standard plan: 100 points/s restored
 
     @property
     def gql(self) -> GraphQL:
@@ -133,7 +133,7 @@ class ShopifyConnector(Connector):
         variables = {"input": {"name": "available", "reason": "correction", "quantities": quantities,
                                "referenceDocumentUri": f"gid://omniretail/ChannelSync/{self.channel.id}"}}
         key = idempotency_key(self.channel.id, variables, salt=str(max(i.listing.attempt for i in items)))
-        data = await self.gql(documents.SET_QUANTITIES % key, variables, cost=10 + len(items))
+        data = await self.gql(documents.SET_QUANTITIES % key, variables, cost=10)  # a mutation costs 10 points
         payload = data.get("inventorySetQuantities") or {}
         errors = user_errors(payload)
         if not errors:
@@ -184,7 +184,7 @@ class ShopifyConnector(Connector):
             variants = [{"id": i.listing.external["variant_id"],
                          "price": str(money.from_minor(i.price_minor, i.currency))} for i in group]
             data = await self.gql(documents.VARIANTS_BULK_UPDATE, {"productId": product_id, "variants": variants},
-                                  cost=10 + len(group))
+                                  cost=10)
             payload = data.get("productVariantsBulkUpdate") or {}
             errors = {item_index(e, "variants"): e for e in user_errors(payload)}
             for index, item in enumerate(group):

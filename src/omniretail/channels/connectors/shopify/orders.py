@@ -28,7 +28,7 @@ FINANCIAL = {"PAID": "paid", "PARTIALLY_PAID": "paid", "AUTHORIZED": "authorized
 def _ms(value: str | None) -> int | None:
     if not value:
         return None
-    return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+    return int(datetime.fromisoformat(value).timestamp() * 1000)
 
 
 def order_to_import(channel_id: int, node: dict[str, Any]) -> ChannelOrder:

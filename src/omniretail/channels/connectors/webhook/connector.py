@@ -15,7 +15,7 @@ Relayed hub events (``deliver_event``) go out the same way, one per delivery, fr
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
@@ -40,7 +40,7 @@ class WebhookConnector(Connector):
     external_key = "sku"
     listings_by_default = True
     max_batch = 200
-    default_limits = {"requests": RateLimit(rate=20.0, burst=40.0)}
+    default_limits: ClassVar[dict[str, RateLimit]] = {"requests": RateLimit(rate=20.0, burst=40.0)}
 
     async def deliver_event(self, *, topic: str, data: dict[str, Any], delivery: str) -> ItemResult:
         """POST one signed delivery; returns its outcome (the caller keeps the delivery log and retries)."""
