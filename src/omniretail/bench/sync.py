@@ -15,6 +15,8 @@ received; coalescing makes it fewer than changes × 3), ``lag_p50_s``/``lag_p99_
 channel's acknowledgement, over every acknowledged stock write; per channel too), ``lost`` (listings whose final
 channel quantity differs from the hub's), ``drained_s``. ``OMNIRETAIL_BENCH_SYNC_LIMITS=plus`` lifts the fake
 channels' limits to large-account figures (Shopify Plus, a raised Allegro quota).
+``OMNIRETAIL_BENCH_SYNC_BATCH_DELIVERY=1`` is an experiment: stock events delivered a claimed batch per
+transaction, as a batch consumer in ``platform/dispatcher.py`` would (today: one transaction per event).
 """
 
 from __future__ import annotations
