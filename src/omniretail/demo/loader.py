@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from decimal import Decimal
 
@@ -66,9 +67,13 @@ async def _locations(session) -> dict[str, int]:
 async def _channels(session, location_ids: dict[str, int]) -> dict[str, int]:
     ids = {}
     for code, name, kind, currency, locale, _list, locs in data.CHANNELS:
+        # Marketplaces get no connector until an operator enters their API credentials ("connector":
+        # "none"), so the demo never calls out; Allegro shows a cautious stock policy.
+        settings = {"connector": "none"} if kind.startswith("marketplace_") else {}
+        policy = {"share_percent": 50, "keep_last": 2} if code == "allegro" else {}
         channel = Channel(
             code=code, name=name, kind=kind, currency=currency, locale=locale, prices_include_tax=True,
-            settings={}, stock_policy={},
+            settings=settings, stock_policy=policy,
             locations=[ChannelLocation(location_id=location_ids[c], priority=i) for i, c in enumerate(locs)],
         )
         session.add(channel)
@@ -152,9 +157,24 @@ async def _users(session, location_ids, channel_ids) -> list[str]:
 
 
 async def _extras(session, location_ids, channel_ids) -> dict:
-    """Hooks for later packages (stock levels, orders) to add demo data; none yet."""
-    del session, location_ids, channel_ids
-    return {}
+    """Opening stock: the warehouse holds most of it, stores a shelf each (some items out of stock)."""
+    del channel_ids
+    from omniretail.inventory import service as inventory_service
+
+    rng = random.Random(7)
+    skus = list((await session.scalars(select(Variant.sku).order_by(Variant.id))).all())
+    units = 0
+    for code, location_id in location_ids.items():
+        if code == "POZ-PP1":  # a pickup point holds no stock of its own
+            continue
+        warehouse = code == MARKER_LOCATION
+        lines = [(sku, rng.randint(20, 200) if warehouse else rng.choice((0, 0, 1, 2, 3, 5, 8, 12)))
+                 for sku in skus]
+        lines = [(sku, qty) for sku, qty in lines if qty > 0]
+        await inventory_service.receive_stock(session, location_id=location_id, lines=lines, actor="demo",
+                                              reason="opening stock")
+        units += sum(qty for _sku, qty in lines)
+    return {"stock_units": units}
 
 
 async def demo_loaded(session) -> bool:

@@ -2,7 +2,8 @@
 
 Which connector serves a channel: ``settings.connector`` when set, else the channel kind's default
 (``marketplace_allegro`` → allegro, ``custom`` → webhook). Channels with neither (POS, the native webshop, Google
-feeds) have no connector: the sync engine leaves them alone.
+feeds) have no connector: the sync engine leaves them alone. ``settings.connector = "none"`` switches a
+marketplace's connector off (e.g. until its API credentials are entered).
 """
 
 from __future__ import annotations
