@@ -26,7 +26,7 @@ from .repository import CatalogRepository
 
 __all__ = ["BATCH_ROWS", "CsvError", "ImportReport", "import_catalog_csv", "import_catalog_stream"]
 
-BATCH_ROWS = 5000
+BATCH_ROWS = 10000
 _CATEGORY = 5  # position of the category in a staged row (csv_format.STAGED_FIELDS)
 
 
