@@ -160,3 +160,15 @@ def artifacts_dir() -> Path:
     path = Path(__file__).resolve().parent.parent / "test-artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_channel_policy_cache():
+    """Tests reuse channel codes across rolled-back transactions: read the channel afresh every time."""
+    from omniretail.inventory import atp
+
+    saved = atp.CHANNEL_CACHE_SECONDS
+    atp.CHANNEL_CACHE_SECONDS = 0
+    atp._channel_cache.clear()
+    yield
+    atp.CHANNEL_CACHE_SECONDS = saved
