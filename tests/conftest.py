@@ -40,7 +40,7 @@ def postgres_available() -> tuple[bool, str]:
             with psycopg.connect(_psycopg_dsn(PG_ADMIN_URL), connect_timeout=3) as conn:
                 conn.execute("SELECT 1")
             _pg_state["ok"], _pg_state["why"] = True, ""
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             _pg_state["ok"], _pg_state["why"] = False, f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}"
     return bool(_pg_state["ok"]), str(_pg_state["why"])
 

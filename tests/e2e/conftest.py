@@ -23,9 +23,9 @@ from . import seed
 CHROMIUM = Path(os.environ.get("OMNIRETAIL_CHROMIUM", "/usr/lib/chromium/chromium"))
 ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 try:
-    import axe_playwright_python  # noqa: F401
+    import axe_playwright_python
     import playwright.sync_api
-    import pytest_playwright  # noqa: F401
+    import pytest_playwright
 
     HAVE_PLAYWRIGHT = True
 except ImportError:
@@ -76,7 +76,7 @@ def _in_thread(fn) -> None:
     def target():
         try:
             asyncio.run(fn())
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
+        except BaseException as exc:
             errors.append(exc)
 
     thread = threading.Thread(target=target)

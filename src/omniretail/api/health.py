@@ -28,7 +28,7 @@ async def healthz(request: Request) -> JSONResponse:
         database = {"status": "ok", "backend": db.backend,
                     "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
         status = 200
-    except Exception as exc:  # noqa: BLE001 - report, do not crash the probe
+    except Exception as exc:
         database = {"status": "unreachable", "backend": db.backend, "error": type(exc).__name__}
         status = 503
     return JSONResponse({"status": "ok" if status == 200 else "degraded", "database": database},

@@ -76,7 +76,7 @@ def _build_in_child(url: str, channel_id: int, var_dir: Path, *, max_items: int 
 def _child(url: str, channel_id: int, var_dir: str, max_items: int | None, queue) -> None:
     try:
         queue.put(asyncio.run(_timed_build(url, channel_id, Path(var_dir), max_items)))
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+    except BaseException as exc:
         queue.put({"error": f"{type(exc).__name__}: {exc}"})
 
 

@@ -164,7 +164,7 @@ def _start_server(url: str, port: int, workers: int, var_dir: str) -> tuple[subp
     env = {**os.environ, "OMNIRETAIL_DATABASE_URL": url, "OMNIRETAIL_SECRET_KEY": SECRET,
            "OMNIRETAIL_VAR_DIR": var_dir, "OMNIRETAIL_DB_POOL_SIZE": "20"}
     try:
-        import granian  # noqa: F401
+        import granian
 
         cmd = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
                "--workers", str(workers), "--no-access-log", "--log-level", "warning",

@@ -118,7 +118,7 @@ async def _tasks(url, hot, variants, locations, tasks, start_at, seconds, one_st
                 outcome = "ok"
             except InsufficientStock:
                 outcome = "insufficient"
-            except Exception:  # noqa: BLE001 - counted and reported, never hidden
+            except Exception:
                 outcome = "errors"
             if state["measuring"] and now >= measure_from:
                 state[outcome] += 1

@@ -37,7 +37,7 @@ def postgres_answers() -> bool:
     try:
         with psycopg.connect(_psql_dsn(DEFAULT_PG_ADMIN_URL), connect_timeout=3):
             return True
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
 
 

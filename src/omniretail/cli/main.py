@@ -191,13 +191,13 @@ def bench(name: str, scale: int | None, as_json: bool, database_url: str | None)
             click.echo(f"{key:24} {value}")
 
 
-from omniretail.cli.stock import stock as _stock  # noqa: E402
+from omniretail.cli.stock import stock as _stock
 cli.add_command(_stock)
 
-from omniretail.cli.worker import worker as _worker  # noqa: E402
+from omniretail.cli.worker import worker as _worker
 cli.add_command(_worker)
 
-from omniretail.cli.feeds import feed as _feed  # noqa: E402
+from omniretail.cli.feeds import feed as _feed
 cli.add_command(_feed)
 
 

@@ -21,8 +21,8 @@ from omniretail.platform.pagination import MAX_LIMIT, decode_cursor, encode_curs
 
 from . import events, ledger
 from . import repository as repo
-from .atp import availability, bulk_availability  # noqa: F401 - re-exported
-from .counts import (  # noqa: F401 - re-exported
+from .atp import availability, bulk_availability
+from .counts import (
     approve_count_sheet,
     create_count_sheet,
     get_count_sheet,
@@ -32,8 +32,8 @@ from .counts import (  # noqa: F401 - re-exported
     reject_count_sheet,
     submit_count_sheet,
 )
-from .errors import InsufficientStock, ReservationClosed  # noqa: F401 - re-exported
-from .incoming import (  # noqa: F401 - re-exported
+from .errors import InsufficientStock, ReservationClosed
+from .incoming import (
     PreorderRefused,
     add_incoming_stock,
     cancel_incoming_stock,
@@ -47,7 +47,7 @@ from .incoming import (  # noqa: F401 - re-exported
 )
 from .ledger import NO_REFERENCE, Lines, MovementReference
 from .models import LocationStockSettings, StockLevel, StockMovement
-from .reservations import (  # noqa: F401 - re-exported
+from .reservations import (
     Reserved,
     UnpaidOrderHold,
     consume_reservation,
@@ -66,7 +66,7 @@ from .schemas import (
     StockLevelRead,
 )
 from .tables import location_t, variant_t
-from .transfers import (  # noqa: F401 - re-exported
+from .transfers import (
     cancel_transfer,
     count_in_transit,
     create_transfer,

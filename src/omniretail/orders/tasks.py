@@ -54,7 +54,7 @@ async def expire_uncollected_job(db: Database, *, now: datetime | None = None) -
         try:
             async with unit_of_work(db) as session:
                 done += await expire_pickup(session, fo_id, days=days)
-        except Exception as exc:  # noqa: BLE001 - one bad pickup must not stop the others
+        except Exception as exc:
             failed.append(exc)
     if failed:  # reported after the others were done; the next run retries them
         raise failed[0]

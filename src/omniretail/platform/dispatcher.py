@@ -184,7 +184,7 @@ class OutboxDispatcher:
         except LeaseLost as exc:
             log.warning("%s; its consumers' writes were rolled back", exc)
             return False
-        except Exception as exc:  # noqa: BLE001 - a consumer failed: recorded on the event, retried or parked
+        except Exception as exc:
             await self._record_failure(event, exc)
             return False
         for callback in event._after_commit:

@@ -31,7 +31,7 @@ def decode_cursor(cursor: str) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = orjson.loads(base64.urlsafe_b64decode(padded))
-    except Exception as exc:  # noqa: BLE001 - any garbage is the client's
+    except Exception as exc:
         raise InvalidInput("invalid cursor", field="cursor") from exc
     if not isinstance(value, list) or len(value) != 2:
         raise InvalidInput("invalid cursor", field="cursor")

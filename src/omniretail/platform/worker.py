@@ -125,7 +125,7 @@ class Worker:
             import fcntl
         except ImportError:  # pragma: no cover - not POSIX: rely on the documentation
             return
-        handle = open(Path(f"{path}.worker.lock"), "a+")  # noqa: SIM115 - held for the worker's life
+        handle = open(Path(f"{path}.worker.lock"), "a+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -31,9 +31,9 @@ def decimal_input(value: Any) -> Decimal:
     Pydantic turns only ``ValueError`` into a field error, hence no ``TypeError`` here.
     """
     if isinstance(value, bool):
-        raise ValueError("amount must be a decimal string such as \"19.99\"")  # noqa: TRY004
+        raise ValueError("amount must be a decimal string such as \"19.99\"")
     if isinstance(value, float):
-        raise ValueError(  # noqa: TRY004
+        raise ValueError(
             "amounts must be strings such as \"19.99\", not JSON numbers with a decimal point"
         )
     if isinstance(value, Decimal | int):
@@ -44,7 +44,7 @@ def decimal_input(value: Any) -> Decimal:
         except InvalidOperation:
             raise ValueError(f"not a decimal amount: {value!r}") from None
     else:
-        raise ValueError("amount must be a decimal string such as \"19.99\"")  # noqa: TRY004
+        raise ValueError("amount must be a decimal string such as \"19.99\"")
     if not amount.is_finite():
         raise ValueError(f"not a finite amount: {value!r}")
     return amount

@@ -19,7 +19,6 @@ from omniretail.platform.errors import Conflict, DomainError, InvalidInput, NotF
 from .csrf import CsrfChecked
 from .deps import PageRoute, StoreWorker, render
 from .i18n import N_
-from .paging import next_page_url
 from .stock_forms import (
     BACKOFFICE,
     DONE_MESSAGES,
@@ -30,6 +29,7 @@ from .stock_forms import (
     InventoryWriter,
     error_message,
     field_of,
+    filtered_list,
     location_choices,
     quantity_lines,
     store_area,
@@ -61,24 +61,9 @@ async def store_counts(request: Request, session: SessionDep, principal: StoreWo
 
 async def _list(request: Request, session, principal: Principal, area: Area, *, state: str, location_id: str,
                 cursor: str | None) -> Response:
-    errors: dict[str, str] = {}
-    locations = await location_choices(session, principal)
-    if state and state not in SHEET_STATES:
-        errors["state"] = N_("Choose a state from the list.")
-    if location_id and location_id not in locations:
-        errors["location_id"] = N_("Choose a location from the list.")
-    rows, next_cursor = [], None
-    if not errors:
-        try:
-            rows, next_cursor = await inventory_service.list_count_sheets(
-                session, state=state or None, location_id=int(location_id) if location_id else None,
-                scope=principal.location_ids, cursor=cursor, limit=PAGE_SIZE)
-        except InvalidInput as exc:
-            errors[field_of(exc, "state")] = error_message(request, exc)
-    return render(request, "stock/counts.html", {
-        "area": area, "sheets": rows, "filters": {"state": state, "location_id": location_id}, "errors": errors,
-        "states": SHEET_STATES, "locations": locations, "next_url": next_page_url(request, next_cursor),
-    }, status_code=400 if errors else 200)
+    return await filtered_list(request, session, principal, area, state=state, location_id=location_id,
+                               cursor=cursor, states=SHEET_STATES, lister=inventory_service.list_count_sheets,
+                               template="stock/counts.html", rows_key="sheets", page_size=PAGE_SIZE)
 
 
 # --- start a sheet -----------------------------------------------------------------------------------------

@@ -153,3 +153,31 @@ def error_message(request: Request, exc: DomainError) -> str:
 
 def field_of(exc: DomainError, default: str) -> str:
     return str(exc.extensions.get("field") or default)
+
+
+async def filtered_list(request: Request, session: AsyncSession, principal: Principal, area: Area, *,
+                        state: str, location_id: str, cursor: str | None, states, lister, template: str,
+                        rows_key: str, page_size: int = 50):
+    """A list page of transfers or count sheets filtered by state and location, with field errors."""
+    from .deps import render
+    from .paging import next_page_url
+
+    errors: dict[str, str] = {}
+    locations = await location_choices(session, principal)
+    if state and state not in states:
+        errors["state"] = N_("Choose a state from the list.")
+    if location_id and location_id not in locations:
+        errors["location_id"] = N_("Choose a location from the list.")
+    rows, next_cursor = [], None
+    if not errors:
+        try:
+            rows, next_cursor = await lister(
+                session, state=state or None, location_id=int(location_id) if location_id else None,
+                scope=principal.location_ids, cursor=cursor, limit=page_size)
+        except InvalidInput as exc:
+            errors[field_of(exc, "state")] = error_message(request, exc)
+    return render(request, template, {
+        "area": area, rows_key: rows, "filters": {"state": state, "location_id": location_id},
+        "errors": errors, "states": states, "locations": locations,
+        "next_url": next_page_url(request, next_cursor),
+    }, status_code=400 if errors else 200)
