@@ -172,3 +172,16 @@ def _no_channel_policy_cache():
     atp._channel_cache.clear()
     yield
     atp.CHANNEL_CACHE_SECONDS = saved
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh, migrated PostgreSQL database of its own, for tests that need real concurrent connections."""
+    import uuid
+
+    require_postgres()
+    name = f"omniretail_fresh_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    url = _create_pg_database(name)
+    upgrade(url)
+    yield url
+    _drop_pg_database(name)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import os
 import time
 
 import httpx
@@ -19,23 +18,11 @@ from omniretail.api.app import create_app
 from omniretail.inventory import service
 from omniretail.platform.config import Settings
 from omniretail.platform.db import create_database, unit_of_work
-from omniretail.platform.migrate import upgrade
 from tests.concurrency import inventory_workers
-from tests.conftest import _create_pg_database, _drop_pg_database, require_postgres
 from tests.factories import bearer, create_location, create_user_with_token
 from tests.integration.inventory.helpers import assert_invariants, create_variants
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg_url():
-    require_postgres()
-    name = f"omniretail_inventory_concurrency_{os.getpid()}"
-    url = _create_pg_database(name)
-    upgrade(url)
-    yield url
-    _drop_pg_database(name)
 
 
 async def _stock(url: str, skus: list[str], units: int, locations: int = 1) -> list[int]:

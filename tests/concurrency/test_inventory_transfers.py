@@ -4,7 +4,6 @@ received beyond what was shipped, and a count is applied once, however many cler
 from __future__ import annotations
 
 import asyncio
-import os
 
 import pytest
 from sqlalchemy import text
@@ -14,23 +13,11 @@ from omniretail.inventory import counts, service, transfers
 from omniretail.inventory.errors import WrongState
 from omniretail.platform.db import create_database, unit_of_work
 from omniretail.platform.errors import InvalidInput
-from omniretail.platform.migrate import upgrade
-from tests.conftest import _create_pg_database, _drop_pg_database, require_postgres
 from tests.factories import create_location
 from tests.integration.inventory.helpers import assert_invariants, create_variants
 
 pytestmark = pytest.mark.postgres
 CLERKS = 12
-
-
-@pytest.fixture
-def pg_url():
-    require_postgres()
-    name = f"omniretail_transfer_concurrency_{os.getpid()}"
-    url = _create_pg_database(name)
-    upgrade(url)
-    yield url
-    _drop_pg_database(name)
 
 
 async def _race(db, work, n: int) -> tuple[int, list[BaseException]]:

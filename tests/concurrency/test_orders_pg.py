@@ -4,17 +4,11 @@ transaction): one order however many importers race, and one hand-over however m
 from __future__ import annotations
 
 import asyncio
-import os
 
-import httpx
 import pytest
 from sqlalchemy import text
 
-from omniretail.api.app import create_app
-from omniretail.platform.config import Settings
-from omniretail.platform.db import create_database, unit_of_work
-from omniretail.platform.migrate import upgrade
-from tests.conftest import _create_pg_database, _drop_pg_database, require_postgres
+from omniretail.platform.db import unit_of_work
 from tests.integration.inventory.helpers import assert_invariants
 from tests.integration.orders.helpers import (
     API,
@@ -27,26 +21,6 @@ from tests.integration.orders.helpers import (
 )
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg_url():
-    require_postgres()
-    name = f"omniretail_orders_concurrency_{os.getpid()}"
-    url = _create_pg_database(name)
-    upgrade(url)
-    yield url
-    _drop_pg_database(name)
-
-
-@pytest.fixture
-async def world(pg_url, tmp_path):
-    db = create_database(pg_url, pool_size=20)
-    settings = Settings(database_url=pg_url, secret_key="test-secret-key-not-for-production", var_dir=tmp_path)
-    app = create_app(settings, db=db)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-        yield db, client
-    await db.dispose()
 
 
 async def test_the_same_external_order_imported_by_16_tasks_is_one_order(world):

@@ -4,43 +4,16 @@ transaction): of refunds of one return made at once exactly one pays; of receipt
 from __future__ import annotations
 
 import asyncio
-import os
 
-import httpx
 import pytest
 from sqlalchemy import text
 
-from omniretail.api.app import create_app
-from omniretail.platform.config import Settings
-from omniretail.platform.db import create_database, unit_of_work
-from tests.conftest import _create_pg_database, _drop_pg_database, require_postgres
+from omniretail.platform.db import unit_of_work
 from tests.integration.inventory.helpers import assert_invariants
 from tests.integration.orders.helpers import API, associate, create_shop, level
 from tests.integration.orders.returns_helpers import act, delivered_online_order
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg_url():
-    require_postgres()
-    from omniretail.platform.migrate import upgrade
-
-    name = f"omniretail_returns_concurrency_{os.getpid()}"
-    url = _create_pg_database(name)
-    upgrade(url)
-    yield url
-    _drop_pg_database(name)
-
-
-@pytest.fixture
-async def world(pg_url, tmp_path):
-    db = create_database(pg_url, pool_size=20)
-    settings = Settings(database_url=pg_url, secret_key="test-secret-key-not-for-production", var_dir=tmp_path)
-    app = create_app(settings, db=db)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-        yield db, client
-    await db.dispose()
 
 
 async def _at_once(n: int, call):

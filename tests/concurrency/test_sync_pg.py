@@ -5,7 +5,6 @@ are finished by the other once their lease has run out."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -22,25 +21,13 @@ from omniretail.channels.sync.models import ChannelListing, ChannelSyncLog
 from omniretail.channels.sync.schemas import ListingLink
 from omniretail.inventory.models import StockLevel
 from omniretail.platform.db import create_database, unit_of_work
-from omniretail.platform.migrate import upgrade
 from omniretail.pricing.models import Price
 from tests.channel_servers.allegro import FakeAllegro
 from tests.channel_servers.runner import serve
-from tests.conftest import _create_pg_database, _drop_pg_database, require_postgres
 from tests.factories import TEST_SECRET_KEY, create_channel, create_location, create_price_list
 
 pytestmark = pytest.mark.postgres
 LISTINGS = 240
-
-
-@pytest.fixture
-def pg_url():
-    require_postgres()
-    name = f"omniretail_sync_concurrency_{os.getpid()}"
-    url = _create_pg_database(name)
-    upgrade(url)
-    yield url
-    _drop_pg_database(name)
 
 
 @pytest.fixture

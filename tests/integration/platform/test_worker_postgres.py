@@ -10,31 +10,18 @@ import multiprocessing
 import os
 import signal
 import time
-import uuid
 
 import pytest
 from sqlalchemy import text
 
 from omniretail.platform.db import create_database, unit_of_work
 from omniretail.platform.jobs import Registry
-from omniretail.platform.migrate import upgrade
 from omniretail.platform.outbox import append_events
 from omniretail.platform.scheduler import Scheduler
-from tests.conftest import _create_pg_database, _drop_pg_database, require_postgres
 from tests.integration.platform import worker_procs
 from tests.integration.platform.worker_procs import PROBE_DDL, TOPIC, make_worker, probe_registry
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg_url():
-    require_postgres()
-    name = f"omniretail_worker_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    url = _create_pg_database(name)
-    upgrade(url)
-    yield url
-    _drop_pg_database(name)
 
 
 async def _seed(url: str, events: int) -> None:
