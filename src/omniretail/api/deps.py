@@ -11,16 +11,18 @@ from omniretail.auth.schemas import Principal
 from omniretail.platform.config import Settings
 from omniretail.platform.errors import NotAuthenticated, PermissionDenied
 
+# Dependencies are ``async def``: FastAPI runs a plain ``def`` dependency in its thread pool, a thread hop per
+# dependency per request for what is an attribute read.
 
-def get_session(request: Request) -> AsyncSession:
+async def get_session(request: Request) -> AsyncSession:
     return request.state.session
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_principal(request: Request) -> Principal:
+async def get_principal(request: Request) -> Principal:
     principal = getattr(request.state, "principal", None)
     if principal is None:
         raise NotAuthenticated()
@@ -35,7 +37,7 @@ CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 def require(permission: str):
     """A dependency that returns the principal if it holds ``permission``."""
 
-    def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal) -> Principal:
         if not principal.can(permission):
             raise PermissionDenied(f"your role ({principal.role}) may not do this ({permission})",
                                    permission=permission)
@@ -45,15 +47,18 @@ def require(permission: str):
 
 
 class ListParams:
-    def __init__(
-        self,
-        cursor: Annotated[str | None, Query(description="Opaque cursor from the previous page")] = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        sort: Annotated[str | None, Query(description="Field to sort by; prefix with - for descending")] = None,
-    ) -> None:
+    def __init__(self, cursor: str | None = None, limit: int = 50, sort: str | None = None) -> None:
         self.cursor = cursor
         self.limit = limit
         self.sort = sort
 
 
-ListParamsDep = Annotated[ListParams, Depends()]
+async def list_params(
+    cursor: Annotated[str | None, Query(description="Opaque cursor from the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    sort: Annotated[str | None, Query(description="Field to sort by; prefix with - for descending")] = None,
+) -> ListParams:
+    return ListParams(cursor, limit, sort)
+
+
+ListParamsDep = Annotated[ListParams, Depends(list_params)]

@@ -272,17 +272,30 @@ async def record_audit(
     session: AsyncSession, *, actor: Principal, action: str, entity: str | None = None,
     entity_id: Any = None, data: dict[str, Any] | None = None,
 ) -> None:
-    await session.execute(insert(AuditEvent).values(
-        at=clock.now(), actor_user_id=actor.user_id, actor_label=actor.label, action=action, entity=entity,
-        entity_id=None if entity_id is None else str(entity_id), data=data or {},
-    ))
+    await session.execute(_INSERT_AUDIT, {
+        "at": clock.now(), "actor_user_id": actor.user_id, "actor_label": actor.label, "action": action,
+        "entity": entity, "entity_id": None if entity_id is None else str(entity_id), "data": data or {}})
+
+
+_INSERT_AUDIT = insert(AuditEvent.__table__)  # built once: every write request records one
 
 
 async def list_audit(
     session: AsyncSession, *, entity: str | None, entity_id: str | None, actor_user_id: int | None,
-    cursor: str | None, limit: int,
+    cursor: str | None, limit: int, action: str | None = None, actor: str | None = None,
+    since: datetime | None = None, until: datetime | None = None,
 ):
+    """Audit rows, newest first; ``action`` matches its start (route names: ``cancel_order``), ``actor`` the
+    actor's label (part of it), ``since`` ≤ at < ``until``."""
     stmt = select(AuditEvent)
+    if action:
+        stmt = stmt.where(AuditEvent.action.startswith(action, autoescape=True))
+    if actor:
+        stmt = stmt.where(func.lower(AuditEvent.actor_label).contains(actor.strip().lower(), autoescape=True))
+    if since is not None:
+        stmt = stmt.where(AuditEvent.at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditEvent.at < until)
     if entity:
         stmt = stmt.where(AuditEvent.entity == entity)
     if entity_id:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import (
     BigInteger,
+    bindparam,
     column,
     delete,
     func,
@@ -83,6 +84,24 @@ def normalised(details: CustomerDetails | None, *, default_locale: str) -> dict:
             "key": identity_key(details.external_id, email, phone)}
 
 
+def _match_statement(by_email: bool, by_phone: bool):
+    """The channel identity (rank 0), else live profiles with the e-mail (1) or the phone (2)."""
+    parts = [select(_I.c.customer_id.label("cid"), _I.c.id.label("iid"), literal(0).label("rank"),
+                    _C.c.email, _C.c.phone)
+             .select_from(_I.join(_C, _C.c.id == _I.c.customer_id))
+             .where(_I.c.channel_id == bindparam("channel_id"), _I.c.external_id == bindparam("key"))]
+    for rank, name, wanted in ((1, "email", by_email), (2, "phone", by_phone)):
+        if wanted:
+            parts.append(select(_C.c.id, null().cast(BigInteger), literal(rank),
+                                _C.c.email, _C.c.phone)
+                         .where(_C.c[name] == bindparam(name), _C.c.merged_into_id.is_(None)))
+    return union_all(*parts)
+
+
+# built once (the order hot path): keyed by (has an e-mail, has a phone)
+_MATCH = {(e, p): _match_statement(e, p) for e in (False, True) for p in (False, True)}
+
+
 async def find_customer(session: AsyncSession, *, channel_id: int, details: CustomerDetails | None,
                         default_locale: str = "en") -> CustomerMatch:
     """One statement: the channel identity, else the oldest live profile with the e-mail, else the phone."""
@@ -91,15 +110,9 @@ async def find_customer(session: AsyncSession, *, channel_id: int, details: Cust
                          d["marketing_consent"], "none" if d["key"] is None else "new")
     if d["key"] is None:
         return base
-    parts = [select(_I.c.customer_id.label("cid"), _I.c.id.label("iid"), literal(0).label("rank"),
-                    _C.c.email, _C.c.phone)
-             .select_from(_I.join(_C, _C.c.id == _I.c.customer_id))
-             .where(_I.c.channel_id == channel_id, _I.c.external_id == d["key"])]
-    for rank, name in ((1, "email"), (2, "phone")):
-        if d[name]:
-            parts.append(select(_C.c.id, null().cast(BigInteger), literal(rank), _C.c.email, _C.c.phone)
-                         .where(_C.c[name] == d[name], _C.c.merged_into_id.is_(None)))
-    rows = (await session.execute(union_all(*parts))).all()
+    stmt = _MATCH[bool(d["email"]), bool(d["phone"])]
+    params = {"channel_id": channel_id, "key": d["key"], "email": d["email"], "phone": d["phone"]}
+    rows = (await session.execute(stmt, params)).all()
     if not rows:
         return base
     best = min(rows, key=lambda r: (r.rank, r.cid))
@@ -139,6 +152,12 @@ async def create_customer(session: AsyncSession, *, match: CustomerMatch, channe
         row = await _identity(session, channel_id, match.key)
         return replace(match, customer_id=row.customer_id, identity_id=row.id, matched_by="identity")
     return replace(match, customer_id=customer_id, identity_id=identity_id)
+
+
+async def discard_new_customer(session: AsyncSession, customer_id: int) -> None:
+    """Undo :func:`create_customer` in the same transaction (the order it was made for turned out to be a
+    duplicate); its identities go with it."""
+    await session.execute(delete(_C).where(_C.c.id == customer_id))
 
 
 async def _insert_identity(session: AsyncSession, *, customer_id: int, channel_id: int,

@@ -21,6 +21,7 @@ from omniretail.platform.errors import InvalidInput, NotFound, TooManyItems
 from omniretail.platform.models import JSONType
 
 from . import incoming as incoming_stock
+from . import phantom
 from . import repository as repo
 from .availability import (
     NO_POLICY,
@@ -50,11 +51,15 @@ _CHANNEL = text(
     "LEFT JOIN channel_location cl ON cl.channel_id = c.id WHERE c.code = :code ORDER BY cl.priority, cl.location_id"
 ).columns(stock_policy=JSONType)
 
+# A channel's answer holds back the phantom-stock buffer of each location (``phantom``): one LEFT JOIN.
 _SINGLE_FOR_LOCATIONS = text(
     "SELECT v.id AS variant_id, l.id AS location_id, l.code AS code, COALESCE(s.on_hand, 0) AS on_hand, "
-    "COALESCE(s.reserved, 0) AS reserved, COALESCE(s.safety_stock, 0) AS safety_stock "
+    "COALESCE(s.reserved, 0) AS reserved, COALESCE(s.safety_stock, 0) AS safety_stock, "
+    "COALESCE(p.buffer, 0) AS phantom_buffer, COALESCE(p.rejections, 0) AS phantom_rejections, "
+    "p.last_reason AS phantom_reason "
     "FROM variant v LEFT JOIN location l ON l.id IN :locs "
     "LEFT JOIN stock_level s ON s.variant_id = v.id AND s.location_id = l.id "
+    "LEFT JOIN phantom_stock p ON p.variant_id = v.id AND p.location_id = l.id "
     "WHERE v.sku = :sku ORDER BY l.id").bindparams(bindparam("locs", expanding=True))
 
 _SINGLE_ALL = "SELECT v.id AS variant_id, s.location_id AS location_id, l.code AS code, s.on_hand AS on_hand, " \
@@ -68,9 +73,10 @@ _SINGLE = {
 }
 
 
-def _bulk_sql(dialect: str, *, by_location: bool) -> str:
+def _bulk_sql(dialect: str, *, by_location: bool, with_buffer: bool = False) -> str:
     """One row per known SKU; its available summed by a correlated subquery on the stock_level primary key, so
-    the cost follows the number of SKUs asked for, not the size of the catalogue."""
+    the cost follows the number of SKUs asked for, not the size of the catalogue. ``with_buffer``: a channel's
+    answer, less each location's phantom-stock buffer (one LEFT JOIN on the same key)."""
     if dialect == "postgresql":
         skus, locs, positive = "= ANY(:skus)", "= ANY(:locs)", "GREATEST({}, 0)"
         column = "s.location_id"
@@ -79,13 +85,18 @@ def _bulk_sql(dialect: str, *, by_location: bool) -> str:
         positive = "MAX({}, 0)"
         column = "+s.location_id"  # "+": SQLite stays on the primary key (variant_id, …)
     where_loc = f" AND {column} {locs}" if by_location else ""
-    free = positive.format("s.on_hand - s.reserved - s.safety_stock")
-    return (f"SELECT v.sku AS sku, (SELECT COALESCE(SUM({free}), 0) FROM stock_level s "
+    if with_buffer:
+        free = positive.format("s.on_hand - s.reserved - s.safety_stock - COALESCE(p.buffer, 0)")
+        source = ("stock_level s LEFT JOIN phantom_stock p ON p.variant_id = s.variant_id "
+                  "AND p.location_id = s.location_id")
+    else:
+        free, source = positive.format("s.on_hand - s.reserved - s.safety_stock"), "stock_level s"
+    return (f"SELECT v.sku AS sku, (SELECT COALESCE(SUM({free}), 0) FROM {source} "
             f"WHERE s.variant_id = v.id{where_loc}) AS available FROM variant v WHERE v.sku {skus}")
 
 
-def _bulk_stmt(dialect: str, by_location: bool):
-    stmt = text(_bulk_sql(dialect, by_location=by_location))
+def _bulk_stmt(dialect: str, by_location: bool, with_buffer: bool = False):
+    stmt = text(_bulk_sql(dialect, by_location=by_location, with_buffer=with_buffer))
     if dialect == "postgresql":
         arrays = [bindparam("skus", type_=ARRAY(String))]
         if by_location:
@@ -94,7 +105,8 @@ def _bulk_stmt(dialect: str, by_location: bool):
     return stmt
 
 
-_BULK = {(d, b): _bulk_stmt(d, b) for d in ("postgresql", "sqlite") for b in (False, True)}
+_BULK = {(d, b, p): _bulk_stmt(d, b, p) for d in ("postgresql", "sqlite") for b in (False, True)
+         for p in (False, True)}
 
 
 def _bulk_incoming_stmt(dialect: str, *, horizon: bool):
@@ -177,8 +189,7 @@ async def availability(session: AsyncSession, *, sku: str, channel: str | None =
         rows = (await session.execute(_SINGLE[locations is not None], params)).all()
     if not rows:
         raise NotFound(f"SKU {sku} not found", sku=sku)
-    stocks = [LocationStock(r.location_id, r.on_hand, r.reserved, r.safety_stock, r.code)
-              for r in rows if r.location_id is not None]
+    stocks = [_location_stock(r) for r in rows if r.location_id is not None]
     ahead = None
     if ch is not None and ch.policy.promise_incoming:
         ahead = await _incoming(session, ch.policy, variant_id=rows[0].variant_id, location_ids=list(locations))
@@ -198,6 +209,15 @@ async def availability(session: AsyncSession, *, sku: str, channel: str | None =
                             limited_to_your_locations=limited, promised_incoming=result.promised_incoming,
                             expected_date=result.incoming.expected_date if result.incoming else None,
                             explanation=explanation)
+
+
+def _location_stock(r) -> LocationStock:
+    buffer = getattr(r, "phantom_buffer", 0) or 0
+    if not buffer:
+        return LocationStock(r.location_id, r.on_hand, r.reserved, r.safety_stock, r.code)
+    return LocationStock(r.location_id, r.on_hand, r.reserved, r.safety_stock, r.code, phantom_buffer=buffer,
+                         phantom_rejections=r.phantom_rejections,
+                         phantom_reason=phantom.buffer_reason(r.phantom_rejections, r.phantom_reason or ""))
 
 
 async def _incoming(session: AsyncSession, policy: StockPolicy, *, variant_id: int, location_ids: list[int]
@@ -223,7 +243,8 @@ async def bulk_availability(session: AsyncSession, *, skus: list[str], channel: 
         params = {"skus": wanted, **({"locs": list(locations)} if by_location else {})}
     else:
         params = {"skus": json.dumps(wanted), **({"locs": json.dumps(list(locations))} if by_location else {})}
-    found = {r.sku: int(r.available) for r in await session.execute(_BULK[(dialect, by_location)], params)}
+    stmt = _BULK[(dialect, by_location, ch is not None and by_location)]
+    found = {r.sku: int(r.available) for r in await session.execute(stmt, params)}
     policy = ch.policy if ch else NO_POLICY
     promised: dict[int, int] = {}  # many SKUs share a total: apply the policy once per distinct total
     for total in found.values():

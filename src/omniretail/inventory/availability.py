@@ -52,10 +52,18 @@ class LocationStock:
     reserved: int
     safety_stock: int = 0
     code: str = ""
+    phantom_buffer: int = 0  # held back for the picks this location keeps failing (``phantom``)
+    phantom_rejections: int = 0
+    phantom_reason: str = ""
 
     @property
     def available(self) -> int:
-        return max(0, self.on_hand - self.reserved - self.safety_stock)
+        return max(0, self.on_hand - self.reserved - self.safety_stock - self.phantom_buffer)
+
+    def phantom_explain(self) -> dict[str, Any] | None:
+        if not self.phantom_buffer:
+            return None
+        return {"units": self.phantom_buffer, "rejections": self.phantom_rejections, "reason": self.phantom_reason}
 
 
 class Rule(NamedTuple):
@@ -258,11 +266,12 @@ class Promise:
         return out
 
     def _explain_stock(self) -> dict[str, Any]:
-        return {
+        out = {
             "locations": [
                 {"location_id": s.location_id, "code": s.code, "on_hand": s.on_hand, "reserved": s.reserved,
                  "safety_stock": s.safety_stock, "available": s.available,
-                 "note": _location_note(s)}
+                 "note": _location_note(s),
+                 **({"phantom_stock_buffer": s.phantom_explain()} if s.phantom_buffer else {})}
                 for s in self.locations
             ],
             "steps": [{"rule": "sum", "before": 0, "after": self.available,
@@ -270,6 +279,11 @@ class Promise:
             + [{"rule": s.rule, "before": s.before, "after": s.after, "note": s.note} for s in self.steps],
             "promised": self.promised,
         }
+        buffers = [{"location_id": s.location_id, "code": s.code, **s.phantom_explain()}
+                   for s in self.locations if s.phantom_buffer]
+        if buffers:
+            out["phantom_stock_buffer"] = buffers
+        return out
 
 
 NO_POLICY = StockPolicy()
@@ -330,6 +344,9 @@ def _percent(share: Fraction) -> str:
 
 
 def _location_note(s: LocationStock) -> str:
-    raw = s.on_hand - s.reserved - s.safety_stock
-    note = f"{s.on_hand} on hand − {s.reserved} reserved − {s.safety_stock} safety stock = {raw}"
+    raw = s.on_hand - s.reserved - s.safety_stock - s.phantom_buffer
+    note = f"{s.on_hand} on hand − {s.reserved} reserved − {s.safety_stock} safety stock"
+    if s.phantom_buffer:
+        note += f" − {s.phantom_buffer} phantom-stock buffer"
+    note += f" = {raw}"
     return note if raw >= 0 else note + ", counted as 0"

@@ -106,3 +106,40 @@ class LocationStockSettings(Base):
                                              primary_key=True)
     default_low_stock_threshold: Mapped[int | None] = mapped_column(Integer)
     allow_negative_stock: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+
+
+class PhantomStock(Base):
+    """Rejected picks of one variant at one location ("not found", "damaged" on the shelf) and the caution
+    buffer they earned: after ``threshold`` strikes channel availability holds ``buffer`` units back there,
+    one unit fewer after every ``clean_picks_per_unit`` clean picks (``inventory.phantom``)."""
+
+    __tablename__ = "phantom_stock"
+
+    variant_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("variant.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    location_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("location.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    rejections: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))  # ever
+    units: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))  # ever rejected
+    strikes: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))  # since the buffer was 0
+    buffer: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    clean_picks_since: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    last_rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_reason: Mapped[str] = mapped_column(String(20), default="", server_default="")
+
+    __table_args__ = (
+        CheckConstraint("buffer >= 0", name="buffer_not_negative"),
+        Index("ix_phantom_stock_location", "location_id", "rejections"),
+    )
+
+
+class PhantomStockSettings(Base):
+    """Per-location overrides of the phantom-stock rule (None: the defaults in ``inventory.phantom``)."""
+
+    __tablename__ = "phantom_stock_settings"
+
+    location_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("location.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    threshold: Mapped[int | None] = mapped_column(Integer)
+    buffer_step: Mapped[int | None] = mapped_column(Integer)
+    clean_picks_per_unit: Mapped[int | None] = mapped_column(Integer)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, UploadFile, status
 
-from omniretail.api.deps import ListParamsDep, SessionDep, require
+from omniretail.api.deps import ListParamsDep, SessionDep, SettingsDep, require
 from omniretail.api.routing import TransactionalRoute
 from omniretail.auth.schemas import Principal
 from omniretail.platform.errors import InvalidInput
@@ -83,11 +83,12 @@ async def ship_transfer(session: SessionDep, principal: Writer, transfer_id: int
 
 @router.post("/transfers/{transfer_id}/receive", tags=["inventory"], responses=STATE_CONFLICT,
              summary="Receive a transfer (in full, or part of it)")
-async def receive_transfer(session: SessionDep, principal: Writer, transfer_id: int,
+async def receive_transfer(session: SessionDep, principal: Writer, transfer_id: int, settings: SettingsDep,
                            data: TransferReceive | None = None) -> TransferRead:
     lines = None if data is None or data.lines is None else [(x.sku, x.quantity) for x in data.lines]
     return await transfers.receive_transfer(session, transfer_id, actor=principal.label, lines=lines,
-                                            scope=principal.location_ids)
+                                            scope=principal.location_ids,
+                                            context={"secret_key": settings.resolved_secret_key()})
 
 
 @router.post("/transfers/{transfer_id}/cancel", tags=["inventory"], responses=STATE_CONFLICT,

@@ -35,9 +35,11 @@ def typed(sql: str, *times: str) -> TextClause:
 
 
 def level_update(*, on_hand: str = "on_hand", reserved: str = "reserved", safety_stock: str = "safety_stock",
-                 threshold: str = "low_stock_threshold", where: str = LEVEL_KEY, guard: str | None = None) -> str:
+                 threshold: str = "low_stock_threshold", where: str = LEVEL_KEY, guard: str | None = None,
+                 from_: str | None = None, default_threshold: str = DEFAULT_THRESHOLD,
+                 returning: str = RETURNING) -> str:
     """``UPDATE stock_level`` setting each counter to an expression of the old row (``:now`` required)."""
-    low = (f"COALESCE(COALESCE({threshold}, {DEFAULT_THRESHOLD}) > ({on_hand}) - ({reserved}) - ({safety_stock}),"
+    low = (f"COALESCE(COALESCE({threshold}, {default_threshold}) > ({on_hand}) - ({reserved}) - ({safety_stock}),"
            f" false)")
     changed = {"on_hand": on_hand, "reserved": reserved, "safety_stock": safety_stock,
                "low_stock_threshold": threshold}
@@ -47,10 +49,10 @@ def level_update(*, on_hand: str = "on_hand", reserved: str = "reserved", safety
              f"low_stock_changed_version = CASE WHEN {low} <> low_stock_alerted THEN version + 1 ELSE "
              + "low_stock_changed_version END",
              "updated_at = :now"]
-    sql = f"UPDATE stock_level SET {', '.join(sets)} WHERE {where}"
+    sql = f"UPDATE stock_level SET {', '.join(sets)}{f' FROM {from_}' if from_ else ''} WHERE {where}"
     if guard:
         sql += f" AND ({guard})"
-    return f"{sql} RETURNING {RETURNING}"
+    return f"{sql} RETURNING {returning}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +139,58 @@ ev AS (
          NULL, {_PG_ALERT}, :now, 0 FROM lvl WHERE alert_changed
 )
 SELECT res.id AS reservation_id, lvl.* FROM lvl CROSS JOIN res"""
+
+
+def pg_reserve_many_ctes(*, want: str, gate: str) -> tuple[str, str]:
+    """CTEs that reserve every row of the caller's CTE ``want`` — columns ``r_id`` (the reservation id, taken by
+    the caller from ``reservation_id_seq``), ``variant_id``, ``location_id``, ``quantity``, ``reference`` —
+    inside one bigger PostgreSQL statement (order placement), so the level locks are held for one round trip:
+
+    * ``locked`` locks the level rows in (variant, location) order (the order every reserving path uses);
+    * ``short`` lists each (variant, location) whose availability cannot cover what is asked, with what is
+      available — the caller makes ``gate`` false when it is not empty, and nothing is written;
+    * ``lvl`` raises ``reserved`` (guarded again) when ``gate`` holds, ``res`` records the reservations and
+      ``lvl_ev`` appends the stock events (as the single reservation statement does).
+
+    Returns the checking CTEs (``need``, ``locked``, ``short``) and the writing ones (``lvl``, ``res``,
+    ``lvl_ev``): put the CTE that ``gate`` names between them. Parameters: ``:now``, ``:reservation_kind``,
+    ``:channel_id``."""
+    row_threshold = ("(SELECT d.default_low_stock_threshold FROM location_stock_settings d "
+                     "WHERE d.location_id = stock_level.location_id)")
+    returning = ("stock_level.variant_id, stock_level.location_id, on_hand, reserved, safety_stock, version, "
+                 "low_stock_alerted, low_stock_changed_version = version AS alert_changed, "
+                 f"COALESCE(low_stock_threshold, {row_threshold}) AS threshold")
+    update = level_update(reserved="reserved + need.quantity", from_="need",
+                          where="stock_level.variant_id = need.variant_id AND stock_level.location_id = "
+                                f"need.location_id AND ({gate})",
+                          guard="on_hand - reserved - safety_stock >= need.quantity",
+                          default_threshold=row_threshold, returning=returning)
+    return f"""need AS (
+  SELECT variant_id, location_id, SUM(quantity)::integer AS quantity FROM {want} GROUP BY variant_id, location_id
+),
+locked AS (
+  SELECT s.variant_id, s.location_id, s.on_hand - s.reserved - s.safety_stock AS available FROM stock_level s
+  WHERE (s.variant_id, s.location_id) IN (SELECT variant_id, location_id FROM need)
+  ORDER BY s.variant_id, s.location_id FOR UPDATE OF s
+),
+short AS (
+  SELECT need.variant_id, need.location_id, need.quantity, COALESCE(locked.available, 0) AS available
+  FROM need LEFT JOIN locked ON locked.variant_id = need.variant_id AND locked.location_id = need.location_id
+  WHERE locked.available IS NULL OR locked.available < need.quantity
+)""", f"""lvl AS ({update}),
+res AS (
+  INSERT INTO reservation (id, variant_id, location_id, quantity, state, kind, reference, channel_id, expires_at,
+                           created_at)
+  SELECT w.r_id, w.variant_id, w.location_id, w.quantity, 'open', :reservation_kind, w.reference, :channel_id,
+         NULL, :now FROM {want} w WHERE EXISTS (SELECT 1 FROM lvl)
+),
+lvl_ev AS (
+  INSERT INTO outbox (topic, coalesce_key, payload, created_at, attempts)
+  SELECT 'inventory.stock_changed', 'stock:' || variant_id, {_PG_EVENT}, :now, 0 FROM lvl
+  UNION ALL
+  SELECT CASE WHEN low_stock_alerted THEN 'inventory.low_stock' ELSE 'inventory.low_stock_recovered' END,
+         NULL, {_PG_ALERT}, :now, 0 FROM lvl WHERE alert_changed
+)"""
 
 
 # keyed by "reserving by SKU?" (the variant id is then looked up inside the statement)

@@ -66,22 +66,31 @@ async def reserve_stock(
               "quantity": quantity, "kind": kind, "reference": reference, "channel_id": channel_id,
               "expires_at": expires_at, "now": now}
     for attempt in (1, 2):
-        if one_statement and repo.is_postgresql(session):
-            row = (await session.execute(repo.PG_RESERVE[by_sku], params)).first()
-            if row is not None:
-                level = repo.LevelRow.from_row(row)
-                return Reserved(row.reservation_id, level.variant_id, location_id, quantity, level.available,
-                                expires_at)
-        else:
-            level = await repo.update_level(session, repo.PORTABLE_RESERVE[by_sku], params)
-            if level is not None:
-                rid = (await session.execute(repo.INSERT_RESERVATION, {
-                    **params, "variant_id": level.variant_id})).scalar_one()
-                await events.append(session, events.for_level(level, "reserved"))
-                return Reserved(rid, level.variant_id, location_id, quantity, level.available, expires_at)
+        taken = await _take(session, params, by_sku=by_sku, one_statement=one_statement)
+        if taken is not None:
+            return taken
         await _explain_refusal(session, sku=sku, variant_id=variant_id, location_id=location_id,
                                quantity=quantity, may_retry=attempt == 1)
     raise AssertionError("unreachable")  # pragma: no cover - the second refusal always raises
+
+
+async def _take(session: AsyncSession, params: dict, *, by_sku: bool, one_statement: bool = True
+                ) -> Reserved | None:
+    """One try: the conditional UPDATE (with the reservation row and its events); None if it matched no row."""
+    location_id, quantity, expires_at = params["location_id"], params["quantity"], params["expires_at"]
+    if one_statement and repo.is_postgresql(session):
+        row = (await session.execute(repo.PG_RESERVE[by_sku], params)).first()
+        if row is not None:
+            level = repo.LevelRow.from_row(row)
+            return Reserved(row.reservation_id, level.variant_id, location_id, quantity, level.available,
+                            expires_at)
+        return None
+    level = await repo.update_level(session, repo.PORTABLE_RESERVE[by_sku], params)
+    if level is None:
+        return None
+    rid = (await session.execute(repo.INSERT_RESERVATION, {**params, "variant_id": level.variant_id})).scalar_one()
+    await events.append(session, events.for_level(level, "reserved"))
+    return Reserved(rid, level.variant_id, location_id, quantity, level.available, expires_at)
 
 
 async def _explain_refusal(session: AsyncSession, *, sku, variant_id, location_id, quantity, may_retry) -> None:
@@ -103,11 +112,86 @@ async def _explain_refusal(session: AsyncSession, *, sku, variant_id, location_i
     raise InsufficientStock(sku=sku, location_id=location_id, requested=quantity, available=available)
 
 
+@dataclass(frozen=True, slots=True)
+class Shortfall:
+    """A line of :func:`reserve_lines` whose conditional UPDATE matched no row: someone took the stock first."""
+
+    index: int  # the line's position in the list given to reserve_lines
+    variant_id: int
+    location_id: int
+    requested: int
+    available: int  # what the level had left when we looked, after the refusal
+    reference: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "variant_id": self.variant_id, "location_id": self.location_id,
+                "requested": self.requested, "available": self.available, "reference": self.reference}
+
+
+class ReservationShortfall(InsufficientStock):
+    """:func:`reserve_lines` could not hold every line. Each line was tried (in lock order); ``shortfalls``
+    says which (line, location) lost and how many units were left, ``reserved`` holds the reservations that
+    were taken (index of the line → :class:`Reserved`; still open in the caller's transaction, which either
+    rolls back or re-routes and releases them)."""
+
+    def __init__(self, *, sku: str, shortfalls: list[Shortfall], reserved: dict[int, Reserved]) -> None:
+        first = shortfalls[0]
+        super().__init__(sku=sku, location_id=first.location_id, requested=first.requested,
+                         available=first.available)
+        self.extensions["shortfalls"] = [x.as_dict() for x in shortfalls]
+        self.shortfalls, self.reserved = shortfalls, reserved
+
+
 async def reserve_lines(session: AsyncSession, *, lines: list[dict], **common) -> list[Reserved]:
     """Several reservations in one transaction, taken in (variant_id, location_id) order (a stable sort) and
-    returned in that order; all or nothing (the first refusal raises and the caller's transaction rolls back)."""
-    ordered = sorted(lines, key=lambda line: (line["variant_id"], line["location_id"]))
-    return [await reserve_stock(session, **common, **line) for line in ordered]
+    returned in that order; all or nothing: every line is tried, and if any is refused
+    :class:`ReservationShortfall` reports each refused line with the units that were left (the reservations
+    made are in the exception; the caller's transaction rolls back, or re-routes the lost lines)."""
+    ordered = sorted(range(len(lines)), key=lambda i: (lines[i]["variant_id"], lines[i]["location_id"]))
+    now = clock.now()
+    kind = common.get("kind", "order_line")
+    if kind not in KINDS:
+        raise InvalidInput(f"unknown reservation kind {kind!r}", field="kind", allowed=list(KINDS))
+    expires_at = common.get("expires_at")
+    if kind == "cart_hold" and expires_at is None:
+        expires_at = now + CART_HOLD_DEFAULT
+    one_statement = common.get("one_statement", True)
+    reserved: dict[int, Reserved] = {}
+    refused: list[int] = []
+    for i in ordered:
+        line = lines[i]
+        if line["quantity"] <= 0:
+            raise InvalidInput("quantity must be positive", field="quantity")
+        params = {"variant_id": line["variant_id"], "location_id": line["location_id"],
+                  "quantity": line["quantity"], "kind": kind, "reference": line.get("reference", ""),
+                  "channel_id": common.get("channel_id"), "expires_at": line.get("expires_at", expires_at),
+                  "now": now}
+        taken = await _take(session, params, by_sku=False, one_statement=one_statement)
+        if taken is None:  # maybe released meanwhile: one more try when the level now has enough
+            level = await repo.read_level(session, variant_id=line["variant_id"], location_id=line["location_id"])
+            if level is not None and level.available >= line["quantity"]:
+                taken = await _take(session, params, by_sku=False, one_statement=one_statement)
+        if taken is None:
+            refused.append(i)
+        else:
+            reserved[i] = taken
+    if refused:
+        await _raise_shortfall(session, lines, refused, reserved)
+    return [reserved[i] for i in ordered]
+
+
+async def _raise_shortfall(session: AsyncSession, lines: list[dict], refused: list[int],
+                           reserved: dict[int, Reserved]) -> None:
+    shortfalls = []
+    for i in refused:
+        line = lines[i]
+        level = await repo.read_level(session, variant_id=line["variant_id"], location_id=line["location_id"])
+        shortfalls.append(Shortfall(i, line["variant_id"], line["location_id"], line["quantity"],
+                                    0 if level is None else max(0, level.available), line.get("reference", "")))
+    sku = (await repo.skus_of(session, [shortfalls[0].variant_id])).get(shortfalls[0].variant_id)
+    if sku is None:
+        raise NotFound(f"variant {shortfalls[0].variant_id} not found", variant_id=shortfalls[0].variant_id)
+    raise ReservationShortfall(sku=sku, shortfalls=shortfalls, reserved=reserved)
 
 
 # --- closing reservations -------------------------------------------------------------------------------
@@ -158,6 +242,51 @@ async def release_reservations(
         raise InvalidInput("give reservation_ids or reference")
     await _give_back(session, rows, cause="released", now=now)
     return sorted(r.id for r in rows)
+
+
+_REDUCE = ("UPDATE reservation SET quantity = quantity - :quantity WHERE id = :id AND state = 'open' "
+           "AND quantity > :quantity{scope} RETURNING id, variant_id, location_id, quantity, reference")
+_REDUCES = {False: text(_REDUCE.format(scope="")),
+            True: text(_REDUCE.format(scope=" AND location_id IN :scope")).bindparams(
+                bindparam("scope", expanding=True))}
+
+
+@dataclass(frozen=True, slots=True)
+class _Returned:
+    variant_id: int
+    location_id: int
+    quantity: int
+
+
+async def reduce_reservation(session: AsyncSession, *, reservation_id: int, quantity: int,
+                             scope: frozenset[int] | None = None) -> int:
+    """Give back ``quantity`` of an open reservation and keep the rest held (part of an order line could not be
+    picked). Reducing by all it holds releases it. Returns what it still holds. One conditional ``UPDATE``:
+    ``reserved`` falls in the same transaction, and a closed reservation is refused like any closer's."""
+    if quantity <= 0:
+        raise InvalidInput("quantity must be positive", field="quantity")
+    params: dict = {"id": reservation_id, "quantity": quantity}
+    if scope is not None:
+        params["scope"] = sorted(scope)
+    row = (await session.execute(_REDUCES[scope is not None], params)).first()
+    if row is None:
+        states = await repo.reservation_states(session, [reservation_id])
+        found = states.get(reservation_id)
+        if found is None or (scope is not None and found[1] not in scope):
+            raise NotFound(f"reservation {reservation_id} not found", reservation_id=reservation_id)
+        if found[0] != "open":
+            raise ReservationClosed(f"reservation {reservation_id} is {found[0]}", reservation_id=reservation_id,
+                                    state=found[0])
+        held = (await session.execute(text("SELECT quantity FROM reservation WHERE id = :id"),
+                                      {"id": reservation_id})).scalar_one()
+        if held != quantity:
+            raise InvalidInput(f"reservation {reservation_id} holds {held}, not {quantity}", field="quantity",
+                               held=held)
+        await release_reservations(session, reservation_ids=[reservation_id], scope=scope)
+        return 0
+    await _give_back(session, [_Returned(row.variant_id, row.location_id, quantity)], cause="released",
+                     now=clock.now())
+    return row.quantity
 
 
 async def expire_holds(session: AsyncSession, *, limit: int = 500, now: datetime | None = None) -> int:
@@ -266,4 +395,18 @@ async def keep_reservations(session: AsyncSession, *, reservation_ids: list[int]
         rows = await session.execute(_KEEP["prefix"], {"prefix": reference_prefix, "length": len(reference_prefix)})
     else:
         raise InvalidInput("give reservation_ids or reference_prefix")
+    return sorted(r.id for r in rows)
+
+
+_HOLD_UNTIL = repo.typed("UPDATE reservation SET expires_at = :expires_at WHERE state = 'open' "
+                         "AND substr(reference, 1, :length) = :prefix RETURNING id", "expires_at")
+
+
+async def hold_until(session: AsyncSession, *, reference_prefix: str, expires_at: datetime) -> list[int]:
+    """An unpaid order's reservations (every open one whose reference starts with ``reference_prefix``)
+    expire at ``expires_at`` unless :func:`keep_reservations` is called first (the payment came)."""
+    if not reference_prefix:
+        raise InvalidInput("give reference_prefix")
+    rows = await session.execute(_HOLD_UNTIL, {"prefix": reference_prefix, "length": len(reference_prefix),
+                                               "expires_at": expires_at})
     return sorted(r.id for r in rows)

@@ -38,6 +38,7 @@ from .incoming import (
     add_incoming_stock,
     cancel_incoming_stock,
     get_incoming_stock,
+    incoming_for,
     list_incoming_stock,
     preorder_cap,
     receive_incoming_stock,
@@ -48,11 +49,15 @@ from .incoming import (
 from .ledger import NO_REFERENCE, Lines, MovementReference
 from .models import LocationStockSettings, StockLevel, StockMovement
 from .reservations import (
+    ReservationShortfall,
     Reserved,
+    Shortfall,
     UnpaidOrderHold,
     consume_reservation,
     expire_holds,
+    hold_until,
     keep_reservations,
+    reduce_reservation,
     release_reservations,
     reserve_lines,
     reserve_stock,
@@ -239,3 +244,11 @@ async def list_movements(session: AsyncSession, *, sku: str | None = None, locat
     rows = (await session.execute(stmt)).all()
     next_cursor = encode_cursor([rows[limit - 1].id, 0]) if len(rows) > limit else None
     return [MovementRead(**r._mapping) for r in rows[:limit]], next_cursor
+
+
+async def count_low_stock_alerts(session: AsyncSession, *, scope: frozenset[int] | None = None) -> int:
+    """Stock levels below their low-stock threshold (an alert is raised), in the locations of ``scope``."""
+    stmt = select(func.count()).select_from(StockLevel).where(StockLevel.low_stock_alerted.is_(True))
+    if scope is not None:
+        stmt = stmt.where(StockLevel.location_id.in_(scope))
+    return int(await session.scalar(stmt) or 0)

@@ -10,11 +10,18 @@ outbox events in step).
 
 A store associate works only at their own locations: they may see and request transfers that start or end
 there, ship only from there and receive only there.
+
+A transfer that moves goods for another document (a ship-to-store order: ``order_reference`` "order:…") lets
+that document's package act inside the same transaction through :class:`LinkedHooks` registered with
+:func:`link_documents`: before the goods leave (release what the source held for it), after they arrive (hold
+them at once for the order: :func:`reserve_received`) and before a cancellation. Inventory imports no such
+package; the hooks find their own rows (orders: by ``fulfilment_order.transfer_id``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
@@ -24,8 +31,9 @@ from omniretail.platform import clock, outbox
 from omniretail.platform.errors import InvalidInput, NotFound, PermissionDenied
 from omniretail.platform.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
-from . import ledger, states
+from . import events, ledger, states
 from . import repository as repo
+from .errors import InsufficientStock
 from .ledger import Lines, Move, MovementReference
 from .ops_models import StockTransfer, StockTransferLine
 from .schemas import TransferLineRead, TransferRead, TransferState
@@ -40,6 +48,59 @@ TRANSFER_RECEIVED = "inventory.transfer_received"
 TRANSFER_CANCELLED = "inventory.transfer_cancelled"
 
 Scope = frozenset[int] | None
+
+Hook = Callable[..., Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class LinkedHooks:
+    """What a document linked to transfers does in the transfer's own transaction (each gets the session,
+    the transfer as it is at that point, SKU → quantity of this step, the actor, and as keywords the
+    caller's ``context``, e.g. the instance's ``secret_key`` from the HTTP layer)."""
+
+    before_ship: Hook | None = None  # after the state step, before the source's stock leaves
+    before_receive: Hook | None = None  # after the state step, before the units land (take row locks here)
+    after_receive: Hook | None = None  # after the units landed at the destination (and the state step)
+    before_cancel: Hook | None = None  # may refuse: raise
+
+
+_LINKED: dict[str, LinkedHooks] = {}
+
+
+def link_documents(prefix: str, hooks: LinkedHooks) -> None:
+    """Register the hooks for transfers whose ``order_reference`` is ``"{prefix}:…"``."""
+    _LINKED[prefix] = hooks
+
+
+async def _run_hook(name: str, session: AsyncSession, transfer: TransferRead, quantities: dict[str, int],
+                    actor: str, context: dict | None = None) -> None:
+    prefix = (transfer.order_reference or "").partition(":")[0]
+    hook = getattr(_LINKED.get(prefix), name, None) if prefix else None
+    if hook is not None:
+        await hook(session, transfer, quantities, actor, **(context or {}))
+
+
+_RESERVE_RECEIVED = repo.typed(repo.level_update(reserved="reserved + :quantity",
+                                                 guard="on_hand - reserved >= :quantity"), "now")
+
+
+async def reserve_received(session: AsyncSession, *, variant_id: int, location_id: int, quantity: int,
+                           reference: str, channel_id: int | None = None) -> int:
+    """Hold units that just arrived for a document (a ship-to-store order) at the destination: an order-line
+    reservation that ignores the level's safety stock (these units were brought for this order), refused only
+    if they are not there. Call it in the receipt's transaction, so no sale can take them in between."""
+    now = clock.now()
+    params = {"variant_id": variant_id, "location_id": location_id, "quantity": quantity, "kind": "order_line",
+              "reference": reference, "channel_id": channel_id, "expires_at": None, "now": now}
+    level = await repo.update_level(session, _RESERVE_RECEIVED, params)
+    if level is None:
+        current = await repo.read_level(session, variant_id=variant_id, location_id=location_id)
+        sku = (await repo.skus_of(session, [variant_id])).get(variant_id, str(variant_id))
+        raise InsufficientStock(sku=sku, location_id=location_id, requested=quantity,
+                                available=0 if current is None else max(0, current.on_hand - current.reserved))
+    reservation_id = (await session.execute(repo.INSERT_RESERVATION, params)).scalar_one()
+    await events.append(session, events.for_level(level, "reserved"))
+    return reservation_id
 
 
 async def create_transfer(session: AsyncSession, *, source_location_id: int, destination_location_id: int,
@@ -83,6 +144,7 @@ async def ship_transfer(session: AsyncSession, transfer_id: int, *, actor: str, 
     quantities = _quantities(transfer.lines, lines, limit=lambda x: x.quantity_requested, action="ship")
     now = clock.now()
     await _step(session, transfer_id, "ship", now, shipped_at=now, shipped_by=actor)
+    await _run_hook("before_ship", session, transfer, quantities, actor)
     await session.execute(update(TL).where(TL.c.id == bindparam("line_id")).values(
         quantity_shipped=bindparam("shipped")), [
         {"line_id": line_id, "shipped": quantities.get(line.sku, 0)}
@@ -96,7 +158,7 @@ async def ship_transfer(session: AsyncSession, transfer_id: int, *, actor: str, 
 
 
 async def receive_transfer(session: AsyncSession, transfer_id: int, *, actor: str, lines: Lines | None = None,
-                           scope: Scope = None) -> TransferRead:
+                           scope: Scope = None, context: dict | None = None) -> TransferRead:
     """The goods arrive at the destination: ``lines`` says how many of each SKU (none given: everything in
     transit). What is not received stays in transit; the transfer is received once every shipped unit is."""
     transfer = await get_transfer(session, transfer_id, scope=scope)
@@ -105,6 +167,7 @@ async def receive_transfer(session: AsyncSession, transfer_id: int, *, actor: st
     await _step(session, transfer_id, "receive", now, received_by=actor)  # the row lock: one receipt at a time
     transfer = await get_transfer(session, transfer_id)  # the lines as they are now that we hold the lock
     quantities = _quantities(transfer.lines, lines, limit=lambda x: x.quantity_in_transit, action="receive")
+    await _run_hook("before_receive", session, transfer, quantities, actor, context)
     for line_id, line in await _line_ids(session, transfer):
         quantity = quantities.get(line.sku, 0)
         if quantity and (await session.execute(
@@ -118,6 +181,7 @@ async def receive_transfer(session: AsyncSession, transfer_id: int, *, actor: st
     if all(line.quantity_in_transit == 0 for line in received.lines):
         await _step(session, transfer_id, "complete", now, received_at=now)
         received = await get_transfer(session, transfer_id)
+    await _run_hook("after_receive", session, received, quantities, actor, context)
     await _announce(session, TRANSFER_RECEIVED, received, quantities,
                     complete=received.state is TransferState.RECEIVED)
     return received
@@ -126,7 +190,8 @@ async def receive_transfer(session: AsyncSession, transfer_id: int, *, actor: st
 async def cancel_transfer(session: AsyncSession, transfer_id: int, *, actor: str, scope: Scope = None
                           ) -> TransferRead:
     """Withdraw a request that has not shipped (nothing had moved, so nothing moves back)."""
-    await get_transfer(session, transfer_id, scope=scope)  # either end must be visible
+    transfer = await get_transfer(session, transfer_id, scope=scope)  # either end must be visible
+    await _run_hook("before_cancel", session, transfer, {}, actor)
     now = clock.now()
     await _step(session, transfer_id, "cancel", now, cancelled_at=now)
     cancelled = await get_transfer(session, transfer_id)

@@ -110,3 +110,11 @@ async def location_by_reference(session: AsyncSession, *, source: str, reference
 
 async def all_location_ids(session: AsyncSession) -> set[int]:
     return set((await session.scalars(select(Location.id))).all())
+
+
+async def count_locations(session: AsyncSession, *, principal: Principal) -> int:
+    """How many locations the principal may see."""
+    stmt = select(func.count()).select_from(Location)
+    if principal.location_ids is not None:
+        stmt = stmt.where(Location.id.in_(principal.location_ids))
+    return int(await session.scalar(stmt) or 0)

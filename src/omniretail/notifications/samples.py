@@ -47,8 +47,21 @@ def sample_data(template: str, currency: str = "PLN") -> NotificationData:
                             "estimated_delivery": date(2026, 12, 3)}
     if template == "delayed":
         data["delay"] = {"reason": "A supplier delivery arrived late.", "new_estimate": date(2026, 12, 10)}
+    if template == "fulfilment_changed":
+        data["lines"], data["totals"] = data["lines"][:1], None
+        data["change"] = {"kind": "another_store", "decline_url": "https://shop.example.com/orders/decline/abc",
+                          "store": {"name": "Northwind Ursynów", "street": "KEN 61", "postal_code": "02-777",
+                                    "city": "Warszawa", "phone": "+48 22 765 43 21", "timezone": "Europe/Warsaw"}}
     if template == "cancelled":
         data["cancellation"] = {"reason": "The item is no longer available."}
+    if template in ("return_authorised", "return_received"):
+        data["return_request"] = {
+            "number": "R-WEB-10023-1", "amount": str(lines[0][3]),
+            "lines": [{"sku": lines[0][0], "name": lines[0][1], "quantity": 1}],
+            "store": {"name": "Northwind Mokotów", "street": "Puławska 12", "postal_code": "02-512",
+                      "city": "Warszawa", "phone": "+48 22 123 45 67", "timezone": "Europe/Warsaw",
+                      "opening_hours": {d: [["09:00", "21:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+                      | {"sat": [["10:00", "18:00"]], "sun": []}}}
     if template == "refunded":
         data["refund"] = {"amount": str(lines[0][3] * 2), "method": "card"}
     return NotificationData.model_validate(data)

@@ -26,15 +26,19 @@ Append one outbox event in the transaction that changed the order::
             "shipment": {"carrier": "InPost", "tracking_number": "6800…", "tracking_url": "https://…",
                          "estimated_delivery": "2026-12-03"},
             "delay": {"reason": "…", "new_estimate": "2026-12-10"},
+            "change": {"kind": "another_store", "store": {…}, "decline_url": "https://…"},  # fulfilment_changed
             "cancellation": {"reason": "The item is no longer available."},
-            "refund": {"amount": "199.00", "method": "card", "reason": "…"}
+            "refund": {"amount": "199.00", "method": "card", "reason": "…"},
+            "return_request": {"number": "R-WEB-10023-1", "amount": "199.00", "store": {…},  # return_*
+                               "lines": [{"sku": "RUN-42", "name": "Runner 42", "quantity": 1}]}
         }})
 
 Build it with ``NotifyPayload(...)`` and ``notify_event(payload)`` to validate when you emit. Amounts are
 decimal strings in the order's currency (never floats); times without a zone are taken as UTC. Which sections are required depends on the
 template: ``ready_for_pickup`` needs ``pickup``, ``shipped`` needs ``shipment``, ``cancelled`` needs
-``cancellation.reason`` (a customer is always told why), ``refunded`` needs ``refund``. ``delayed`` may carry
-``delay``. The event is consumed at least once; the notification is sent once per (event, recipient, template).
+``cancellation.reason`` (a customer is always told why), ``refunded`` needs ``refund``, ``fulfilment_changed`` needs ``change``. ``delayed`` may carry
+``delay``. ``return_authorised`` and ``return_received`` need ``return_request`` (its ``store``: where to bring
+the goods, or where they came in; none: any store that takes returns, or the post). The event is consumed at least once; the notification is sent once per (event, recipient, template).
 A payload that does not validate is parked at once with the validation error in ``outbox.last_error``.
 """
 
@@ -50,8 +54,10 @@ from omniretail.platform.i18n import SUPPORTED_LOCALES
 from omniretail.platform.money import MoneyError, validate_currency
 
 TOPIC = "orders.notify"
-TEMPLATES = ("order_confirmed", "ready_for_pickup", "shipped", "delayed", "cancelled", "refunded")
-TemplateName = Literal["order_confirmed", "ready_for_pickup", "shipped", "delayed", "cancelled", "refunded"]
+TEMPLATES = ("order_confirmed", "ready_for_pickup", "shipped", "delayed", "cancelled", "refunded",
+             "fulfilment_changed", "return_authorised", "return_received")
+TemplateName = Literal["order_confirmed", "ready_for_pickup", "shipped", "delayed", "cancelled", "refunded",
+                       "fulfilment_changed", "return_authorised", "return_received"]
 Channel = Literal["email", "sms"]
 # A customer cannot opt out of hearing that their order was cancelled.
 MANDATORY_TEMPLATES = frozenset({"cancelled"})
@@ -132,6 +138,23 @@ class Delay(_Part):
     new_estimate: date | None = None
 
 
+class Change(_Part):
+    """A line of a collected order will not come as promised (a pick exception moved it): picked up at
+    another store (``store``: where), or sent to the customer's store first (``store``: theirs; later)."""
+
+    kind: Literal["another_store", "ship_to_store"]
+    store: Store | None = None
+    new_estimate: date | None = None
+    decline_url: str | None = None
+
+    @field_validator("decline_url")
+    @classmethod
+    def _web_link(cls, value: str | None) -> str | None:
+        if value and not value.lower().startswith(("https://", "http://", "/")):
+            raise ValueError("decline_url must be an http(s) link")
+        return value or None
+
+
 class Cancellation(_Part):
     reason: str = Field(min_length=1)
 
@@ -140,6 +163,22 @@ class Refund(_Part):
     amount: Amount
     method: str | None = None
     reason: str | None = None
+
+
+class ReturnLine(_Part):
+    sku: str = ""
+    name: str
+    quantity: int = Field(ge=1)
+
+
+class ReturnRequest(_Part):
+    """A return (RMA): its number, what comes back, the store it goes to or came in at (None: any store that
+    takes returns, or by post) and the value expected to be refunded."""
+
+    number: str = Field(min_length=1)
+    lines: list[ReturnLine] = Field(default_factory=list)
+    store: Store | None = None
+    amount: Amount | None = None
 
 
 class NotificationData(_Part):
@@ -153,8 +192,10 @@ class NotificationData(_Part):
     pickup: Pickup | None = None
     shipment: Shipment | None = None
     delay: Delay | None = None
+    change: Change | None = None
     cancellation: Cancellation | None = None
     refund: Refund | None = None
+    return_request: ReturnRequest | None = None
 
     @field_validator("currency")
     @classmethod
@@ -166,7 +207,8 @@ class NotificationData(_Part):
 
 
 REQUIRED_SECTION = {"ready_for_pickup": "pickup", "shipped": "shipment", "cancelled": "cancellation",
-                    "refunded": "refund"}
+                    "refunded": "refund", "fulfilment_changed": "change",
+                    "return_authorised": "return_request", "return_received": "return_request"}
 
 
 class NotifyPayload(_Part):

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
+from pydantic import BaseModel, Field
 
-from omniretail.api.deps import ListParamsDep, SessionDep, require
+from omniretail.api.deps import ListParamsDep, SessionDep, SettingsDep, require
 from omniretail.api.routing import TransactionalRoute
 from omniretail.auth.schemas import Principal
+from omniretail.platform.errors import PermissionDenied
 from omniretail.platform.pagination import Page
 
-from . import fulfilment, imports, service
+from . import fulfilment, imports, service, waves
 from .placement import Placement, place_order
 from .reads import summary_read
 from .schemas import (
@@ -28,6 +30,7 @@ from .schemas import (
     ShipmentCreate,
 )
 from .states import OrderState
+from .waves import MAX_ORDERS
 
 router = APIRouter(tags=["orders"], route_class=TransactionalRoute)
 
@@ -124,16 +127,19 @@ async def picked(session: SessionDep, principal: Writer, fulfilment_order_id: in
 
 @router.post(FO + "/ready", responses=CONFLICTS,
              summary="Ready for pickup (picked → ready_for_pickup; the customer gets a pickup code)")
-async def ready(session: SessionDep, principal: Writer, fulfilment_order_id: int) -> FulfilmentOrderRead:
-    return await fulfilment.mark_ready(session, fulfilment_order_id, principal=principal, actor=principal.label)
+async def ready(session: SessionDep, principal: Writer, fulfilment_order_id: int,
+                settings: SettingsDep) -> FulfilmentOrderRead:
+    return await fulfilment.mark_ready(session, fulfilment_order_id, principal=principal, actor=principal.label,
+                                      secret_key=settings.resolved_secret_key())
 
 
 @router.post(FO + "/hand-over", responses=CONFLICTS,
              summary="Hand over to the customer, pickup code checked (ready_for_pickup → handed_over)")
 async def hand_over(session: SessionDep, principal: Writer, fulfilment_order_id: int,
-                    data: HandOver) -> FulfilmentOrderRead:
+                    data: HandOver, settings: SettingsDep) -> FulfilmentOrderRead:
     return await fulfilment.hand_over(session, fulfilment_order_id, pickup_code=data.pickup_code,
-                                      principal=principal, actor=principal.label)
+                                      principal=principal, actor=principal.label,
+                                      secret_key=settings.resolved_secret_key())
 
 
 @router.post(FO + "/ship", responses=CONFLICTS,
@@ -164,3 +170,50 @@ async def cancel_fulfilment(session: SessionDep, principal: Writer, fulfilment_o
     return await fulfilment.cancel_fulfilment(session, fulfilment_order_id, reason=data.reason,
                                               actor=principal.label, principal=principal,
                                               template="order_cancelled")
+
+
+# --- batch waves ---------------------------------------------------------------------------------------------
+
+class WaveRequest(BaseModel):
+    order_ids: list[int] | None = Field(default=None, max_length=MAX_ORDERS,
+                                        description="Route these orders' waiting units (default: the oldest)")
+    order_line_ids: list[int] | None = Field(default=None, max_length=5000,
+                                             description="Only these backordered / pre-ordered lines")
+    strategy: Literal["optimal", "greedy"] = "optimal"
+
+
+class WaveOrderRead(BaseModel):
+    order_id: int
+    number: str
+    cost: float
+    locations: list[int]
+    assignments: list[dict[str, Any]] = Field(description="order_line_id, sku, location_id, quantity")
+    lines: list[dict[str, Any]] = Field(description="Per line: units routed now and still waiting")
+    fulfilment_order_ids: list[int]
+
+
+class WaveRead(BaseModel):
+    strategy: str
+    orders: list[WaveOrderRead]
+    units_routed: int
+    units_waiting: int
+    total_cost: float
+    runner_up_cost: float | None = Field(description="The first-come, first-served (greedy) wave's cost")
+    lower_bound: float | None
+    solve_ms: float
+
+
+def _wave_manager(principal: Annotated[Principal, require("orders:write")]) -> Principal:
+    if not principal.can("locations:write") or principal.location_ids is not None:
+        raise PermissionDenied("a wave draws on every location's stock: managers run it",
+                               permission="locations:write")
+    return principal
+
+
+@router.post("/orders/route-wave", responses=CONFLICTS,
+             summary="Route waiting units (backorders, pre-orders) of many orders together on current stock")
+async def route_wave(session: SessionDep, principal: Annotated[Principal, Depends(_wave_manager)],
+                     data: WaveRequest) -> WaveRead:
+    report = await waves.route_orders(session, order_ids=data.order_ids, line_ids=data.order_line_ids,
+                                      strategy=data.strategy, actor=principal.label)
+    return WaveRead.model_validate(report.as_dict())

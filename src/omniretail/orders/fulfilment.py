@@ -8,8 +8,6 @@ consumes the reservations (on hand and reserved both fall); cancelling releases 
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -17,15 +15,18 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.auth.schemas import Principal
+from omniretail.inventory import phantom
 from omniretail.inventory import service as inventory_service
 from omniretail.platform import clock
+from omniretail.platform.config import get_settings
 from omniretail.platform.errors import Conflict, InvalidInput, NotFound
 
-from . import service
+from . import pickup_codes, service
 from .reads import fulfilment_read
 from .schemas import CheckIn, FulfilmentOrderRead, ShipmentCreate
 from .states import (
     ORDER_STATES_THAT_FULFIL,
+    SHIP_TO_STORE,
     FulfilmentState,
     IllegalTransition,
     allowed_fulfilment_moves,
@@ -124,28 +125,36 @@ async def mark_picked(session: AsyncSession, fo_id: int, *, principal: Principal
     fo, order = await load(session, fo_id, principal=principal)
     timeline = Timeline(actor=actor)
     await _move(session, fo, order, F.PICKED, timeline)
+    await phantom.record_clean_picks(session, location_id=fo["location_id"],  # phantom stock decays
+                                     variant_ids=[ln["variant_id"] for ln in fo["lines"] if not ln.get("rejected")])
     return await _finish(session, order, timeline, fo_id)
 
 
 async def mark_ready(session: AsyncSession, fo_id: int, *, principal: Principal, actor: str,
-                     pickup_days: int | None = None) -> FulfilmentOrderRead:
-    """Ready for pickup: a fresh six-digit code goes to the customer (only), with the date to collect by."""
+                     pickup_days: int | None = None, secret_key: str | None = None) -> FulfilmentOrderRead:
+    """Ready for pickup: a fresh six-digit code goes to the customer (only), with the date to collect by; the
+    fulfilment order keeps its HMAC (``pickup_codes``). ``secret_key``: the instance secret (the app's
+    settings; the process settings when not given)."""
     fo, order = await load(session, fo_id, principal=principal)
+    if fo["state"] == F.AWAITING_TRANSFER and any((ln.get("received") or 0) < ln["quantity"] for ln in fo["lines"]):
+        raise Conflict(f"fulfilment order {fo_id} waits for transfer {fo['transfer_id']}: receive it first",
+                       transfer_id=fo["transfer_id"])  # the receipt makes it ready (orders/ship_to_store.py)
     timeline = Timeline(actor=actor)
-    code = f"{secrets.randbelow(10**6):06d}"
+    code = pickup_codes.new_code()
     days = pickup_days or await _pickup_days(session, order["channel_id"])
     await _move(session, fo, order, F.READY_FOR_PICKUP, timeline,
-                values={"pickup_code": code, "ready_at": timeline.at})
+                values={"pickup_code": pickup_codes.code_hash(_secret(secret_key), code), "ready_at": timeline.at})
     timeline.notify(OrderRef.of(order), "ready_for_pickup", fulfilment_order_id=fo_id, data={
         "pickup_code": code, "location_id": fo["location_id"], "delivery_method": fo["delivery_method"],
         "collect_by": (timeline.at + timedelta(days=days)).isoformat()})
     return await _finish(session, order, timeline, fo_id)
 
 
-async def hand_over(session: AsyncSession, fo_id: int, *, pickup_code: str, principal: Principal, actor: str
-                    ) -> FulfilmentOrderRead:
+async def hand_over(session: AsyncSession, fo_id: int, *, pickup_code: str, principal: Principal, actor: str,
+                    secret_key: str | None = None) -> FulfilmentOrderRead:
     fo, order = await load(session, fo_id, principal=principal)
-    if fo["state"] == F.READY_FOR_PICKUP and not hmac.compare_digest(fo["pickup_code"] or "", pickup_code.strip()):
+    if fo["state"] == F.READY_FOR_PICKUP and not pickup_codes.matches(_secret(secret_key), fo["pickup_code"],
+                                                                      pickup_code):
         raise PickupCodeMismatch("the pickup code does not match", field="pickup_code")
     timeline = Timeline(actor=actor)
     lines = [{**ln, "shipped": ln["quantity"]} for ln in fo["lines"]]
@@ -155,11 +164,18 @@ async def hand_over(session: AsyncSession, fo_id: int, *, pickup_code: str, prin
     return await _finish(session, order, timeline, fo_id)
 
 
+def _secret(secret_key: str | None) -> str:
+    return secret_key or get_settings().resolved_secret_key()
+
+
 async def ship(session: AsyncSession, fo_id: int, *, data: ShipmentCreate, principal: Principal, actor: str
                ) -> FulfilmentOrderRead:
     """Ship some or all of a picked fulfilment order's lines in one shipment; the order is shipped when the
     last line is. The tracking goes to the channel (``orders.tracking``) and the customer."""
     fo, order = await load(session, fo_id, principal=principal, lock=True)
+    if fo["delivery_method"] == SHIP_TO_STORE:  # it leaves as its transfer ships (orders/ship_to_store.py)
+        raise Conflict(f"fulfilment order {fo_id} goes to the pickup store: ship transfer {fo['transfer_id']}",
+                       transfer_id=fo["transfer_id"])
     fulfilment_move(fo["state"], F.SHIPPED, delivery_method=fo["delivery_method"], fulfilment_order_id=fo_id)
     pending = [ln for ln in fo["lines"] if not ln.get("shipped")]
     wanted = set(data.order_line_ids) if data.order_line_ids is not None else {ln["order_line_id"] for ln in pending}

@@ -12,7 +12,7 @@ other's tables.
 Intent → notification template:
 
 * ``order_confirmed`` → ``order_confirmed``
-* ``ready_for_pickup`` → ``ready_for_pickup``: the pickup code (the intent's, else the fulfilment order's),
+* ``ready_for_pickup`` → ``ready_for_pickup``: the pickup code (the intent's: the hub stores only its hash),
   ``ready_until`` = the intent's ``collect_by``, the store's name, address, phone, time zone and hours
 * ``order_shipped`` → ``shipped``: carrier, tracking number and link, the lines in that shipment
 * ``order_cancelled`` → ``cancelled``: the reason (the intent's, else the order's, else a default)
@@ -20,10 +20,15 @@ Intent → notification template:
 * ``line_backordered`` → ``delayed``: the reason names the product and SKU
 * ``line_cancelled`` → ``delayed``: the product and SKU were removed and are not charged (a cancelled line is
   not a cancelled order)
+* ``line_rerouted`` → ``fulfilment_changed``: a pick exception moved (part of) a collected line to another store
+  (``change.store``) or sends it to the customer's store first; the line, and the signed link to refund it
+  (``data.decline_url``, on the channel's ``settings.public_url``); ``line_backordered`` carries the link too
 * ``refunded`` → ``refunded``: ``amount`` (decimal string, or ``amount_minor``), ``method``, ``reason`` — in
   ``data`` or in ``data.refund``
-* ``order_received``, ``order_collected``, ``order_delivered`` → no message, nothing recorded; likewise
-  ``return_authorised`` and ``return_received`` (no notification template for them yet)
+* ``return_authorised`` / ``return_received`` → the templates of the same name: the return's number, its lines
+  (the order's product names), its value and the store the goods go to / came in at
+* ``order_delayed`` → ``delayed``: a promise slipped; ``data.reason`` and ``data.new_estimate`` (ISO date)
+* ``order_received``, ``order_collected``, ``order_delivered`` → no message, nothing recorded
 * anything else → ``Undeliverable`` (parked with the reason), as is an intent whose message does not validate
 
 A customer is told once that an order is cancelled: an expired pickup emits ``pickup_expired`` and then
@@ -64,6 +69,7 @@ from omniretail.platform.money import from_minor
 
 from . import service
 from .fulfilment import DEFAULT_PICKUP_DAYS
+from .returns_models import ReturnLine, SalesReturn
 from .states import OrderState
 from .tables import channel_t
 from .timeline import NOTIFY, OrderRef, Timeline
@@ -78,15 +84,19 @@ TEMPLATE_FOR = {
     "pickup_expired": "cancelled",
     "line_backordered": "delayed",
     "line_cancelled": "delayed",
+    "line_rerouted": "fulfilment_changed",  # a pick exception moved a collected line (``pick_exceptions``)
     "refunded": "refunded",
+    "return_authorised": "return_authorised",
+    "return_received": "return_received",
+    "order_delayed": "delayed",  # a promise slipped: ``data.reason`` and ``data.new_estimate`` (a date)
 }
-# intents no customer message goes with (the returns ones: the notifications package has no template for them)
-SILENT = frozenset({"order_received", "order_collected", "order_delivered", "return_authorised",
-                    "return_received"})
+# intents no customer message goes with
+SILENT = frozenset({"order_received", "order_collected", "order_delivered"})
 DEFAULT_CANCEL_REASON = "The order was cancelled by the shop. Contact us if you have any questions."
 
 LINES, FULFILMENT, SHIPMENTS, EVENTS = service.LINES, service.FULFILMENT, service.SHIPMENTS, service.EVENTS
 _SYSTEM = Principal.system(ACTOR)
+_RETURNS, _RETURN_LINES = SalesReturn.__table__, ReturnLine.__table__
 
 # the catalog's tables, as far as a message needs a product's name (no import of its models)
 _variant_t = table("variant", column("id", BigInteger), column("product_id", BigInteger))
@@ -148,6 +158,7 @@ class _Line:
     name: str
     unit_price_minor: int
     charged: int  # the units the customer pays (or paid, for a cancelled order) for
+    state: str = ""  # allocated | backordered | preordered | awaiting_payment | cancelled
 
 
 class _Composer:
@@ -183,8 +194,18 @@ class _Composer:
             data["cancellation"] = {"reason": await self._expiry_reason()}
         elif intent in ("line_backordered", "line_cancelled"):
             data["delay"] = {"reason": self._line_reason(intent, lines)}
+        elif intent == "line_rerouted":
+            data["change"] = await self._change()
+            data["lines"] = self._show(lines, {self.intent_data.get("order_line_id"): int(
+                self.intent_data.get("quantity") or 0)})
+            data["totals"] = None
         elif intent == "refunded":
             data["refund"] = self._refund()
+        elif intent in ("return_authorised", "return_received"):
+            data["return_request"] = await self._return(lines)
+        elif intent == "order_delayed":
+            data["delay"] = {"reason": str(self.intent_data.get("reason") or "").strip() or None,
+                             "new_estimate": self.intent_data.get("new_estimate")}
         return data
 
     # --- the order --------------------------------------------------------------------------------
@@ -201,7 +222,8 @@ class _Composer:
             .where(LINES.c.order_id == self.order["id"]).order_by(LINES.c.position))).all()
         cancelled = self.order["state"] == OrderState.CANCELLED
         return [_Line(r.id, r.sku, (r.local_title or "").strip() or r.product_title or r.sku, r.unit_price_minor,
-                      _charged_units(r._mapping, gross=self.order["prices_include_tax"], cancelled=cancelled))
+                      _charged_units(r._mapping, gross=self.order["prices_include_tax"], cancelled=cancelled),
+                      r.state)
                 for r in rows]
 
     def _show(self, lines: list[_Line], quantities: dict[int, int] | None = None) -> list[dict[str, Any]]:
@@ -271,7 +293,7 @@ class _Composer:
                 "opening_hours": loc.opening_hours or {}}
 
     async def _pickup(self, fo) -> dict[str, Any]:
-        code = self.intent_data.get("pickup_code") or fo["pickup_code"]
+        code = self.intent_data.get("pickup_code")  # the hub keeps only the code's hash (``pickup_codes``)
         if not code:
             raise Undeliverable(f"{NOTIFY}: fulfilment order {fo['id']} has no pickup code")
         ready_until = self.intent_data.get("collect_by") or await self._deadline(fo)
@@ -324,9 +346,51 @@ class _Composer:
         what = f"{line.name} ({sku})" if line else sku or "An item"
         units = int(data.get("quantity") or 0)
         what = f"{units} × {what}" if units else what
+        link = self._decline_url()
+        decline = f" If you would rather not wait, you can have it refunded: {link}" if link else ""
+        if intent == "line_backordered" and line is not None and line.state == "preordered":
+            return (f"{what} is pre-ordered: it will be sent as soon as the delivery we are expecting arrives."
+                    f"{decline}")
         if intent == "line_backordered":
-            return f"{what} is on backorder and will follow as soon as it is back in stock."
+            return f"{what} is on backorder and will follow as soon as it is back in stock.{decline}"
         return f"{what} is not available and has been removed from your order; you will not be charged for it."
+
+    def _decline_url(self) -> str | None:
+        """The signed refund link of a changed line, on the shop's own address (``settings.public_url``)."""
+        url = self.intent_data.get("decline_url")
+        if not url:
+            return None
+        base = str((self._channel_settings or {}).get("public_url") or "").rstrip("/")
+        return f"{base}{url}" if url.startswith("/") else url
+
+    async def _change(self) -> dict[str, Any]:
+        """A collected line now comes from elsewhere: another store (where) or sent to theirs (later)."""
+        await self._channel()
+        moves = self.intent_data.get("to") or []
+        elsewhere = [m for m in moves if not m.get("ship_to_store")]
+        if elsewhere:
+            return {"kind": "another_store", "store": await self._store(elsewhere[0]["location_id"]),
+                    "decline_url": self._decline_url()}
+        store = self.order["pickup_location_id"]
+        return {"kind": "ship_to_store", "store": await self._store(store) if store else None,
+                "decline_url": self._decline_url()}
+
+    async def _return(self, lines: list[_Line]) -> dict[str, Any]:
+        """The return (RMA) as it is now: number, lines with the order's product names, value, the store it
+        goes to or came in at (none chosen: any store that takes returns, or the post)."""
+        return_id = self.intent_data.get("return_id")
+        ret = None if return_id is None else (await self.session.execute(select(_RETURNS).where(
+            _RETURNS.c.id == return_id, _RETURNS.c.order_id == self.order["id"]))).first()
+        if ret is None:
+            raise Undeliverable(f"{NOTIFY}: return {return_id} of order {self.order['number']} not found")
+        names = {x.id: x.name for x in lines}
+        rows = (await self.session.execute(select(_RETURN_LINES).where(_RETURN_LINES.c.return_id == ret.id)
+                                           .order_by(_RETURN_LINES.c.id))).all()
+        location_id = self.intent_data.get("location_id") or ret.location_id
+        return {"number": ret.number, "amount": self.money(ret.amount_minor),
+                "store": None if location_id is None else await self._store(location_id),
+                "lines": [{"sku": r.sku, "name": names.get(r.order_line_id) or r.sku, "quantity": r.quantity}
+                          for r in rows]}
 
     def _refund(self) -> dict[str, Any]:
         nested = self.intent_data.get("refund")

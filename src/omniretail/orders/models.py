@@ -3,10 +3,10 @@ the timeline. Amounts are integer minor units of the order's currency."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from omniretail.platform.models import Base, IdMixin, JSONType, UTCDateTime
@@ -86,19 +86,31 @@ class FulfilmentOrder(IdMixin, Base):
     delivery_method: Mapped[str] = mapped_column(String(20))
     state: Mapped[str] = mapped_column(String(20))
     lines: Mapped[list[Any]] = mapped_column(JSONType)
-    pickup_code: Mapped[str | None] = mapped_column(String(12))
+    # HMAC-SHA256 (hex) of the pickup code under the instance secret; the code itself goes only to the customer
+    pickup_code: Mapped[str | None] = mapped_column(String(64))
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     check_in: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # curbside bay / car note
     assigned_to: Mapped[str | None] = mapped_column(String(300))
     ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # the location's local date when it was assigned: what its daily capacity counts (``capacity``)
+    assigned_day: Mapped[date | None] = mapped_column(Date)
+    # ready (collected) or dispatched (shipped) by then (``promise``); escalated once per level: 1 due soon, 2 late
+    promised_by: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # ship-to-store: the transfer that moves the goods (on the source's and on the pickup store's order)
+    transfer_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("stock_transfer.id", ondelete="SET NULL"))
 
     __table_args__ = (
         Index("ix_fulfilment_order_order", "order_id"),
         Index("ix_fulfilment_order_location", "location_id", "state", "id"),
         Index("ix_fulfilment_order_assigned", "location_id", "created_at"),
         Index("ix_fulfilment_order_ready", "state", "ready_at"),
+        Index("ix_fulfilment_order_day", "location_id", "assigned_day"),
+        Index("ix_fulfilment_order_promise", "promised_by"),
+        Index("ix_fulfilment_order_transfer", "transfer_id"),
     )
 
 

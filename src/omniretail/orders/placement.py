@@ -18,6 +18,8 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -28,16 +30,18 @@ from omniretail.auth.schemas import Principal
 from omniretail.customers import service as customers_service
 from omniretail.customers.schemas import CustomerDetails
 from omniretail.inventory import service as inventory_service
+from omniretail.inventory.repository import is_postgresql
 from omniretail.platform import clock, money
+from omniretail.platform.db import driver_connection
 from omniretail.platform.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from omniretail.routing.model import OrderLine as RoutingLine
 from omniretail.routing.solver import solve
 
-from . import sourcing, totals
+from . import holds, placement_pg, promise, reroute, ship_to_store, sourcing, totals
 from .models import FulfilmentOrder, Order, OrderLine
 from .reads import order_read
 from .schemas import Delivery, OrderCreate, OrderImport, OrderRead
-from .states import COLLECTED, FulfilmentState, OrderState
+from .states import AT_ONE_STORE, FulfilmentState, OrderState
 from .timeline import STORE_ALERT, OrderRef, Timeline
 
 ORDERS, LINES, FULFILMENT = Order.__table__, OrderLine.__table__, FulfilmentOrder.__table__
@@ -142,9 +146,9 @@ def _check_access(channel: sourcing.ChannelContext | None, placement: Placement,
 
 def _candidates(channel: sourcing.ChannelContext, delivery: Delivery) -> tuple[tuple, bool]:
     """The locations that may fulfil, and whether the customer collects (pickup, curbside)."""
-    if delivery.method in COLLECTED:
+    if delivery.method in AT_ONE_STORE:
         store = channel.location(delivery.pickup_location_id)
-        flag = "offers_curbside" if delivery.method == "curbside" else "offers_pickup"
+        flag = {"curbside": "offers_curbside", "counter": "is_source"}.get(delivery.method, "offers_pickup")
         if store is None or not store.is_source or not store.is_active or not getattr(store, flag):
             raise InvalidInput(f"location {delivery.pickup_location_id} does not offer {delivery.method} for "
                                f"channel {channel.code}", field="delivery.pickup_location_id")
@@ -227,7 +231,7 @@ async def place_order(session: AsyncSession, *, placement: Placement, principal:
     extra = [x for x in (delivery.pickup_location_id, placement.origin_location_id) if x is not None]
     channel = await sourcing.load_channel(session, placement.channel_id, external_id=placement.external_id,
                                           extra_location_ids=extra,
-                                          day_start=now.replace(hour=0, minute=0, second=0, microsecond=0))
+                                          now=now)
     origin = _check_access(channel, placement, principal)
     if channel.existing_order_id is not None:
         return Placed(channel.existing_order_id, created=False)
@@ -245,7 +249,18 @@ async def place_order(session: AsyncSession, *, placement: Placement, principal:
         stock=stock, dest=dest, collected=collected)
     strategy = channel.setting("routing_strategy", "greedy")
     explanation = solve(request, strategy, runner_up=strategy == "greedy")
-    _allocate(lines, explanation.plan, _unfillable_policy(channel, placement))
+    store_plan = None
+    if collected and explanation.plan.unfilled:  # the pickup store lacks some: ship_to_store.py
+        store_plan = await ship_to_store.plan(session, channel, delivery_method=delivery.method,
+                                              store=candidates[0], lines=list(request.lines),
+                                              explanation=explanation, strategy=strategy)
+        explanation = store_plan.explanation if store_plan else explanation
+    methods = store_plan.methods if store_plan else None
+    plan = explanation.plan
+    if plan.unfilled_units or placement.payment_status in UNPAID:  # not a paid order in stock: holds.py
+        plan = await holds.adjust_plan(session, channel=channel, lines=lines, plan=plan,
+                                       unpaid=placement.payment_status in UNPAID)
+    _allocate(lines, plan, _unfillable_policy(channel, placement))
 
     line_amounts = []
     for x in lines:
@@ -282,9 +297,16 @@ async def place_order(session: AsyncSession, *, placement: Placement, principal:
         "origin_location_id": origin, "shipping_address": address, "subtotal_minor": amounts.subtotal,
         "discount_minor": amounts.discount, "tax_minor": amounts.tax, "shipping_minor": amounts.shipping,
         "total_minor": amounts.total, "prices_include_tax": channel.prices_include_tax,
-        "channel_revision": placement.revision, "routing": _routing_summary(explanation), "note": placement.note,
+        "channel_revision": placement.revision, "routing": {**_routing_summary(explanation), **(store_plan.summary if store_plan else {})}, "note": placement.note,
         "cancel_reason": None, "placed_at": placement.placed_at or now, "updated_at": now,
     }
+    if is_postgresql(session) and store_plan is None and plan is explanation.plan and plan.assignments:
+        placed, match = await _place_in_one_statement(
+            session, order=order, lines=lines, plan=plan, match=match, channel=channel, state=state,
+            imported=placement.imported, actor=actor, now=now)
+        if placed is not None:
+            return placed
+        order["customer_id"], order["customer_identity_id"] = match.customer_id, match.identity_id
     order_id = await _claim(session, order, now=now)
     if order_id is None:
         return Placed(await _existing_id(session, channel.id, placement.external_id), created=False)
@@ -302,14 +324,38 @@ async def place_order(session: AsyncSession, *, placement: Placement, principal:
     line_ids = [returned[row["position"]] for row in line_rows]
     for row, line_id in zip(line_rows, line_ids, strict=True):
         row["id"] = line_id
-    fulfilment = await _fulfil(session, order=order, lines=lines, line_ids=line_ids, plan=explanation.plan,
-                               now=now)
+    try:
+        fulfilment = await _fulfil(session, order=order, lines=lines, line_ids=line_ids, plan=plan, now=now,
+                                   channel=channel, methods=methods)
+    except inventory_service.ReservationShortfall as lost:  # another order took the stock first: reroute.py
+        plan, fulfilment = await reroute.after_lost_race(
+            session, lost, channel=channel, request=request, strategy=strategy, plan=plan,
+            unpaid=placement.payment_status in UNPAID, policy=_unfillable_policy(channel, placement),
+            lines=lines, line_rows=line_rows, line_ids=line_ids, order=order, now=now, allocate=_allocate,
+            fulfil=partial(_fulfil, channel=channel, methods=methods))
+    if store_plan:  # the transfers and the pickup store's awaiting_transfer fulfilment orders
+        fulfilment += await ship_to_store.link(session, store_plan, order=order, fulfilment_rows=fulfilment,
+                                               channel=channel, actor=actor, now=now)
+    if plan is not explanation.plan:  # unpaid holds, pre-orders
+        await holds.after_fulfil(session, plan, order=order, lines=lines, line_rows=line_rows)
 
+    timeline = _timeline(order, lines=lines, line_ids=line_ids, fulfilment=fulfilment, match=match,
+                         channel=channel, state=state, imported=placement.imported, actor=actor, now=now)
+    event_ids = await timeline.write(session, returning=True)
+    return _placed(order, line_rows=line_rows, fulfilment=fulfilment, timeline=timeline, entry_ids=event_ids)
+
+
+def _timeline(order: dict, *, lines: list[_Line], line_ids: list[int], fulfilment: list[dict], match,
+              channel: sourcing.ChannelContext, state: OrderState, imported: bool, actor: str, now: datetime
+              ) -> Timeline:
+    """The placement's timeline entries and events: placed, the customer's confirmation, lines that wait or
+    were cancelled, and each fulfilment order assigned (with the store's alert)."""
+    order_id = order["id"]
     ref = OrderRef.of(order)
     timeline = Timeline(actor=actor, at=now)
     timeline.transition(ref, entity="order", from_state=None, to_state=state.value, kind="order.placed",
-                        data={"channel": channel.code, "total": str(money.from_minor(amounts.total, channel.currency)),
-                              "customer_matched_by": match.matched_by, "imported": placement.imported})
+                        data={"channel": channel.code, "total": str(money.from_minor(order["total_minor"], channel.currency)),
+                              "customer_matched_by": match.matched_by, "imported": imported})
     timeline.notify(ref, "order_confirmed" if state == OrderState.CONFIRMED else "order_received")
     for x in lines:
         if x.backordered or x.cancelled:
@@ -318,16 +364,20 @@ async def place_order(session: AsyncSession, *, placement: Placement, principal:
             timeline.record(ref, f"line.{what}", data=data)
             timeline.notify(ref, f"line_{what}", data=data)
     for fo in fulfilment:
-        timeline.transition(ref, entity="fulfilment_order", from_state=None, to_state=FulfilmentState.NEW.value,
+        timeline.transition(ref, entity="fulfilment_order", from_state=None, to_state=fo["state"],
                             fulfilment_order_id=fo["id"], kind="fulfilment_order.assigned",
                             data={"location_id": fo["location_id"]})
         timeline.event(STORE_ALERT, {"kind": "fulfilment_assigned", "location_id": fo["location_id"],
                                      "order_id": order_id, "fulfilment_order_id": fo["id"],
                                      "delivery_method": fo["delivery_method"]})
-    event_ids = await timeline.write(session, returning=True)
-    events = [{**e, "id": i} for e, i in zip(timeline.entries, event_ids, strict=True)]
-    return Placed(order_id, created=True, read=order_read(order, lines=line_rows, fulfilment_orders=fulfilment,
-                                                          events=events))
+    return timeline
+
+
+def _placed(order: dict, *, line_rows: list[dict], fulfilment: list[dict], timeline: Timeline,
+            entry_ids: list[int]) -> Placed:
+    events = [{**e, "id": i} for e, i in zip(timeline.entries, entry_ids, strict=True)]
+    return Placed(order["id"], created=True, read=order_read(order, lines=line_rows, fulfilment_orders=fulfilment,
+                                                             events=events))
 
 
 def _routing_summary(explanation) -> dict:
@@ -359,9 +409,10 @@ async def _existing_id(session: AsyncSession, channel_id: int, external_id: str 
     return found
 
 
-async def _fulfil(session: AsyncSession, *, order: dict, lines: list[_Line], line_ids, plan, now: datetime
-                  ) -> list[dict]:
-    """Reserve the planned units (in inventory's lock order) and write one fulfilment order per location."""
+async def _fulfil(session: AsyncSession, *, order: dict, lines: list[_Line], line_ids, plan, now: datetime,
+                  channel: sourcing.ChannelContext, methods: dict[int, str] | None = None) -> list[dict]:
+    """Reserve the planned units (in inventory's lock order) and write one fulfilment order per location
+    (``methods``: a location's own delivery method, e.g. a ship-to-store leg), each with its promise."""
     by_position = {x.position: x for x in lines}
     wanted = [{"variant_id": by_position[a.line_id].variant_id, "location_id": a.location_id,
                "quantity": a.quantity, "reference": f"order:{order['id']}/line:{line_ids[a.line_id - 1]}"}
@@ -372,18 +423,84 @@ async def _fulfil(session: AsyncSession, *, order: dict, lines: list[_Line], lin
                                                      channel_id=order["channel_id"])
     lock_order = sorted(range(len(wanted)), key=lambda i: (wanted[i]["variant_id"], wanted[i]["location_id"]))
     reservation_of = {i: reserved[k].reservation_id for k, i in enumerate(lock_order)}
+    rows = _fulfilment_rows(order, lines=lines, line_ids=line_ids, plan=plan, reservation_of=reservation_of,
+                            channel=channel, methods=methods, now=now)
+    ids = dict((await session.execute(insert(FULFILMENT).returning(FULFILMENT.c.location_id, FULFILMENT.c.id),
+                                      rows)).all())
+    for row in rows:
+        row["id"] = ids[row["location_id"]]
+    return rows
+
+
+def _fulfilment_rows(order: dict, *, lines: list[_Line], line_ids: list[int], plan, reservation_of: dict[int, int],
+                     channel: sourcing.ChannelContext, methods: dict[int, str] | None, now: datetime) -> list[dict]:
+    """One fulfilment order per location of the plan, without its id; ``reservation_of`` maps an assignment's
+    index in the plan to its reservation."""
+    by_position = {x.position: x for x in lines}
     per_location: dict[int, list[dict]] = {}
     for i, a in enumerate(plan.assignments):
         per_location.setdefault(a.location_id, []).append({
             "order_line_id": line_ids[a.line_id - 1], "variant_id": by_position[a.line_id].variant_id,
             "sku": by_position[a.line_id].sku, "quantity": a.quantity, "reservation_id": reservation_of[i],
             "shipped": 0})
-    rows = [{"order_id": order["id"], "location_id": location_id, "delivery_method": order["delivery_method"],
+    methods = methods or {}
+    return [{"order_id": order["id"], "location_id": location_id,
+             "delivery_method": methods.get(location_id, order["delivery_method"]),
              "state": FulfilmentState.NEW.value, "lines": fo_lines, "pickup_code": None, "checked_in_at": None,
-             "check_in": None, "assigned_to": None, "ready_at": None, "created_at": now, "updated_at": now}
+             "check_in": None, "assigned_to": None, "ready_at": None, "created_at": now, "updated_at": now,
+             **promise.assignment_fields(channel.location(location_id), at=now, settings=channel.settings,
+                                         delivery_method=methods.get(location_id, order["delivery_method"]))}
             for location_id, fo_lines in sorted(per_location.items())]
-    ids = dict((await session.execute(insert(FULFILMENT).returning(FULFILMENT.c.location_id, FULFILMENT.c.id),
-                                      rows)).all())
-    for row in rows:
-        row["id"] = ids[row["location_id"]]
-    return rows
+
+
+# --- PostgreSQL: one statement for the common case --------------------------------------------------------
+
+async def _place_in_one_statement(session: AsyncSession, *, order: dict, lines: list[_Line], plan, match,
+                                  channel: sourcing.ChannelContext, state: OrderState, imported: bool,
+                                  actor: str, now: datetime) -> tuple[Placed | None, Any]:
+    """A paid (or held) order whose plan the stock covers, on PostgreSQL: ids in one round trip, then the
+    order, lines, reservations, fulfilment orders, timeline and outbox in ONE statement (``placement_pg``).
+    Returns (None, match) when another order took planned stock since it was read: nothing was written and
+    the caller takes the general path, which reserves line by line and routes again."""
+    new_customer = None
+    if match.customer_id is None and match.key is not None:  # first: the events name the customer
+        match = await customers_service.create_customer(session, match=match, channel_id=channel.id)
+        if match.matched_by == "new":  # not the profile a concurrent order of the same new buyer made
+            new_customer = match.customer_id
+        order["customer_id"], order["customer_identity_id"] = match.customer_id, match.identity_id
+    conn = await driver_connection(session)
+    locations = sorted({a.location_id for a in plan.assignments})
+    entry_count = 1 + sum(1 for x in lines if x.backordered or x.cancelled) + len(locations)
+    for _attempt in range(3):
+        ids = await placement_pg.allocate_ids(conn, lines=len(lines), reservations=len(plan.assignments),
+                                              fulfilment_orders=len(locations), entries=entry_count)
+        order["id"], order["number"] = ids.order, _number(now)
+        line_rows = [{**x.values, "order_id": ids.order, "id": ids.lines[x.position - 1]} for x in lines]
+        reservations = [{"r_id": ids.reservations[i], "variant_id": line_rows[a.line_id - 1]["variant_id"],
+                         "location_id": a.location_id, "quantity": a.quantity,
+                         "reference": f"order:{ids.order}/line:{ids.lines[a.line_id - 1]}"}
+                        for i, a in enumerate(plan.assignments)]
+        fulfilment = _fulfilment_rows(order, lines=lines, line_ids=ids.lines, plan=plan,
+                                      reservation_of={i: r["r_id"] for i, r in enumerate(reservations)},
+                                      channel=channel, methods=None, now=now)
+        for row, fo_id in zip(fulfilment, ids.fulfilment_orders, strict=True):  # both in location order
+            row["id"] = fo_id
+        timeline = _timeline(order, lines=lines, line_ids=ids.lines, fulfilment=fulfilment, match=match,
+                             channel=channel, state=state, imported=imported, actor=actor, now=now)
+        entries = [{**e, "id": i} for e, i in zip(timeline.entries, ids.entries, strict=True)]
+        written = await placement_pg.write(conn, order=order, lines=line_rows, reservations=reservations,
+                                           fulfilment=fulfilment, entries=entries, events=timeline.events,
+                                           reservation_kind="order_line", now=now)
+        if written.placed:
+            return _placed(order, line_rows=line_rows, fulfilment=fulfilment, timeline=timeline,
+                           entry_ids=ids.entries), match
+        if written.short:
+            order.pop("id")
+            return None, match
+        if order["external_id"] is not None:  # the same order, placed meanwhile by a concurrent import
+            existing = await _existing_id(session, order["channel_id"], order["external_id"])
+            if new_customer is not None:
+                await customers_service.discard_new_customer(session, new_customer)
+            return Placed(existing, created=False), match
+        # else: the random order number clashed; draw another
+    raise Conflict("could not allocate an order number; retry")

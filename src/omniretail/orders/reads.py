@@ -42,11 +42,13 @@ def fulfilment_read(fo: Row, shipments: list[Row] = ()) -> FulfilmentOrderRead:
     return FulfilmentOrderRead(
         id=fo["id"], order_id=fo["order_id"], location_id=fo["location_id"], delivery_method=fo["delivery_method"],
         state=fo["state"], allowed_moves=[str(s) for s in allowed_fulfilment_moves(fo["state"], fo["delivery_method"])],
-        lines=[FulfilmentLineRead(**{k: ln.get(k) for k in ("order_line_id", "sku", "quantity", "reservation_id")},
+        lines=[FulfilmentLineRead(**{k: ln.get(k) for k in ("order_line_id", "sku", "quantity", "reservation_id",
+                                                            "received")},
                                   shipped=ln.get("shipped", 0)) for ln in fo["lines"]],
         has_pickup_code=fo.get("pickup_code") is not None, checked_in_at=fo.get("checked_in_at"),
         check_in=fo.get("check_in"), assigned_to=fo.get("assigned_to"), ready_at=fo.get("ready_at"),
-        created_at=fo["created_at"],
+        created_at=fo["created_at"], promised_by=fo.get("promised_by"),
+        escalation_level=fo.get("escalation_level") or 0, transfer_id=fo.get("transfer_id"),
         shipments=[ShipmentRead.model_validate(dict(_m(s))) for s in shipments])
 
 

@@ -49,7 +49,7 @@ async def exchange_return(session: AsyncSession, return_id: int, *, data: Exchan
     channel_id = data.channel_id or order["channel_id"]
     now = clock.now()
     channel = await sourcing.load_channel(session, channel_id, external_id=None, extra_location_ids=[],
-                                          day_start=now.replace(hour=0, minute=0, second=0, microsecond=0))
+                                          now=now)
     if channel is None or not principal.sees_channel(channel_id):
         raise NotFound(f"channel {channel_id} not found")
     if channel.currency != order["currency"]:

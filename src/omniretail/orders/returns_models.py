@@ -82,7 +82,8 @@ class Refund(IdMixin, Base):
 
     __tablename__ = "refund"
 
-    return_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("sales_return.id", ondelete="CASCADE"))
+    # None: not a return's refund (a line the customer declined after a pick exception, orders.pick_exceptions)
+    return_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("sales_return.id", ondelete="CASCADE"))
     order_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("sales_order.id", ondelete="CASCADE"))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     shipping_minor: Mapped[int] = mapped_column(BigInteger)

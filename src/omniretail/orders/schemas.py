@@ -20,6 +20,7 @@ class DeliveryMethod(StrEnum):
     PICKUP = "pickup"
     CURBSIDE = "curbside"
     PICKUP_POINT = "pickup_point"
+    COUNTER = "counter"  # sold at the store's till: the customer leaves with the goods (``orders/counter.py``)
 
 
 class PaymentStatus(StrEnum):
@@ -51,7 +52,8 @@ class Delivery(BaseModel):
 
     @model_validator(mode="after")
     def _complete(self) -> Delivery:
-        if self.method in (DeliveryMethod.PICKUP, DeliveryMethod.CURBSIDE) and self.pickup_location_id is None:
+        if self.method in (DeliveryMethod.PICKUP, DeliveryMethod.CURBSIDE, DeliveryMethod.COUNTER) \
+                and self.pickup_location_id is None:
             raise ValueError(f"{self.method} needs pickup_location_id (the store)")
         if self.method == DeliveryMethod.SHIP and self.address is None:
             raise ValueError("ship needs an address")
@@ -162,6 +164,14 @@ class FulfilmentLineRead(BaseModel):
     quantity: int
     reservation_id: int | None
     shipped: int = 0
+    received: int | None = Field(default=None, description="Ship-to-store: units already at the pickup store "
+                                                           "(the rest is in transit)")
+
+
+# How a fulfilment order reaches the customer: the order's delivery methods, and ``ship_to_store`` for the leg a
+# location sends to the pickup store (``orders/ship_to_store.py``).
+FulfilmentMethod = StrEnum("FulfilmentMethod", {**{m.name: m.value for m in DeliveryMethod},
+                                                "SHIP_TO_STORE": "ship_to_store"})
 
 
 class ShipmentRead(BaseModel):
@@ -183,7 +193,7 @@ class FulfilmentOrderRead(BaseModel):
     id: int
     order_id: int
     location_id: int
-    delivery_method: DeliveryMethod
+    delivery_method: FulfilmentMethod
     state: str
     allowed_moves: list[str]
     lines: list[FulfilmentLineRead]
@@ -193,6 +203,10 @@ class FulfilmentOrderRead(BaseModel):
     assigned_to: str | None = None
     ready_at: datetime | None = None
     created_at: datetime
+    promised_by: datetime | None = Field(default=None, description="Ready for pickup (collected) or dispatched "
+                                                                   "(shipped) by then")
+    escalation_level: int = Field(default=0, description="Alerts sent: 1 due soon, 2 late")
+    transfer_id: int | None = Field(default=None, description="Ship-to-store: the transfer moving the goods")
     shipments: list[ShipmentRead] = Field(default_factory=list)
 
 

@@ -7,6 +7,7 @@ entered at their stores; everyone else every order. What one may not see is "not
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, func, or_, select, update
@@ -19,11 +20,13 @@ from omniretail.platform import clock
 from omniretail.platform.errors import NotFound
 from omniretail.platform.pagination import SortSpec, paginate
 
+from . import holds
 from .models import FulfilmentOrder, Order, OrderEvent, OrderLine, Shipment
 from .reads import order_read
 from .schemas import OrderRead
 from .states import (
     FULFILMENT_OPEN,
+    SHIP_TO_STORE,
     FulfilmentState,
     IllegalTransition,
     OrderState,
@@ -102,7 +105,11 @@ async def list_orders(
     session: AsyncSession, *, principal: Principal, number: str | None = None, email: str | None = None,
     channel_id: int | None = None, state: str | None = None, customer_id: int | None = None,
     location_id: int | None = None, cursor: str | None = None, limit: int = 50, sort: str | None = None,
+    customer_ids: list[int] | None = None, states: list[str] | None = None,
+    placed_from: datetime | None = None, placed_before: datetime | None = None,
 ) -> tuple[list[Order], str | None]:
+    """Orders the principal may see, filtered; ``customer_ids`` (any of them), ``states`` (any of them) and
+    the ``placed_from`` ≤ placed_at < ``placed_before`` window are for searches such as the back office's."""
     stmt = select(Order)
     at_location = lambda locs: exists().where(FulfilmentOrder.order_id == Order.id,
                                               FulfilmentOrder.location_id.in_(locs))
@@ -123,6 +130,14 @@ async def list_orders(
         stmt = stmt.where(Order.customer_id == customer_id)
     if location_id is not None:
         stmt = stmt.where(or_(Order.origin_location_id == location_id, at_location([location_id])))
+    if customer_ids is not None:
+        stmt = stmt.where(Order.customer_id.in_(customer_ids or [-1]))
+    if states:
+        stmt = stmt.where(Order.state.in_(states))
+    if placed_from is not None:
+        stmt = stmt.where(Order.placed_at >= placed_from)
+    if placed_before is not None:
+        stmt = stmt.where(Order.placed_at < placed_before)
     return await paginate(session, stmt, id_column=Order.id, sort=SORTS, sort_value=sort, cursor=cursor,
                           limit=limit)
 
@@ -155,7 +170,8 @@ async def sync_order_state(session: AsyncSession, order_id: int, timeline: Timel
     """Bring the order's state in line with its fulfilment orders, one legal step at a time on the timeline
     (one conditional UPDATE for all of them)."""
     order = await order_row(session, order_id)
-    fos = await fulfilment_rows(session, order_id)
+    # a ship-to-store leg (source → pickup store) is internal: the customer's fulfilment order decides
+    fos = [f for f in await fulfilment_rows(session, order_id) if f["delivery_method"] != SHIP_TO_STORE]
     waiting = (await session.execute(select(func.coalesce(func.sum(LINES.c.quantity_backordered), 0))
                                      .where(LINES.c.order_id == order_id))).scalar_one()
     partly = any(ln.get("shipped") for f in fos if f["state"] in FULFILMENT_OPEN for ln in f["lines"])
@@ -198,6 +214,7 @@ async def cancel_order(session: AsyncSession, order_id: int, *, reason: str, act
             timeline.transition(ref, entity="fulfilment_order", from_state=f["state"],
                                 to_state=FulfilmentState.CANCELLED.value, fulfilment_order_id=f["id"],
                                 data={"reason": reason})
+    await holds.settle_preorders(session, order_id)  # units sold ahead are free for others again
     await session.execute(update(LINES).where(LINES.c.order_id == order_id).values(
         state="cancelled", quantity_cancelled=LINES.c.quantity, quantity_backordered=0))
     timeline.notify(ref, "order_cancelled", data={"reason": reason})
@@ -221,6 +238,7 @@ async def record_payment(session: AsyncSession, order_id: int, *, payment_status
         await move_order(session, order, OrderState.CONFIRMED.value, timeline,
                          values={"payment_status": payment_status}, data={"payment_status": payment_status})
         timeline.notify(OrderRef.of(order), "order_confirmed")
+        await holds.on_paid(session, order, timeline)  # holds stop expiring; unheld units are routed
     else:
         await session.execute(update(ORDERS).where(ORDERS.c.id == order_id).values(
             payment_status=payment_status, updated_at=clock.now()))

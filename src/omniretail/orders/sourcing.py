@@ -12,32 +12,38 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Float, Integer, Numeric, bindparam, text
+from sqlalchemy import Boolean, Date, Float, Integer, Numeric, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniretail.locations import capacity
 from omniretail.platform.models import JSONType, UTCDateTime
 from omniretail.pricing import rules as price_rules
 from omniretail.routing.model import Candidate, OrderLine, RoutingPolicy, RoutingRequest, ShippingCostModel
 
+# Each capacity-limited location's load: live fulfilment orders assigned, and a manager's extra capacity, on each
+# of the three dates that can be "today" somewhere (``capacity.candidate_days``); its timezone picks one
+# (``capacity.pick_for_today``). Index probes on (location_id, assigned_day) and the override's primary key.
 _CHANNEL = text("""
 SELECT c.id, c.code, c.kind, c.currency, c.locale, c.prices_include_tax, c.is_active, c.settings, c.stock_policy,
        (SELECT o.id FROM sales_order o WHERE o.channel_id = c.id AND o.external_id = :external_id) AS existing_id,
        l.id AS location_id, l.code AS location_code, l.kind AS location_kind, l.latitude, l.longitude,
        l.ships_orders, l.offers_pickup, l.offers_curbside, l.daily_capacity, l.is_active AS location_active,
-       cl.location_id IS NOT NULL AS is_source,
-       CASE WHEN l.daily_capacity IS NULL THEN 0 ELSE
-         (SELECT COUNT(*) FROM fulfilment_order f WHERE f.location_id = l.id AND f.created_at >= :day_start
-            AND f.state <> 'cancelled') END AS assigned_today
+       l.timezone, l.opening_hours, cl.location_id IS NOT NULL AS is_source,
+       {load}
 FROM channel c
 LEFT JOIN location l ON l.id IN (SELECT location_id FROM channel_location WHERE channel_id = :channel_id)
                      OR l.id IN :extra
 LEFT JOIN channel_location cl ON cl.channel_id = c.id AND cl.location_id = l.id
 WHERE c.id = :channel_id
-ORDER BY cl.priority, l.id""").bindparams(
-    bindparam("extra", expanding=True), bindparam("day_start", type_=UTCDateTime())).columns(
+ORDER BY cl.priority, l.id""".format(load=",\n       ".join(
+    f"CASE WHEN l.daily_capacity IS NULL THEN 0 ELSE (SELECT COUNT(*) FROM fulfilment_order f WHERE "
+    f"f.location_id = l.id AND f.assigned_day = :day_{i} AND f.state <> 'cancelled') END AS assigned_{i}, "
+    f"CASE WHEN l.daily_capacity IS NULL THEN 0 ELSE (SELECT x.extra FROM location_capacity x WHERE "
+    f"x.location_id = l.id AND x.day = :day_{i}) END AS extra_{i}" for i in range(3)))).bindparams(
+    bindparam("extra", expanding=True), *(bindparam(f"day_{i}", type_=Date()) for i in range(3))).columns(
     settings=JSONType, stock_policy=JSONType, prices_include_tax=Boolean, is_active=Boolean, latitude=Float,
     longitude=Float, ships_orders=Boolean, offers_pickup=Boolean, offers_curbside=Boolean,
-    location_active=Boolean, is_source=Boolean)
+    location_active=Boolean, is_source=Boolean, opening_hours=JSONType)
 
 _VARIANTS_WITH_PRICES = text("""
 SELECT v.id AS variant_id, v.sku, v.is_active, p.vat_rate, p.status,
@@ -77,11 +83,15 @@ class PlaceLocation:
     daily_capacity: int | None
     is_active: bool
     is_source: bool  # may fulfil the channel's orders
-    assigned_today: int
+    assigned_today: int  # live fulfilment orders assigned on the location's local today
+    timezone: str = capacity.DEFAULT_TIMEZONE
+    opening_hours: dict[str, Any] | None = None
+    extra_today: int = 0  # a manager's override of today's capacity
 
     @property
     def capacity_left(self) -> int | None:
-        return None if self.daily_capacity is None else max(0, self.daily_capacity - self.assigned_today)
+        cap = capacity.effective(self.daily_capacity, self.extra_today)
+        return None if cap is None else max(0, cap - self.assigned_today)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,17 +123,22 @@ class ChannelContext:
 
 
 async def load_channel(session: AsyncSession, channel_id: int, *, external_id: str | None,
-                       extra_location_ids: list[int], day_start: datetime) -> ChannelContext | None:
+                       extra_location_ids: list[int], now: datetime) -> ChannelContext | None:
+    """The channel, its locations and each one's load on its own local day (``locations.capacity``)."""
+    days = capacity.candidate_days(now)
     rows = (await session.execute(_CHANNEL, {
         "channel_id": channel_id, "external_id": external_id, "extra": extra_location_ids or [-1],
-        "day_start": day_start})).all()
+        **{f"day_{i}": d for i, d in enumerate(days)}})).all()
     if not rows:
         return None
     first = rows[0]
     locations = tuple(PlaceLocation(
         r.location_id, r.location_code, r.location_kind, r.latitude, r.longitude, bool(r.ships_orders),
         bool(r.offers_pickup), bool(r.offers_curbside), r.daily_capacity, bool(r.location_active),
-        bool(r.is_source), int(r.assigned_today or 0)) for r in rows if r.location_id is not None)
+        bool(r.is_source), capacity.pick_for_today(r.timezone, now, (r.assigned_0, r.assigned_1, r.assigned_2)),
+        r.timezone or capacity.DEFAULT_TIMEZONE, r.opening_hours or {},
+        capacity.pick_for_today(r.timezone, now, (r.extra_0, r.extra_1, r.extra_2)))
+        for r in rows if r.location_id is not None)
     return ChannelContext(first.id, first.code, first.kind, first.currency, first.locale,
                           bool(first.prices_include_tax), bool(first.is_active), first.settings or {},
                           first.stock_policy or {}, first.existing_id, locations)

@@ -39,6 +39,7 @@ class FulfilmentState(StrEnum):
     HANDED_OVER = "handed_over"
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
+    AWAITING_TRANSFER = "awaiting_transfer"  # ship-to-store: the goods are on their way to the pickup store
 
 
 O, F = OrderState, FulfilmentState
@@ -64,19 +65,25 @@ FULFILMENT_MOVES: dict[FulfilmentState, tuple[FulfilmentState, ...]] = {
     F.HANDED_OVER: (),
     F.DELIVERED: (),
     F.CANCELLED: (),
+    F.AWAITING_TRANSFER: (F.READY_FOR_PICKUP, F.CANCELLED),
 }
 
 # Which delivery methods a fulfilment-order move needs: pickups are made ready and handed over, parcels ship.
 COLLECTED = frozenset({"pickup", "curbside"})
+# Taken by the customer at one store: collected later, or sold at the counter (handed over at once).
+AT_ONE_STORE = COLLECTED | {"counter"}
+# A ship-to-store leg (``ship_to_store``) ships as its transfer ships and is never delivered to a customer.
+SHIP_TO_STORE = "ship_to_store"
 MOVE_NEEDS = {F.READY_FOR_PICKUP: COLLECTED, F.HANDED_OVER: COLLECTED,
-              F.SHIPPED: frozenset({"ship", "pickup_point"}), F.DELIVERED: frozenset({"ship", "pickup_point"})}
+              F.SHIPPED: frozenset({"ship", "pickup_point", SHIP_TO_STORE}),
+              F.DELIVERED: frozenset({"ship", "pickup_point"})}
 
 # Completed orders whose goods (some or all) came back: fulfilment no longer moves them.
 ORDER_STATES_AFTER_COMPLETION = frozenset({O.COMPLETED, O.PARTIALLY_RETURNED, O.RETURNED})
 
 # The orders whose fulfilment may go on (a pending payment or a cancelled order is not picked).
 ORDER_STATES_THAT_FULFIL = frozenset({O.CONFIRMED, O.IN_FULFILMENT, O.PARTIALLY_FULFILLED, O.FULFILLED})
-FULFILMENT_OPEN = frozenset({F.NEW, F.PICKING, F.PICKED, F.READY_FOR_PICKUP})
+FULFILMENT_OPEN = frozenset({F.NEW, F.PICKING, F.PICKED, F.READY_FOR_PICKUP, F.AWAITING_TRANSFER})
 FULFILMENT_DONE = frozenset({F.SHIPPED, F.HANDED_OVER, F.DELIVERED})
 FULFILMENT_WITH_CUSTOMER = frozenset({F.HANDED_OVER, F.DELIVERED})
 

@@ -14,7 +14,8 @@ Topics (the hooks for notifications, channel sync and webhooks):
 * ``orders.tracking`` — a shipment for the originating channel: ``{order_id, channel_id, external_id,
   fulfilment_order_id, shipment_id, carrier, tracking_number, tracking_url, lines}``.
 * ``orders.store_alert`` — work or a customer waiting at a store: ``{kind, location_id, order_id,
-  fulfilment_order_id, …}`` (kinds: fulfilment_assigned, curbside_arrival).
+  fulfilment_order_id, …}`` (kinds: fulfilment_assigned, curbside_arrival; due_soon and late from the
+  promise clock, ``orders/promise.py``, with ``audience`` ["store_manager", "back_office"]).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ queue on an asyncio lock instead of busy-waiting on the file lock.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -117,11 +118,38 @@ async def unit_of_work(db: Database, *, readonly: bool = False) -> AsyncIterator
             yield session
             await session.rollback()
         return
-    async with db.writer_slot():
-        async with db.sessionmaker() as session:
-            try:
-                yield session
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
+    async with db.writer_slot(), db.sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+async def driver_connection(session: AsyncSession):
+    """The session's asyncpg connection with the session's transaction begun, for a hot path that sends
+    hand-written SQL straight through the driver (prepared and cached by asyncpg) instead of through
+    SQLAlchemy's statement layer. PostgreSQL only; what it writes commits or rolls back with the session."""
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    adapted = raw.dbapi_connection
+    if adapted._transaction is None:  # SQLAlchemy begins lazily, at its first statement
+        await adapted._start_transaction()
+    return adapted._connection
+
+
+_NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+
+
+def numbered(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``:name`` parameters → asyncpg's ``$n``; returns the SQL and the names in ``$n`` order."""
+    names: list[str] = []
+
+    def number(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    return _NAMED.sub(number, sql), tuple(names)

@@ -235,3 +235,23 @@ async def test_unfillable_lines_follow_the_channel_policy(client, session):
     assert (cancelled["state"], cancelled["quantity_cancelled"], cancelled["total"]) == ("cancelled", 20, "0.00")
     assert kept["state"] == "allocated" and order["total"] == "19.99"
     assert await outbox(session, "orders.customer_message", template="line_cancelled", order_id=order["id"])
+
+
+async def test_the_pickup_code_is_stored_only_as_its_hash(client, session):
+    from sqlalchemy import text
+
+    from omniretail.orders.pickup_codes import code_hash
+    from tests.factories import TEST_SECRET_KEY
+
+    shop = await create_shop(session)
+    order = await _place(client, shop, [(0, 1)], delivery={"method": "pickup", "pickup_location_id": shop.store_a})
+    [fo] = order["fulfilment_orders"]
+    for move in ("pick", "picked", "ready"):
+        await _act(client, shop.auth, fo["id"], move)
+    code = await pickup_code(session, order["id"])
+    stored = (await session.execute(text("SELECT pickup_code FROM fulfilment_order WHERE id = :id"),
+                                    {"id": fo["id"]})).scalar_one()
+    assert len(code) == 6 and code not in stored and stored == code_hash(TEST_SECRET_KEY, code)
+    wrong = await _act(client, shop.auth, fo["id"], "hand-over", {"pickup_code": stored[:12]}, status=422)
+    assert wrong["type"].endswith(":pickup-code-mismatch")  # what the database holds does not open the locker
+    assert (await _act(client, shop.auth, fo["id"], "hand-over", {"pickup_code": code}))["state"] == "handed_over"

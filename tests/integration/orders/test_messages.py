@@ -275,7 +275,6 @@ async def test_a_refund_intent_and_an_unknown_one(client, session, db, mail_sett
         timeline.notify(ref, "refunded", data={"amount": "19.99", "method": "card", "reason": "damaged in transit"})
         timeline.notify(ref, "refunded", data={"order_number": "ignored", "return_id": 1,
                                                "refund": {"amount": "5.00", "method": "store_credit"}})
-        timeline.notify(ref, "return_received", data={"return_id": 1})  # no message for it
         timeline.notify(ref, "gift_wrapped")
         await timeline.write(s)
     await drain(worker)

@@ -27,17 +27,22 @@ TOTALS = {
 
 # Words each language must use for each message (and English must not appear in the others).
 WORDS = {
-    "pl": {"order_confirmed": "Dziękujemy za zamówienie", "ready_for_pickup": "gotowe do odbioru",
+    "pl": {"return_authorised": "został zaakceptowany", "return_received": "Otrzymaliśmy",
+           "order_confirmed": "Dziękujemy za zamówienie", "ready_for_pickup": "gotowe do odbioru",
            "shipped": "zostało wysłane", "delayed": "Przepraszamy", "cancelled": "zostało anulowane",
-           "refunded": "Zwróciliśmy"},
-    "tr": {"order_confirmed": "Siparişiniz için teşekkür ederiz", "ready_for_pickup": "teslim almaya hazır",
-           "shipped": "kargoya verildi", "delayed": "Üzgünüz", "cancelled": "iptal edildi", "refunded": "iade ettik"},
-    "sq": {"order_confirmed": "Faleminderit për porosinë tuaj", "ready_for_pickup": "gati për t'u tërhequr",
+           "refunded": "Zwróciliśmy", "fulfilment_changed": "zabrakło w wybranym sklepie"},
+    "tr": {"return_authorised": "iade talebiniz onaylandı", "return_received": "teslim aldık",
+           "order_confirmed": "Siparişiniz için teşekkür ederiz", "ready_for_pickup": "teslim almaya hazır",
+           "shipped": "kargoya verildi", "delayed": "Üzgünüz", "cancelled": "iptal edildi", "refunded": "iade ettik",
+           "fulfilment_changed": "bulunamadı"},
+    "sq": {"return_authorised": "u miratua", "return_received": "Morëm artikujt",
+           "order_confirmed": "Faleminderit për porosinë tuaj", "ready_for_pickup": "gati për t'u tërhequr",
            "shipped": "është nisur", "delayed": "Na vjen keq", "cancelled": "u anulua",
-           "refunded": "Ju kemi rimbursuar"},
-    "en": {"order_confirmed": "Thank you for your order", "ready_for_pickup": "ready for pickup",
+           "refunded": "Ju kemi rimbursuar", "fulfilment_changed": "nuk gjendej"},
+    "en": {"return_authorised": "has been authorised", "return_received": "We have received",
+           "order_confirmed": "Thank you for your order", "ready_for_pickup": "ready for pickup",
            "shipped": "has been shipped", "delayed": "We are sorry", "cancelled": "has been cancelled",
-           "refunded": "We have refunded"},
+           "refunded": "We have refunded", "fulfilment_changed": "not available at your pickup store"},
 }
 ENGLISH_ONLY = ("Thank you", "your order", "Your order", "Subtotal", "Total:", "Opening hours", "Reason:",
                 "Tracking number", "Hello")

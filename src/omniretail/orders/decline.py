@@ -1,0 +1,197 @@
+"""Declining a changed line: the customer would rather have their money back than wait or go elsewhere.
+
+A pick exception that changes the promise (another pickup store, ship-to-store, backorder) sends the customer
+a link signed with the instance secret (HMAC-SHA256 over order, line and expiry — no login). Following it
+(``POST /orders/{id}/lines/{line_id}/decline`` with the token) cancels what is still to come of that line —
+the re-routed units not yet handed over or shipped and the backordered ones — gives their stock back, and
+records the refund (a ``refund`` row with no return, as ``orders.refunds`` keeps them; an unpaid order is
+simply charged less). Declining twice finds nothing left: 409.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from sqlalchemy import case, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniretail.inventory import service as inventory_service
+from omniretail.platform import crypto, money
+from omniretail.platform.config import get_settings
+from omniretail.platform.errors import Conflict, NotFound, PermissionDenied
+
+from . import refunds, service, totals
+from .states import FULFILMENT_OPEN, FulfilmentState
+from .timeline import OrderRef, Timeline
+
+FULFILMENT, LINES, ORDERS, REFUNDS = service.FULFILMENT, service.LINES, service.ORDERS, refunds.REFUNDS
+LINK_DAYS = 30
+PAID = ("paid", "authorized")
+DECLINABLE = tuple(s.value for s in FULFILMENT_OPEN)
+# a re-routed leg not on its way yet (a shipped transfer's units land in the store's stock as they are)
+UNPICKED_OR_PICKED = (FulfilmentState.NEW.value, FulfilmentState.PICKING.value, FulfilmentState.PICKED.value)
+
+
+class InvalidLink(PermissionDenied):
+    code, title = "invalid-decline-link", "This link is not valid"
+
+
+class NothingToDecline(Conflict):
+    code, title = "nothing-to-decline", "Nothing of this line can be declined any more"
+
+
+def _secret(secret_key: str | None) -> str:
+    return secret_key or get_settings().resolved_secret_key()
+
+
+def make_token(order_id: int, line_id: int, *, secret_key: str | None = None, days: int = LINK_DAYS,
+               now: float | None = None) -> str:
+    expires = int((now or time.time()) + days * 86400)
+    signature = crypto.sign(_secret(secret_key), f"decline:{order_id}:{line_id}:{expires}".encode())
+    return f"{expires}.{signature}"
+
+
+def check_token(order_id: int, line_id: int, token: str, *, secret_key: str | None = None,
+                now: float | None = None) -> None:
+    expires, _, signature = (token or "").strip().partition(".")
+    if not expires.isdigit() or not signature:
+        raise InvalidLink("this decline link is malformed", field="token")
+    wanted = crypto.sign(_secret(secret_key), f"decline:{order_id}:{line_id}:{expires}".encode())
+    if not hmac.compare_digest(wanted, signature):
+        raise InvalidLink("this decline link is not valid for this order line", field="token")
+    if int(expires) < (now or time.time()):
+        raise InvalidLink("this decline link has expired; contact the shop", field="token", expired=True)
+
+
+def decline_link(order_id: int, line_id: int, *, secret_key: str | None = None,
+                 public_url: str | None = None) -> dict[str, str]:
+    """What a message needs to offer the refund: the token and where to send it."""
+    token = make_token(order_id, line_id, secret_key=secret_key)
+    path = f"/api/v1/orders/{order_id}/lines/{line_id}/decline"
+    return {"decline_token": token, "decline_url": f"{(public_url or '').rstrip('/')}{path}?token={token}"}
+
+
+# --- money --------------------------------------------------------------------------------------------------
+
+def _units_charged_at_placement(line) -> int:
+    subtotal = line["total_minor"] + line["discount_minor"] - (0 if line["_gross"] else line["tax_minor"])
+    if line["unit_price_minor"] > 0 and subtotal > 0:
+        return max(1, subtotal // line["unit_price_minor"])
+    return max(1, line["quantity"])
+
+
+async def refund_units(session: AsyncSession, order, line_id: int, units: int, *, timeline: Timeline, actor: str,
+                       reason: str) -> dict[str, Any] | None:
+    """Units of a line the customer will not get: a refund row when the order was paid, else the order is
+    charged less (the line and order amounts recomputed). Returns the refund's details, if any."""
+    row = (await session.execute(select(LINES).where(LINES.c.id == line_id))).first()._mapping
+    line = {**row, "_gross": order["prices_include_tax"]}
+    ref = OrderRef.of(order)
+    currency = order["currency"]
+    if order["payment_status"] in PAID:
+        share = Decimal(line["total_minor"]) * units / _units_charged_at_placement(line)
+        amount = int(share.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+        if amount <= 0:
+            return None
+        refund_id = (await session.execute(insert(REFUNDS).values(
+            return_id=None, order_id=order["id"], amount_minor=amount, shipping_minor=0, currency=currency,
+            method="original", location_id=None, reference=None, reason=reason[:500], actor=actor,
+            created_at=timeline.at).returning(REFUNDS.c.id))).scalar_one()
+        details = {"refund_id": refund_id, "amount": str(money.from_minor(amount, currency)), "method": "original",
+                   "order_line_id": line_id, "sku": line["sku"], "quantity": units}
+        timeline.record(ref, "refund.created", data=details)
+        timeline.notify(ref, "refunded", data={**details, "refund": {"amount": details["amount"], "method": "original",
+                                                                    "reason": reason}})
+        return details
+    charged = max(0, line["quantity"] - line["quantity_cancelled"])  # already counts the units dropped
+    amounts = totals.line_amounts(unit_price=line["unit_price_minor"], quantity=charged,
+                                  discount=totals.prorated_discount(line["discount_minor"], quantity=charged + units,
+                                                                    charged=charged),
+                                  tax_rate=Decimal(line["tax_rate"]), prices_include_tax=line["_gross"])
+    d_sub = amounts.subtotal - line["unit_price_minor"] * (charged + units)
+    d_disc, d_tax, d_total = (amounts.discount - line["discount_minor"], amounts.tax - line["tax_minor"],
+                              amounts.total - line["total_minor"])
+    await session.execute(update(LINES).where(LINES.c.id == line_id).values(
+        discount_minor=amounts.discount, tax_minor=amounts.tax, total_minor=amounts.total))
+    await session.execute(update(ORDERS).where(ORDERS.c.id == order["id"]).values(
+        subtotal_minor=ORDERS.c.subtotal_minor + d_sub, discount_minor=ORDERS.c.discount_minor + d_disc,
+        tax_minor=ORDERS.c.tax_minor + d_tax, total_minor=ORDERS.c.total_minor + d_total))
+    timeline.record(ref, "line.repriced", data={"order_line_id": line_id, "units_dropped": units,
+                                                "total": str(money.from_minor(amounts.total, currency))})
+    return None
+
+
+async def _drop(session: AsyncSession, fo, lines: list[dict], timeline: Timeline, ref: OrderRef) -> bool:
+    """Take ``lines`` off a fulfilment order (conditionally); cancel it when nothing is left. True if cancelled."""
+    if not lines:
+        return False
+    rest = [ln for ln in fo["lines"] if ln not in lines]
+    values: dict[str, Any] = {"lines": rest, "updated_at": timeline.at}
+    if not rest:
+        values["state"] = FulfilmentState.CANCELLED.value
+    done = (await session.execute(update(FULFILMENT).where(
+        FULFILMENT.c.id == fo["id"], FULFILMENT.c.state == fo["state"], FULFILMENT.c.updated_at == fo["updated_at"])
+        .values(**values).returning(FULFILMENT.c.id))).first()
+    if done is None:
+        raise Conflict(f"fulfilment order {fo['id']} changed meanwhile; try again", fulfilment_order_id=fo["id"])
+    if not rest:
+        timeline.transition(ref, entity="fulfilment_order", from_state=fo["state"],
+                            to_state=FulfilmentState.CANCELLED.value, fulfilment_order_id=fo["id"],
+                            data={"reason": "the customer declined the changed line"})
+    return not rest
+
+
+# --- the customer's decision ----------------------------------------------------------------------------------
+
+async def decline_line(session: AsyncSession, order_id: int, line_id: int, *, token: str,
+                       secret_key: str | None = None) -> dict[str, Any]:
+    """Cancel what is still to come of a changed line and refund it (see the module docstring)."""
+    check_token(order_id, line_id, token, secret_key=secret_key)
+    order = await service.order_row(session, order_id, lock=True)  # one decision per order at a time
+    line = (await session.execute(select(LINES).where(LINES.c.id == line_id, LINES.c.order_id == order_id))
+            ).first()
+    if order is None or line is None:
+        raise NotFound(f"order line {line_id} not found")
+    actor = "customer:decline-link"
+    timeline = Timeline(actor=actor)
+    ref = OrderRef.of(order)
+    fos = [f._mapping for f in (await session.execute(select(FULFILMENT).where(
+        FULFILMENT.c.order_id == order_id, FULFILMENT.c.state.in_(DECLINABLE)).order_by(FULFILMENT.c.id))).all()]
+    released, units, transfers_done = [], 0, []
+    for fo in fos:
+        ours = [ln for ln in fo["lines"] if ln["order_line_id"] == line_id and ln.get("rerouted")
+                and not ln.get("shipped")]
+        if not ours or fo["state"] not in UNPICKED_OR_PICKED:
+            continue
+        emptied = await _drop(session, fo, ours, timeline, ref)
+        released += ours
+        units += sum(ln["quantity"] for ln in ours)
+        if fo["transfer_id"] is None:
+            continue
+        # ship-to-store: the pickup store no longer waits for these units; an emptied leg withdraws its transfer
+        for waiting in fos:
+            if waiting["transfer_id"] == fo["transfer_id"] and waiting["id"] != fo["id"]:
+                await _drop(session, waiting, [ln for ln in waiting["lines"] if ln["order_line_id"] == line_id],
+                            timeline, ref)
+        if emptied:
+            transfers_done.append(fo["transfer_id"])
+    units += line.quantity_backordered
+    if units == 0:
+        raise NothingToDecline(f"nothing of line {line_id} is still to come: it was declined, picked or shipped",
+                               order_line_id=line_id)
+    await service.release_lines(session, released)
+    for transfer_id in transfers_done:
+        await inventory_service.cancel_transfer(session, transfer_id, actor=actor)
+    await session.execute(update(LINES).where(LINES.c.id == line_id).values(
+        quantity_cancelled=LINES.c.quantity_cancelled + units, quantity_backordered=0,
+        state=case((LINES.c.quantity_cancelled + units >= LINES.c.quantity, "cancelled"), else_="allocated")))
+    timeline.record(ref, "line.declined", data={"order_line_id": line_id, "sku": line.sku, "quantity": units})
+    refund = await refund_units(session, order, line_id, units, timeline=timeline, actor=actor,
+                                reason="declined by the customer after a pick exception")
+    state = await service.sync_order_state(session, order_id, timeline, reason="declined by the customer")
+    await timeline.write(session)
+    return {"order_id": order_id, "order_line_id": line_id, "declined": units, "order_state": state,
+            "refund": refund}
