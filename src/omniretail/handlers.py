@@ -16,6 +16,10 @@ MODULES = (
     "omniretail.channels.feeds.tasks",
     "omniretail.inventory.tasks",
     "omniretail.orders.tasks",
+    "omniretail.orders.promise_tasks",
+    "omniretail.orders.ship_to_store_tasks",
+    "omniretail.orders.waves",
+    "omniretail.background_jobs",
 )
 
 

@@ -395,3 +395,8 @@ async def _bulk(session: AsyncSession, items: list[dict[str, Any]], upsert) -> B
     counts = {s: sum(1 for r in results if r.status == s) for s in ("created", "updated", "error")}
     return BulkResultRead(created=counts["created"], updated=counts["updated"], failed=counts["error"],
                           results=results)
+
+
+async def count_products(session: AsyncSession) -> int:
+    """How many products the catalog holds (every status)."""
+    return int(await session.scalar(select(func.count()).select_from(Product)) or 0)

@@ -56,14 +56,14 @@ def render_error(request: Request, problem: dict[str, Any]) -> Response:
     return render(request, "error.html", {"problem": problem}, status_code=problem["status"])
 
 
-def optional_principal(request: Request) -> Principal | None:
+async def optional_principal(request: Request) -> Principal | None:
     return getattr(request.state, "principal", None)
 
 
 def signed_in(permission: str):
     """The signed-in principal holding ``permission``; signed out → sign-in form; otherwise a 403 page."""
 
-    def check(request: Request) -> Principal:
+    async def check(request: Request) -> Principal:  # async: no thread-pool hop
         principal = getattr(request.state, "principal", None)
         if principal is None:
             raise NotAuthenticated()

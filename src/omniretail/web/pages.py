@@ -8,7 +8,19 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from . import auth_pages, backoffice_pages, stock_pages, store_pages
+from . import (
+    admin_pages,
+    auth_pages,
+    backoffice_pages,
+    customer_pages,
+    job_pages,
+    order_pages,
+    pickup_pages,
+    pos_pages,
+    stock_pages,
+    store_pages,
+    store_return_pages,
+)
 from .auth_pages import home_of
 from .csrf import CsrfCookieMiddleware
 from .deps import MaybePrincipal, PageRoute
@@ -31,5 +43,6 @@ def install_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(CsrfCookieMiddleware, secure=app.state.settings.secure_cookies)
     for router in (root_router, auth_pages.router, backoffice_pages.router, store_pages.router,
-                   stock_pages.router):
+                   stock_pages.router, pickup_pages.router, store_return_pages.router, pos_pages.router,
+                   order_pages.router, customer_pages.router, admin_pages.router, job_pages.router):
         app.include_router(router)

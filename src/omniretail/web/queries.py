@@ -1,33 +1,18 @@
-"""Read-only counts for the overview page, scoped to what the principal may see.
-
-(No service offers counts yet; when catalog/locations/channels grow ``count_*`` functions, call those.)
-"""
+"""Read-only counts for the overview, scoped to what the principal may see: each from its package's service."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.auth.schemas import Principal
-from omniretail.catalog.models import Product
+from omniretail.catalog import service as catalog_service
 from omniretail.channels import service as channels_service
-from omniretail.channels.models import Channel
-from omniretail.locations.models import Location
+from omniretail.locations import service as locations_service
 
 
 async def overview_counts(session: AsyncSession, *, principal: Principal) -> dict[str, int]:
-    async def count(stmt) -> int:
-        return int((await session.execute(stmt)).scalar_one())
-
-    locations = select(func.count()).select_from(Location)
-    if principal.location_ids is not None:
-        locations = locations.where(Location.id.in_(principal.location_ids))
-    channels = select(func.count()).select_from(Channel)
-    visible = await channels_service.visible_channel_ids(session, principal)
-    if visible is not None:
-        channels = channels.where(Channel.id.in_(visible))
     return {
-        "products": await count(select(func.count()).select_from(Product)),
-        "locations": await count(locations),
-        "channels": await count(channels),
+        "products": await catalog_service.count_products(session),
+        "locations": await locations_service.count_locations(session, principal=principal),
+        "channels": await channels_service.count_channels(session, principal=principal),
     }

@@ -36,6 +36,14 @@ NAVIGATION = (
     ("/backoffice/stock", N_("Stock"), "inventory:read"),
     ("/backoffice/transfers", N_("Transfers"), "inventory:read"),
     ("/backoffice/counts", N_("Stock counts"), "inventory:read"),
+    ("/store/pickups", N_("Pickup queue"), "inventory:write"),
+    ("/store/returns", N_("Returns"), "inventory:write"),
+    ("/store/pos", N_("Till"), "orders:write"),
+    ("/backoffice/orders", N_("Orders"), "orders:read"),
+    ("/backoffice/customers", N_("Customers"), "customers:read"),
+    ("/backoffice/jobs", N_("Imports"), "catalog:write"),
+    ("/backoffice/users", N_("Users"), "users:manage"),
+    ("/backoffice/audit", N_("Audit log"), "audit:read"),
 )
 
 ROLE_LABELS = {"owner": N_("owner"), "admin": N_("administrator"), "manager": N_("manager"),

@@ -193,8 +193,9 @@ async def _act(request: Request, session, principal: Principal, area: Area, tran
                     await inventory_service.ship_transfer(session, transfer_id, actor=principal.label, lines=lines,
                                                           scope=principal.location_ids)
                 elif action == "receive":
-                    await inventory_service.receive_transfer(session, transfer_id, actor=principal.label,
-                                                             lines=lines, scope=principal.location_ids)
+                    await inventory_service.receive_transfer(
+                        session, transfer_id, actor=principal.label, lines=lines, scope=principal.location_ids,
+                        context={"secret_key": request.app.state.settings.resolved_secret_key()})  # ship-to-store
                 else:
                     await inventory_service.cancel_transfer(session, transfer_id, actor=principal.label,
                                                             scope=principal.location_ids)

@@ -1,0 +1,34 @@
+"""The back office home: the dashboard (today's orders and revenue by channel, orders waiting by state,
+pickups about to expire, low-stock alerts, sync health, 14 days of sales) with charts and their tables.
+
+The figures come from ``omniretail.analytics``; the charts are drawn by ``static/charts.js`` (Chart.js served
+with the app) from JSON in the page, and every chart has a table with the same numbers for screen readers.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from omniretail.analytics import dashboard as figures
+from omniretail.api.deps import SessionDep
+
+from . import queries
+from .deps import OverviewReader, PageRoute, render
+from .i18n import request_locale, translations_for
+from .order_labels import ORDER_STATES
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+
+@router.get("/backoffice")
+async def dashboard(request: Request, session: SessionDep, principal: OverviewReader) -> Response:
+    board = await figures.dashboard(session, principal=principal)
+    counts = await queries.overview_counts(session, principal=principal)
+    gettext = translations_for(request_locale(request)).gettext
+    labels = {state: gettext(label) for state, label in ORDER_STATES.items()}
+    return render(request, "backoffice/dashboard.html", {
+        "board": board, "counts": counts, "state_labels": ORDER_STATES,
+        "chart_data": figures.chart_data(board, labels),
+        "chart_text": {"orders": gettext("Orders"), "revenue": gettext("Revenue")},
+    })

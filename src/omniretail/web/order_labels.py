@@ -1,0 +1,32 @@
+"""Words for the orders' states, payment statuses and delivery methods, marked for translation (pages only)."""
+
+from __future__ import annotations
+
+from .i18n import N_
+
+ORDER_STATES = {
+    "pending_payment": N_("Waiting for payment"), "confirmed": N_("Confirmed"), "in_fulfilment": N_("In fulfilment"),
+    "partially_fulfilled": N_("Partially fulfilled"), "fulfilled": N_("Fulfilled"), "completed": N_("Completed"),
+    "partially_returned": N_("Partially returned"), "returned": N_("Returned"), "cancelled": N_("Cancelled"),
+}
+FULFILMENT_STATES = {
+    "new": N_("New"), "picking": N_("Picking"), "picked": N_("Picked"), "ready_for_pickup": N_("Ready for pickup"),
+    "shipped": N_("Shipped"), "handed_over": N_("Handed over"), "delivered": N_("Delivered"),
+    "cancelled": N_("Cancelled"),
+}
+PAYMENT_STATUSES = {
+    "pending": N_("Pending"), "authorized": N_("Authorised"), "paid": N_("Paid"),
+    "pay_on_pickup": N_("Pay on pickup"), "cash_on_delivery": N_("Cash on delivery"), "refunded": N_("Refunded"),
+}
+DELIVERY_METHODS = {
+    "ship": N_("Shipping"), "pickup": N_("Pickup in store"), "curbside": N_("Curbside pickup"),
+    "pickup_point": N_("Pickup point"), "counter": N_("Sold at the counter"),
+}
+# the fulfilment-order moves a back-office button makes (the others need a form: ship, hand over)
+FULFILMENT_ACTIONS = {
+    "picking": N_("Start picking"), "picked": N_("Mark picked"), "ready_for_pickup": N_("Mark ready for pickup"),
+    "cancelled": N_("Cancel this fulfilment order"),
+}
+# timeline entries that are not state changes (others show their kind as recorded)
+EVENT_KINDS = {"payment": N_("Payment recorded"), "customer_message": N_("Message to the customer"),
+               "note": N_("Note")}
