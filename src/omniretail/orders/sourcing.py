@@ -16,6 +16,7 @@ from sqlalchemy import Boolean, Date, Float, Integer, Numeric, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.locations import capacity
+from omniretail.platform.db import DriverQuery
 from omniretail.platform.models import JSONType, UTCDateTime
 from omniretail.pricing import rules as price_rules
 from omniretail.routing.model import Candidate, OrderLine, RoutingPolicy, RoutingRequest, ShippingCostModel
@@ -44,6 +45,7 @@ ORDER BY cl.priority, l.id""".format(load=",\n       ".join(
     settings=JSONType, stock_policy=JSONType, prices_include_tax=Boolean, is_active=Boolean, latitude=Float,
     longitude=Float, ships_orders=Boolean, offers_pickup=Boolean, offers_curbside=Boolean,
     location_active=Boolean, is_source=Boolean, opening_hours=JSONType)
+_CHANNEL_Q = DriverQuery(_CHANNEL, json=("settings", "stock_policy", "opening_hours"))
 
 _VARIANTS_WITH_PRICES = text("""
 SELECT v.id AS variant_id, v.sku, v.is_active, p.vat_rate, p.status,
@@ -58,16 +60,19 @@ LEFT JOIN price_list pl ON pl.id = pr.price_list_id
 WHERE v.sku IN :skus""").bindparams(bindparam("skus", expanding=True)).columns(
     vat_rate=Numeric(5, 4), is_active=Boolean, list_active=Boolean, list_gross=Boolean, list_from=UTCDateTime(),
     list_to=UTCDateTime(), price_from=UTCDateTime(), price_to=UTCDateTime())
+_VARIANTS_WITH_PRICES_Q = DriverQuery(_VARIANTS_WITH_PRICES)
 
 _VARIANTS = text("""
 SELECT v.id AS variant_id, v.sku, v.is_active, p.vat_rate, p.status FROM variant v
 JOIN product p ON p.id = v.product_id WHERE v.sku IN :skus""").bindparams(
     bindparam("skus", expanding=True)).columns(vat_rate=Numeric(5, 4), is_active=Boolean)
+_VARIANTS_Q = DriverQuery(_VARIANTS)
 
 _STOCK = text("""
 SELECT variant_id, location_id, on_hand - reserved - safety_stock AS available FROM stock_level
 WHERE variant_id IN :variants AND location_id IN :locations""").bindparams(
     bindparam("variants", expanding=True), bindparam("locations", expanding=True)).columns(available=Integer)
+_STOCK_Q = DriverQuery(_STOCK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,22 +131,23 @@ async def load_channel(session: AsyncSession, channel_id: int, *, external_id: s
                        extra_location_ids: list[int], now: datetime) -> ChannelContext | None:
     """The channel, its locations and each one's load on its own local day (``locations.capacity``)."""
     days = capacity.candidate_days(now)
-    rows = (await session.execute(_CHANNEL, {
+    rows = await _CHANNEL_Q.fetch(session, {
         "channel_id": channel_id, "external_id": external_id, "extra": extra_location_ids or [-1],
-        **{f"day_{i}": d for i, d in enumerate(days)}})).all()
+        **{f"day_{i}": d for i, d in enumerate(days)}})
     if not rows:
         return None
     first = rows[0]
     locations = tuple(PlaceLocation(
-        r.location_id, r.location_code, r.location_kind, r.latitude, r.longitude, bool(r.ships_orders),
-        bool(r.offers_pickup), bool(r.offers_curbside), r.daily_capacity, bool(r.location_active),
-        bool(r.is_source), capacity.pick_for_today(r.timezone, now, (r.assigned_0, r.assigned_1, r.assigned_2)),
-        r.timezone or capacity.DEFAULT_TIMEZONE, r.opening_hours or {},
-        capacity.pick_for_today(r.timezone, now, (r.extra_0, r.extra_1, r.extra_2)))
-        for r in rows if r.location_id is not None)
-    return ChannelContext(first.id, first.code, first.kind, first.currency, first.locale,
-                          bool(first.prices_include_tax), bool(first.is_active), first.settings or {},
-                          first.stock_policy or {}, first.existing_id, locations)
+        r["location_id"], r["location_code"], r["location_kind"], r["latitude"], r["longitude"],
+        bool(r["ships_orders"]), bool(r["offers_pickup"]), bool(r["offers_curbside"]), r["daily_capacity"],
+        bool(r["location_active"]), bool(r["is_source"]),
+        capacity.pick_for_today(r["timezone"], now, (r["assigned_0"], r["assigned_1"], r["assigned_2"])),
+        r["timezone"] or capacity.DEFAULT_TIMEZONE, r["opening_hours"] or {},
+        capacity.pick_for_today(r["timezone"], now, (r["extra_0"], r["extra_1"], r["extra_2"])))
+        for r in rows if r["location_id"] is not None)
+    return ChannelContext(first["id"], first["code"], first["kind"], first["currency"], first["locale"],
+                          bool(first["prices_include_tax"]), bool(first["is_active"]), first["settings"] or {},
+                          first["stock_policy"] or {}, first["existing_id"], locations)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,26 +167,27 @@ async def load_variants(session: AsyncSession, *, channel: ChannelContext, skus:
     when ``with_prices``."""
     unique = sorted(set(skus))
     if not with_prices:
-        rows = (await session.execute(_VARIANTS, {"skus": unique})).all()
-        return {r.sku: VariantInfo(r.variant_id, r.sku, bool(r.is_active) and r.status == "active",
-                                   Decimal(r.vat_rate or 0)) for r in rows}
-    rows = (await session.execute(_VARIANTS_WITH_PRICES, {
-        "skus": unique, "channel_id": channel.id, "currency": channel.currency})).all()
+        rows = await _VARIANTS_Q.fetch(session, {"skus": unique})
+        return {r["sku"]: VariantInfo(r["variant_id"], r["sku"], bool(r["is_active"]) and r["status"] == "active",
+                                      Decimal(r["vat_rate"] or 0)) for r in rows}
+    rows = await _VARIANTS_WITH_PRICES_Q.fetch(session, {
+        "skus": unique, "channel_id": channel.id, "currency": channel.currency})
     grouped: dict[str, list] = {}
     for r in rows:
-        grouped.setdefault(r.sku, []).append(r)
+        grouped.setdefault(r["sku"], []).append(r)
     out = {}
     for sku, group in grouped.items():
         r0 = group[0]
         candidates = [price_rules.ListCandidate(
-            id=r.list_id, code=r.list_code, priority=r.priority, currency=r.list_currency,
-            channel_id=r.list_channel_id, is_active=bool(r.list_active), valid_from=r.list_from,
-            valid_to=r.list_to, prices_include_tax=bool(r.list_gross),
-            price=price_rules.PriceRow(id=r.price_id, amount_minor=r.amount_minor, valid_from=r.price_from,
-                                       valid_to=r.price_to)) for r in group if r.list_id is not None]
+            id=r["list_id"], code=r["list_code"], priority=r["priority"], currency=r["list_currency"],
+            channel_id=r["list_channel_id"], is_active=bool(r["list_active"]), valid_from=r["list_from"],
+            valid_to=r["list_to"], prices_include_tax=bool(r["list_gross"]),
+            price=price_rules.PriceRow(id=r["price_id"], amount_minor=r["amount_minor"],
+                                       valid_from=r["price_from"], valid_to=r["price_to"]))
+            for r in group if r["list_id"] is not None]
         winner = price_rules.resolve_price(candidates, currency=channel.currency, at=at).winner
         out[sku] = VariantInfo(
-            r0.variant_id, sku, bool(r0.is_active) and r0.status == "active", Decimal(r0.vat_rate or 0),
+            r0["variant_id"], sku, bool(r0["is_active"]) and r0["status"] == "active", Decimal(r0["vat_rate"] or 0),
             winner.price.amount_minor if winner else None, f"price_list:{winner.code}" if winner else "",
             winner.prices_include_tax if winner else channel.prices_include_tax)
     return out
@@ -191,11 +198,11 @@ async def load_stock(session: AsyncSession, *, variant_ids: list[int], location_
     """location → variant → available (on hand − reserved − safety stock)."""
     if not variant_ids or not location_ids:
         return {}
-    rows = await session.execute(_STOCK, {"variants": sorted(set(variant_ids)),
+    rows = await _STOCK_Q.fetch(session, {"variants": sorted(set(variant_ids)),
                                           "locations": sorted(set(location_ids))})
     out: dict[int, dict[int, int]] = {}
     for r in rows:
-        out.setdefault(r.location_id, {})[r.variant_id] = max(0, int(r.available))
+        out.setdefault(r["location_id"], {})[r["variant_id"]] = max(0, int(r["available"]))
     return out
 
 

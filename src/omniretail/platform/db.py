@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import event
+import orjson
+from sqlalchemy import TextClause, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.selectable import TextualSelect
 
 
 def normalise_url(url: str) -> str:
@@ -153,3 +156,32 @@ def numbered(sql: str) -> tuple[str, tuple[str, ...]]:
         return f"${names.index(name) + 1}"
 
     return _NAMED.sub(number, sql), tuple(names)
+
+
+class DriverQuery:
+    """One read of a hot path, written once as SQLAlchemy ``text()``: run through SQLAlchemy on any backend,
+    and on PostgreSQL straight through asyncpg (``IN :list`` becomes ``= ANY($n)``; no statement or result
+    processing layer). Rows come back as mappings; ``json`` names the columns that arrive as JSON text from
+    the driver and are parsed (SQLAlchemy's column types parse them on the other path)."""
+
+    def __init__(self, clause: TextClause | TextualSelect, *, json: tuple[str, ...] = ()) -> None:
+        self.clause = clause
+        self.json = json
+        sql = clause.element.text if isinstance(clause, TextualSelect) else clause.text
+        self.pg_sql, self.names = numbered(re.sub(r"\bIN :(\w+)", r"= ANY(:\1)", sql))
+
+    async def fetch(self, session: AsyncSession, params: dict[str, Any]) -> list[Mapping[str, Any]]:
+        if session.bind.dialect.name != "postgresql":
+            return [row._mapping for row in await session.execute(self.clause, params)]
+        conn = await driver_connection(session)
+        rows = await conn.fetch(self.pg_sql, *(params[name] for name in self.names))
+        if not self.json:
+            return rows
+        out = []
+        for record in rows:
+            row = dict(record)
+            for name in self.json:
+                if isinstance(row[name], str):
+                    row[name] = orjson.loads(row[name])
+            out.append(row)
+        return out
