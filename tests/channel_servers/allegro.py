@@ -8,10 +8,18 @@ events (``GET /sale/offer-events?from``); the order event journal (``GET /order/
 events can repeat and arrive out of order; checkout forms with ``updatedAt`` and an opaque ``revision``;
 ``PUT …/fulfillment?checkoutForm.revision`` answering 409 on an outdated revision; shipments. Requests need
 ``Authorization: Bearer <token>``. Rate limits answer 429 with ``Retry-After``.
+
+OAuth (developer.allegro.pl/auth, token refresh): ``POST /auth/oauth/token`` with HTTP Basic
+``client_id:client_secret`` and ``grant_type=refresh_token&refresh_token=…`` (query string or form) answers
+``{access_token, token_type: "bearer", refresh_token, expires_in: 43199, scope, allegro_api, jti}``; the refresh
+token rotates (a spent one answers ``400 {"error": "invalid_grant"}``); wrong client credentials ``401
+{"error": "invalid_client"}``; an API call with an expired or revoked access token ``401 {"error":
+"invalid_token"}``. ``token`` (the constructor's) stays valid forever for tests that do not exercise OAuth.
 """
 
 from __future__ import annotations
 
+import base64
 import itertools
 import time
 import uuid
@@ -57,7 +65,13 @@ class FakeAllegro:
         self.race_after_read: set[str] = set()  # form ids someone else changes right after our next read
         self._event_ids = itertools.count(1)
         self.puts = 0  # command PUTs that registered a command
+        self.client_id, self.client_secret = "allegro-client", "allegro-client-secret"
+        self.access_tokens: dict[str, float] = {}  # issued access token -> expiry (epoch seconds)
+        self.refresh_tokens: set[str] = set()  # refresh tokens not spent yet
+        self.token_lifetime_s = 43199.0
+        self.refreshes = 0  # successful refreshes
         self.app = Starlette(routes=[
+            Route("/auth/oauth/token", self.token_endpoint, methods=["POST"]),
             Route("/sale/offers", self.list_offers, methods=["GET"]),
             Route("/sale/offers/{offer_id}", self.get_offer, methods=["GET"]),
             Route("/sale/offer-events", self.get_offer_events, methods=["GET"]),
@@ -101,6 +115,44 @@ class FakeAllegro:
                                   "order": {"checkoutForm": {"id": form_id}}})
         return event_id
 
+    def issue_tokens(self, *, lifetime_s: float | None = None) -> dict:
+        """A token pair as the authorization step would hand it to the seller's application."""
+        access, refresh = f"at-{uuid.uuid4().hex}", f"rt-{uuid.uuid4().hex}"
+        lifetime = self.token_lifetime_s if lifetime_s is None else lifetime_s
+        self.access_tokens[access] = time.time() + lifetime
+        self.refresh_tokens.add(refresh)
+        return {"access_token": access, "token_type": "bearer", "refresh_token": refresh,
+                "expires_in": int(lifetime), "scope": "allegro:api:sale:offers:write allegro:api:orders:read",
+                "allegro_api": True, "jti": uuid.uuid4().hex}
+
+    def revoke_access_tokens(self) -> None:
+        """Every issued access token stops working (expired early, or revoked by the seller)."""
+        self.access_tokens.clear()
+
+    def _authorized(self, request: Request) -> bool:
+        header = request.headers.get("authorization") or ""
+        if header == f"Bearer {self.token}":
+            return True
+        token = header.removeprefix("Bearer ")
+        return self.access_tokens.get(token, 0.0) > time.time()
+
+    async def token_endpoint(self, request: Request) -> Response:
+        expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
+        if request.headers.get("authorization") != f"Basic {expected}":
+            return JSONResponse({"error": "invalid_client", "error_description": "Bad client credentials"},
+                                status_code=401)
+        form = dict(await request.form())
+        params = {**form, **dict(request.query_params)}
+        if params.get("grant_type") != "refresh_token":
+            return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
+        refresh = params.get("refresh_token")
+        if refresh not in self.refresh_tokens:
+            return JSONResponse({"error": "invalid_grant", "error_description": f"Invalid refresh token: {refresh}"},
+                                status_code=400)
+        self.refresh_tokens.discard(refresh)  # rotation: a refresh token is used once
+        self.refreshes += 1
+        return JSONResponse(self.issue_tokens())
+
     def quantity(self, offer_id: str) -> int:
         self._process_all()
         return self.offers[offer_id]["stock"]["available"]
@@ -115,8 +167,9 @@ class FakeAllegro:
         self._advance()
         self.behaviour.requests.append((request.method, request.url.path))
         await self.behaviour.delay()
-        if request.headers.get("authorization") != f"Bearer {self.token}":
-            return JSONResponse({"error": "invalid_token"}, status_code=401)
+        if not self._authorized(request):
+            return JSONResponse({"error": "invalid_token", "error_description": "Access token expired"},
+                                status_code=401)
         forced = self.behaviour.take_forced()
         wait = self.requests.take(1) or (self.changes.take(cost) if cost else 0.0)
         if forced == 429 or wait > 0:

@@ -6,7 +6,7 @@ import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram
 from sqlalchemy import text
 
 router = APIRouter(tags=["operations"])
@@ -36,8 +36,10 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+async def metrics(request: Request) -> Response:
+    from omniretail.platform import metrics as shared  # the registry shared with the worker's metrics port
+
+    return Response(await shared.render(getattr(request.app.state, "db", None)), media_type=CONTENT_TYPE_LATEST)
 
 
 class MetricsMiddleware:

@@ -83,6 +83,28 @@ async def channel_secrets(session: AsyncSession, channel_id: int, *, secret_key:
     return _decrypt(channel, secret_key)
 
 
+async def update_channel_secrets(session: AsyncSession, channel_id: int, change, *, secret_key: str
+                                 ) -> dict[str, str]:
+    """Rotate credentials a connector owns (an OAuth token pair): lock the channel row (PostgreSQL: ``FOR
+    UPDATE``; SQLite: the writer slot the session holds), run ``await change(current secrets)`` and store what it
+    returns, encrypted; None keeps them. Not a settings change: ``updated_at`` stays (connectors in other workers
+    pick the new pair up when their own token fails or is due) and no event is written. Returns the secrets as
+    stored."""
+    stmt = select(Channel).where(Channel.id == channel_id)
+    if session.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    channel = (await session.execute(stmt)).scalar_one_or_none()
+    if channel is None:
+        raise NotFound(f"channel {channel_id} not found")
+    current = _decrypt(channel, secret_key)
+    new = await change(dict(current))
+    if new is None or new == current:
+        return current
+    _encrypt(channel, new, secret_key)
+    await session.flush()
+    return new
+
+
 def _secret_names(channel: Channel, secret_key: str) -> tuple[list[str], bool]:
     try:
         return sorted(_decrypt(channel, secret_key)), True
@@ -236,3 +258,12 @@ async def update_channel(
 
 async def all_channel_ids(session: AsyncSession) -> set[int]:
     return set((await session.scalars(select(Channel.id))).all())
+
+
+async def count_channels(session: AsyncSession, *, principal: Principal) -> int:
+    """How many channels the principal may see."""
+    stmt = select(func.count()).select_from(Channel)
+    visible = await visible_channel_ids(session, principal)
+    if visible is not None:
+        stmt = stmt.where(Channel.id.in_(visible))
+    return int(await session.scalar(stmt) or 0)

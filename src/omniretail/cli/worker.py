@@ -14,8 +14,13 @@ from omniretail.platform.config import get_settings
 @click.group(invoke_without_command=True)
 @click.option("--once", is_flag=True, help="Deliver what is due now and run the due periodic jobs, then exit")
 @click.option("--no-scheduler", is_flag=True, help="Only deliver outbox events (another worker runs the jobs)")
+@click.option("--metrics-port", type=int, default=None,
+              help="Serve this worker's Prometheus metrics (sync lag, queue depth, errors) on this port")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True,
+              help="Address for --metrics-port (0.0.0.0: all interfaces)")
 @click.pass_context
-def worker(ctx: click.Context, once: bool, no_scheduler: bool) -> None:
+def worker(ctx: click.Context, once: bool, no_scheduler: bool, metrics_port: int | None,
+           metrics_host: str) -> None:
     """Run the worker: outbox consumers (notifications, sync, webhooks) and periodic jobs.
 
     On PostgreSQL start as many as you need; they share the work. On SQLite `serve` already runs one inside
@@ -25,12 +30,14 @@ def worker(ctx: click.Context, once: bool, no_scheduler: bool) -> None:
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        asyncio.run(_run(once=once, scheduler=not no_scheduler))
+        asyncio.run(_run(once=once, scheduler=not no_scheduler, metrics_port=metrics_port,
+                         metrics_host=metrics_host))
     except KeyboardInterrupt:  # pragma: no cover - a second Ctrl-C
         pass
 
 
-async def _run(*, once: bool, scheduler: bool) -> None:
+async def _run(*, once: bool, scheduler: bool, metrics_port: int | None = None,
+               metrics_host: str = "127.0.0.1") -> None:
     from omniretail import handlers
     from omniretail.platform.db import create_database
     from omniretail.platform.worker import Worker, WorkerAlreadyRunning
@@ -38,7 +45,8 @@ async def _run(*, once: bool, scheduler: bool) -> None:
     settings = get_settings()
     db = create_database(settings.database_url, pool_size=max(2, settings.db_pool_size // 4))
     try:
-        runner = Worker(db, settings, registry=handlers.load(), run_scheduler=scheduler)
+        runner = Worker(db, settings, registry=handlers.load(), run_scheduler=scheduler,
+                        metrics_port=metrics_port, metrics_host=metrics_host)
         if once:
             while await runner.dispatcher.run_once():
                 pass

@@ -19,6 +19,15 @@ another worker meanwhile, that update finds nothing and the consumer's writes ro
 records the error and a back-off in ``claimed_until`` (the same column: "no one before"); after
 ``max_attempts`` the event is parked.
 
+Batch consumers (``@handles(prefix, batch=True)``, ``platform/jobs.py``): the events of a claimed batch whose
+topics only batch consumers handle are delivered together, in ONE transaction ending with one ``UPDATE …
+WHERE id IN (…) AND claimed_by = :worker`` that must mark them all (else the lease was lost: roll back). If that
+transaction fails, each of its events is delivered on its own as above, so failures stay per event.
+
+Waking up: the loop sleeps ``poll_interval`` at most, and less when :meth:`OutboxDispatcher.wake` is called —
+by the PostgreSQL ``LISTEN`` on the outbox trigger's notifications (``platform/outbox_wakeup.py``) or, on
+SQLite, after a local commit that appended events (``outbox.on_local_commit``).
+
 Times come from ``platform.clock`` (the workers' clocks; keep them NTP-synchronised: leases are tens of
 seconds).
 """
@@ -87,6 +96,11 @@ class OutboxDispatcher:
         self.registry = registry
         self.options = options or DispatchOptions()
         self.worker_id = context.worker_id
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """New events may be there: claim now rather than at the end of the poll interval."""
+        self._wake.set()
 
     # --- claiming ---------------------------------------------------------------------------------
 
@@ -141,13 +155,29 @@ class OutboxDispatcher:
                 idle_after_error = min(idle_after_error * 2, 60.0)
                 continue
             if claimed < self.options.batch_size:
-                await sleep_or_stop(stop, self.options.poll_interval)
+                await self._idle(stop)
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Sleep until woken (new events), stopped, or the poll interval is over."""
+        if self._wake.is_set():
+            self._wake.clear()
+            return
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=self.options.poll_interval, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        self._wake.clear()
 
     async def deliver_batch(self, events: list[Event], *, lease_end: datetime | None = None,
                             stop: asyncio.Event | None = None) -> None:
         events, superseded = self._coalesce(events)
         if superseded:
             await self._mark_published(superseded)
+        together = [e for e in events if self.registry.batched(e.topic)]
+        if together and not (stop is not None and stop.is_set()) and await self.deliver_together(together):
+            events = [e for e in events if not self.registry.batched(e.topic)]
         for index, event in enumerate(events):
             out_of_time = lease_end is not None and clock.now() >= lease_end - self.options.lease_margin
             if out_of_time or (stop is not None and stop.is_set()):
@@ -169,12 +199,41 @@ class OutboxDispatcher:
                 keep.append(event)
         return keep, superseded
 
+    async def deliver_together(self, events: list[Event]) -> bool:
+        """Batch consumers: all ``events`` in one transaction; False (nothing committed) if it failed."""
+        ids = [e.id for e in events]
+        try:
+            async with unit_of_work(self.db) as session:
+                for consumer in self.registry.consumers:
+                    mine = [e for e in events if consumer.matches(e.topic)]
+                    if mine:
+                        await consumer.call(session, mine)
+                done = await session.execute(
+                    update(outbox).where(outbox.c.id.in_(ids), outbox.c.claimed_by == self.worker_id)
+                    .values(published_at=clock.now(), claimed_by=None, claimed_until=None, last_error=None)
+                )
+                if done.rowcount != len(ids):
+                    raise LeaseLost(f"{len(ids) - done.rowcount} of {len(ids)} outbox events: lease lost")
+        except Exception as exc:
+            log.warning("outbox batch of %s event(s) failed (%s); delivering them one by one", len(ids), exc)
+            return False
+        callbacks = {}
+        for event in events:  # the same callback (a wake-up) asked by many events of the batch runs once
+            for callback in event._after_commit:
+                callbacks.setdefault(_callback_key(callback), callback)
+        for callback in callbacks.values():
+            try:
+                await callback()
+            except Exception:
+                log.exception("outbox batch: after-commit callback %r failed", callback)
+        return True
+
     async def deliver(self, event: Event) -> bool:
         """Run the event's consumers and mark it published in one transaction; True if it was published."""
         try:
             async with unit_of_work(self.db) as session:
                 for consumer in self.registry.consumers_for(event.topic):
-                    await consumer.fn(session, event)
+                    await consumer.call(session, [event])
                 done = await session.execute(
                     update(outbox).where(outbox.c.id == event.id, outbox.c.claimed_by == self.worker_id)
                     .values(published_at=clock.now(), claimed_by=None, claimed_until=None, last_error=None)
@@ -231,6 +290,20 @@ class OutboxDispatcher:
                 update(outbox).where(outbox.c.id.in_(ids), outbox.c.claimed_by == self.worker_id)
                 .values(claimed_by=None, claimed_until=None, attempts=outbox.c.attempts - 1)
             )
+
+
+def _callback_key(callback) -> object:
+    """``functools.partial(fn, *args)`` with equal parts is the same callback (``id`` otherwise)."""
+    func = getattr(callback, "func", None)
+    if func is None:
+        return id(callback)
+    try:
+        key = (func, tuple(id(a) for a in callback.args), tuple(sorted((k, id(v)) for k, v in
+                                                                   callback.keywords.items())))
+        hash(key)
+        return key
+    except TypeError:
+        return id(callback)
 
 
 async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -17,6 +17,14 @@ Contract for an outbox consumer (``async def fn(session, event) -> None``):
   error kept in ``outbox.last_error``. Raise ``Undeliverable`` for an event that can never succeed (a payload
   that does not validate) to park it at once.
 
+A batch consumer (``@handles(prefix, batch=True)``, ``async def fn(session, events: list[Event]) -> None``) gets
+every event of its topics in a claimed batch at once, in ONE transaction that also marks them all published —
+so it can turn a thousand stock changes into one set-based statement. The same contract holds per event
+(at least once, idempotent, no commit, side effects after commit). If that transaction fails, the dispatcher
+falls back to delivering the batch's events one by one (the consumer then gets a one-event list), so one bad
+event is retried, backed off and parked on its own without holding up the others. A topic is delivered in
+batches when all its consumers are batch consumers.
+
 A periodic job (``async def fn(context) -> None``) runs on one worker at a time (a PostgreSQL advisory lock;
 the single in-process worker on SQLite) every ``seconds``; it too must be idempotent.
 """
@@ -34,6 +42,7 @@ from .config import Settings
 from .db import Database
 
 T = TypeVar("T")
+BATCH_MARK = "__omniretail_batch_consumer__"
 
 
 class Undeliverable(Exception):
@@ -75,14 +84,24 @@ class Event:
 
 
 Consumer = Callable[[AsyncSession, Event], Awaitable[None]]
+BatchConsumer = Callable[[AsyncSession, list[Event]], Awaitable[None]]
 PeriodicJob = Callable[[WorkerContext], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class ConsumerSpec:
     prefix: str
-    fn: Consumer
+    fn: Consumer | BatchConsumer
     coalesce: bool
+    batch: bool = False
+
+    async def call(self, session: AsyncSession, events: list[Event]) -> None:
+        """Hand ``events`` over: all at once to a batch consumer, one by one otherwise."""
+        if self.batch:
+            await self.fn(session, events)  # type: ignore[arg-type]
+        else:
+            for event in events:
+                await self.fn(session, event)  # type: ignore[arg-type]
 
     def matches(self, topic: str) -> bool:
         return topic == self.prefix or topic.startswith(self.prefix + ".")
@@ -102,18 +121,23 @@ class Registry:
         self.consumers: list[ConsumerSpec] = []
         self.jobs: dict[str, JobSpec] = {}
 
-    def handles(self, prefix: str, *, coalesce: bool = False) -> Callable[[Consumer], Consumer]:
+    def handles(self, prefix: str, *, coalesce: bool = False, batch: bool = False) -> Callable[[T], T]:
         """Register a consumer for ``prefix`` and every topic below it (``orders`` gets ``orders.notify``).
 
         ``coalesce=True``: of several events with one ``coalesce_key`` in a claimed batch, only the newest is
         handed over (the older ones are marked published). Applies when every consumer of the topic agrees.
+        ``batch=True``: the consumer takes a list of events (see the module docstring); the function remembers
+        it, so registering it again in another registry (a test's, a benchmark's) keeps it a batch consumer.
         """
         if not prefix or prefix.endswith("."):
             raise ValueError(f"bad topic prefix {prefix!r}")
 
-        def register(fn: Consumer) -> Consumer:
+        def register(fn: T) -> T:
+            takes_lists = batch or bool(getattr(fn, BATCH_MARK, False))
+            if takes_lists:
+                setattr(fn, BATCH_MARK, True)
             if not any(c.prefix == prefix and c.fn is fn for c in self.consumers):
-                self.consumers.append(ConsumerSpec(prefix, fn, coalesce))
+                self.consumers.append(ConsumerSpec(prefix, fn, coalesce, takes_lists))  # type: ignore[arg-type]
             return fn
 
         return register
@@ -137,6 +161,11 @@ class Registry:
 
     def prefixes(self) -> list[str]:
         return sorted({c.prefix for c in self.consumers})
+
+    def batched(self, topic: str) -> bool:
+        """Deliver this topic's events a claimed batch per transaction (every consumer takes lists)."""
+        consumers = self.consumers_for(topic)
+        return bool(consumers) and all(c.batch for c in consumers)
 
     def coalesces(self, topic: str) -> bool:
         consumers = self.consumers_for(topic)

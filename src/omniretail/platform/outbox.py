@@ -7,16 +7,26 @@ change per variant and channel).
 Delivery state (see ``platform/dispatcher.py``): a worker claims a row by writing ``claimed_by`` and a lease in
 ``claimed_until``; after a failure ``claimed_until`` holds the back-off ("not before") and ``last_error`` the
 reason; after too many attempts ``parked_at`` is set and the row waits for an operator.
+
+Waking workers up at once (no polling delay):
+
+* PostgreSQL: a statement-level trigger on ``outbox`` (migration ``0007_outbox_notify``) runs
+  ``pg_notify('omniretail_outbox', '')`` for every INSERT, however the rows were written (``append_event``, the
+  one-statement reserve CTE, COPY-staged imports). The notification is sent at commit, so a worker that
+  ``LISTEN``s (``platform/outbox_wakeup.py``) claims the rows right after they became visible.
+* SQLite (one process): ``append_event(s)`` flag the session, and after its commit the callbacks registered with
+  :func:`on_local_commit` run (the in-process worker's wake-up).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, Text, insert, text
+from sqlalchemy import Index, String, Text, event, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from . import clock
 from .models import Base, IdMixin, JSONType, UTCDateTime
@@ -46,6 +56,40 @@ class OutboxEvent(IdMixin, Base):
     )
 
 
+NOTIFY_CHANNEL = "omniretail_outbox"  # PostgreSQL LISTEN/NOTIFY channel of the outbox trigger
+_APPENDED = "omniretail.outbox.appended"
+_local_listeners: list[Callable[[], None]] = []
+
+
+def on_local_commit(callback: Callable[[], None]) -> Callable[[], None]:
+    """Call ``callback()`` after every commit in this process that appended outbox events; returns the
+    function that unregisters it. Callbacks must be quick and never raise (set an ``asyncio.Event``)."""
+    _local_listeners.append(callback)
+
+    def unregister() -> None:
+        if callback in _local_listeners:
+            _local_listeners.remove(callback)
+
+    return unregister
+
+
+def _flag(session: AsyncSession) -> None:
+    if _local_listeners:
+        session.info[_APPENDED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_APPENDED, False):
+        for callback in list(_local_listeners):  # noqa: PERF101 - a callback may unregister itself
+            callback()
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_APPENDED, None)
+
+
 async def append_event(
     session: AsyncSession, topic: str, payload: dict[str, Any], *, coalesce_key: str | None = None
 ) -> None:
@@ -55,6 +99,7 @@ async def append_event(
             topic=topic, coalesce_key=coalesce_key, payload=payload, created_at=clock.now()
         )
     )
+    _flag(session)
 
 
 async def append_events(session: AsyncSession, events: list[dict[str, Any]]) -> None:
@@ -69,3 +114,4 @@ async def append_events(session: AsyncSession, events: list[dict[str, Any]]) -> 
             for e in events
         ],
     )
+    _flag(session)

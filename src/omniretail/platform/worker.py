@@ -7,6 +7,12 @@
   on by default); a file lock beside the database keeps a second one (another ``serve`` or ``omniretail
   worker``) from starting on the same file.
 
+Outbox events wake the dispatcher at once: PostgreSQL ``LISTEN``/``NOTIFY`` (a trigger on ``outbox``), or the
+local commit hook on SQLite (``platform/outbox_wakeup.py``); ``worker_poll_s`` polling stays as the fallback.
+``metrics_port`` serves this process's Prometheus metrics (sync lag, queue depth, errors …) on
+``http://<host>:<port>/metrics`` (``omniretail worker --metrics-port``); the web process serves its own at
+``/metrics``.
+
 Packages register consumers with ``@handles("topic.prefix")`` and jobs with ``@every(seconds, "name")`` in
 their ``tasks.py`` (the contract is in ``platform/jobs.py``); ``omniretail/handlers.py`` lists those modules.
 """
@@ -28,6 +34,7 @@ from .config import Settings
 from .db import Database
 from .dispatcher import DispatchOptions, OutboxDispatcher
 from .jobs import Event, Registry, Undeliverable, WorkerContext, every, handles, registry
+from .outbox_wakeup import listen
 from .scheduler import Scheduler
 
 __all__ = ["Event", "Undeliverable", "Worker", "WorkerAlreadyRunning", "WorkerContext", "every", "handles",
@@ -55,12 +62,19 @@ def dispatch_options(settings: Settings) -> DispatchOptions:
 class Worker:
     def __init__(self, db: Database, settings: Settings, *, registry: Registry = registry,
                  options: DispatchOptions | None = None, run_scheduler: bool = True,
-                 worker_id: str | None = None) -> None:
+                 worker_id: str | None = None, metrics_port: int | None = None,
+                 metrics_host: str = "127.0.0.1", listen_for_events: bool = True) -> None:
         self.context = WorkerContext(db=db, settings=settings, worker_id=worker_id or new_worker_id())
         self.registry = registry
         self.dispatcher = OutboxDispatcher(self.context, registry, options or dispatch_options(settings))
         self.scheduler = Scheduler(self.context, registry) if run_scheduler else None
+        self.metrics_port = metrics_port
+        self.metrics_host = metrics_host
+        self._metrics_server = None  # (http server, thread) of metrics_port
+        self.listen_for_events = listen_for_events
+        self.listening = asyncio.Event()  # set once the LISTEN (or the local hook) is in place
         self._stop = asyncio.Event()
+        self.context.resources["worker.stop"] = self._stop  # loops started by consumers stop with the worker
         self._task: asyncio.Task | None = None
         self._lock_file: IO[str] | None = None
 
@@ -75,15 +89,38 @@ class Worker:
             log.info("worker %s: %s consumer prefix(es) %s, %s periodic job(s), %s", self.worker_id,
                      len(self.registry.prefixes()), self.registry.prefixes(), len(self.registry.jobs),
                      "embedded SQLite (one worker)" if self.context.db.is_sqlite else "PostgreSQL")
+            self._serve_metrics()
             loops = [self.dispatcher.run(self._stop)]
+            if self.listen_for_events and self.registry.prefixes():
+                loops.append(listen(self.context.db, self.dispatcher.wake, self._stop, ready=self.listening))
             if self.scheduler is not None:
                 loops.append(self.scheduler.run(self._stop))
             await asyncio.gather(*loops)
         finally:
+            self._stop_metrics()
             self._release_sqlite_lock()
 
     def stop(self) -> None:
         self._stop.set()
+
+    def _stop_metrics(self) -> None:
+        served = self._metrics_server
+        if served is not None:
+            served[0].shutdown()
+            served[0].server_close()
+            self._metrics_server = None
+
+    def _serve_metrics(self) -> None:
+        if self.metrics_port is None or self._metrics_server is not None:
+            return
+        from prometheus_client import start_http_server
+
+        from . import metrics
+
+        self._metrics_server = start_http_server(self.metrics_port, addr=self.metrics_host,
+                                                 registry=metrics.REGISTRY)  # (server, thread)
+        log.info("worker %s: metrics on http://%s:%s/metrics", self.worker_id, self.metrics_host,
+                 self.metrics_port)
 
     def start(self) -> asyncio.Task:
         """Run in the background of the current event loop (the web process in SQLite mode)."""

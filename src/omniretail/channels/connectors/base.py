@@ -164,10 +164,14 @@ class Connector(ABC):
     listings_by_default: ClassVar[bool] = False  # push publication/content unless settings.sync_listings says
     external_key: ClassVar[str | None] = None  # the ``external`` field naming the listing on the channel
 
-    def __init__(self, channel: ChannelConfig, *, http: httpx.AsyncClient, limiter: Limiter) -> None:
+    def __init__(self, channel: ChannelConfig, *, http: httpx.AsyncClient, limiter: Limiter,
+                 secret_store: Any = None) -> None:
         self.channel = channel
         self.http = http
         self.limiter = limiter
+        # where rotated credentials go (an OAuth refresh): ``sync.connections.ChannelSecretStore`` in the worker;
+        # None keeps them in ``channel.secrets`` only
+        self.secret_store = secret_store
 
     @classmethod
     def limits_for(cls, settings: dict[str, Any]) -> dict[str, RateLimit]:

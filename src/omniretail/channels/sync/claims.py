@@ -112,6 +112,15 @@ async def _skus(session: AsyncSession, variant_ids: set[int]) -> dict[int, str]:
 # --- recording ---------------------------------------------------------------------------------------------
 
 
+async def renew(session: AsyncSession, ids: list[int], *, worker: str, until: datetime) -> int:
+    """Extend this worker's lease on listings it is still sending; returns how many it still held."""
+    if not ids:
+        return 0
+    done = await session.execute(update(L).where(L.c.id.in_(ids), L.c.lease_owner == worker)
+                                 .values(lease_until=until))
+    return done.rowcount
+
+
 async def acknowledge(session: AsyncSession, rows: list[dict[str, Any]], *, worker: str, now: datetime) -> None:
     """Every part sent was accepted: ``rows`` of {id, version, acked_*}."""
     if not rows:

@@ -30,6 +30,20 @@ _CHANNELS = text("SELECT id, kind, settings, is_active FROM channel").columns(se
 
 
 @dataclass
+class ChannelSecretStore:
+    """Where a connector stores rotated credentials: the channel's encrypted secrets, one row lock at a time."""
+
+    db: Database
+    channel_id: int
+    secret_key: str
+
+    async def update(self, change):
+        async with unit_of_work(self.db) as session:
+            return await channels_service.update_channel_secrets(session, self.channel_id, change,
+                                                                 secret_key=self.secret_key)
+
+
+@dataclass
 class ChannelHandle:
     config: ChannelConfig
     connector: Connector
@@ -86,7 +100,8 @@ class Connections:
                                settings=dict(row.settings or {}), secrets=secrets)
         cls = connector_class(name)
         limiter = limiter_for(self.db, row.id, cls.limits_for(config.settings))
-        handle = ChannelHandle(config, cls(config, http=self.http, limiter=limiter), limiter, row.updated_at,
-                               time.monotonic())
+        connector = cls(config, http=self.http, limiter=limiter,
+                        secret_store=ChannelSecretStore(self.db, row.id, self.secret_key))
+        handle = ChannelHandle(config, connector, limiter, row.updated_at, time.monotonic())
         self.handles[channel_id] = handle
         return handle

@@ -54,6 +54,12 @@ MARK_ONE = text(
     "INSERT INTO channel_sync_pending (variant_id, changed_at, reason) SELECT :id, :at, :reason "
     f"WHERE EXISTS (SELECT 1 FROM channel_listing l WHERE l.variant_id = :id) {_MARK_WHERE}"
 ).bindparams(_AT)
+# PostgreSQL: a whole batch of events in ONE statement (arrays of variant ids and their change times)
+MARK_MANY_PG = text(
+    "INSERT INTO channel_sync_pending (variant_id, changed_at, reason) SELECT x.id, x.at, :reason "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:ats AS timestamptz[])) AS x(id, at) "
+    f"WHERE EXISTS (SELECT 1 FROM channel_listing l WHERE l.variant_id = x.id) {_MARK_WHERE}"
+)
 MARK_PRODUCT = text(
     "INSERT INTO channel_sync_pending (variant_id, changed_at, reason) SELECT DISTINCT l.variant_id, :at, :reason "
     f"FROM channel_listing l JOIN variant v ON v.id = l.variant_id WHERE v.product_id = :product {_MARK_WHERE}"
@@ -88,7 +94,10 @@ _PRICES = text(
 _BUMP = text(
     "UPDATE channel_listing SET desired_quantity = :quantity, desired_price_minor = :price, "
     "desired_content_hash = :content, desired_published = :published, desired_version = desired_version + 1, "
-    "desired_at = :at, updated_at = :now WHERE id = :id"
+    # a listing still waiting for an earlier change keeps that change's time: the lag (and the claim order) runs
+    # from the first change the channel has not acknowledged, not from the latest one
+    "desired_at = CASE WHEN desired_version > acked_version AND desired_at IS NOT NULL AND desired_at < :at "
+    "THEN desired_at ELSE :at END, updated_at = :now WHERE id = :id"
 ).bindparams(_AT, bindparam("now", type_=UTCDateTime()))
 
 
@@ -101,9 +110,16 @@ async def mark_variants(session: AsyncSession, variant_ids: Iterable[int], *, at
 
 
 async def mark_variant_times(session: AsyncSession, changed_at: dict[int, datetime], *, reason: str) -> None:
-    """Many variants, each with its own change time, in one ``executemany`` (a batch of events)."""
-    if changed_at:
-        await session.execute(MARK_ONE, [{"id": v, "at": at, "reason": reason} for v, at in sorted(changed_at.items())])
+    """Many variants, each with its own change time (a batch of events): one statement on PostgreSQL, one
+    ``executemany`` on SQLite."""
+    if not changed_at:
+        return
+    ordered = sorted(changed_at.items())
+    if _dialect(session) == "postgresql":
+        await session.execute(MARK_MANY_PG, {"ids": [v for v, _ in ordered], "ats": [at for _, at in ordered],
+                                             "reason": reason})
+    else:
+        await session.execute(MARK_ONE, [{"id": v, "at": at, "reason": reason} for v, at in ordered])
 
 
 async def mark_product(session: AsyncSession, product_id: int, *, at: datetime, reason: str) -> None:

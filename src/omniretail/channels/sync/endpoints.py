@@ -12,6 +12,7 @@ from omniretail.api.routing import TransactionalRoute
 from omniretail.auth.schemas import Principal
 from omniretail.platform.pagination import Page
 
+from . import metrics as _metrics  # noqa: F401 - registers the queue-depth refresher of /metrics
 from . import service
 from .schemas import (
     DeliveryRead,

@@ -2,6 +2,8 @@
 
 One pass (:meth:`SyncEngine.run_once`):
 
+0. wake up when a consumer in this process marked variants (``wake()``, after its commit), or every
+   ``poll_interval``; wait ``gather_s`` more so a burst of marks is recomputed together;
 1. drain ``channel_sync_pending`` — recompute the desired state of the marked variants, set-based
    (``desired.py``);
 2. for every channel with due listings, claim a batch under a lease (``claims.py``: ``FOR UPDATE SKIP LOCKED``
@@ -12,7 +14,9 @@ One pass (:meth:`SyncEngine.run_once`):
    at once for an error that retrying cannot fix), or given back (429 / throttled: no attempt counted, due again
    after ``Retry-After``). Up to ``in_flight`` batches per channel are on the wire at once, channels in parallel.
 
-A killed engine loses nothing: its claimed listings stay due and become claimable when the lease ends; the
+A killed engine loses nothing: its claimed listings stay due and become claimable when the lease ends — a short
+lease (seconds), renewed by a heartbeat while a batch is on the wire (``send_timeout`` at most), so a live
+engine keeps its batches and a dead one's are taken over quickly; the
 command ids and idempotency keys the connectors derive from (listing, version, attempt) make the resend
 harmless. Each ack records ``lag_ms`` (from ``desired_at`` to the acknowledgement) in the sync log and the
 ``omniretail_sync_lag_seconds`` histogram.
@@ -58,14 +62,18 @@ _CONTENT = text("SELECT v.id, v.sku, v.gtin, v.mpn, p.title, p.description, p.br
 
 @dataclass(frozen=True)
 class EngineOptions:
-    batch_size: int = 200
+    batch_size: int = 500  # capped by the connector's max_batch (Allegro 500, Shopify 250, webhook 200)
     lease: timedelta = timedelta(seconds=30)
     lease_margin: timedelta = timedelta(seconds=5)
     max_attempts: int = 8
     backoff_base: float = 2.0
     backoff_cap: float = 300.0
     poll_interval: float = 0.25
-    in_flight: int = 2
+    in_flight: int = 4  # batches of one channel on the wire at once (Allegro commands are polled: latency-bound)
+    gather_s: float = 0.03  # after a wake-up, let marks pile up this long: one recompute for many changes
+    # the longest a batch stays on the wire; meanwhile its lease is renewed every lease/3 (a heartbeat), so the
+    # lease can be short and a killed worker's listings are free again within seconds (not in serial mode)
+    send_timeout: timedelta = timedelta(seconds=25)
     pass_budget_s: float = 2.0
     recompute_batch: int = desired.RECOMPUTE_BATCH
     serial: bool = False  # one thing at a time (tests drive the engine on one database connection)
@@ -99,6 +107,7 @@ class SyncEngine:
         self.connections = connections or Connections(db, secret_key=secret_key)
         self._wake = asyncio.Event()
         self._blocked: dict[int, float] = {}  # channel id -> monotonic time its 429 ends (this engine's view)
+        self._due: dict[int, asyncio.Event] = {}  # channel id -> "listings may have become due" (a recompute ran)
         self.stats = PassStats()
 
     def wake(self) -> None:
@@ -116,21 +125,29 @@ class SyncEngine:
         try:
             while not stop.is_set():
                 try:
-                    busy = await self._recompute() > 0
+                    recomputed = await self._recompute()
+                    if recomputed:
+                        for event in self._due.values():
+                            event.set()
                     for channel_id in await self._due_channels():
                         if channel_id not in channels or channels[channel_id].done():
                             channels[channel_id] = asyncio.create_task(self.sync_channel(channel_id, None))
                     idle = self.options.poll_interval
                 except Exception:  # the database went away: say so, wait, try again
                     log.exception("sync engine %s: pass failed; retrying in %.1fs", self.worker_id, idle)
-                    busy, idle = False, min(idle * 2, 30.0)
-                if busy:
-                    continue
-                self._wake.clear()
-                try:
-                    await asyncio.wait_for(_first(stop.wait(), self._wake.wait()), timeout=idle)
-                except TimeoutError:
-                    pass
+                    recomputed, idle = 0, min(idle * 2, 30.0)
+                if recomputed >= self.options.recompute_batch:
+                    continue  # a backlog: drain it
+                woken = recomputed > 0
+                if not woken:
+                    self._wake.clear()
+                    try:
+                        await asyncio.wait_for(_first(stop.wait(), self._wake.wait()), timeout=idle)
+                        woken = self._wake.is_set()
+                    except TimeoutError:
+                        pass
+                if woken and self.options.gather_s > 0 and not stop.is_set():
+                    await asyncio.sleep(self.options.gather_s)  # more marks are on their way: take them together
         finally:
             for task in channels.values():
                 task.cancel()  # claims not recorded return when their lease ends
@@ -176,21 +193,33 @@ class SyncEngine:
         in_flight = 1 if self.options.serial else max(1, self.options.in_flight)
         tasks: set[asyncio.Task] = set()
         sent = 0
+        due = self._due.setdefault(channel_id, asyncio.Event())
         try:
             while time.monotonic() < deadline and self._blocked.get(channel_id, 0.0) <= time.monotonic():
                 if len(tasks) >= in_flight:
                     _done, tasks = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
                     continue
+                due.clear()
                 batch = await self._claim(channel_id, limit)
-                if not batch:
-                    break
-                sent += len(batch)
-                if in_flight == 1:
-                    await self._send(handle, batch)
-                else:
-                    tasks.add(asyncio.create_task(self._send(handle, batch)))
-                if len(batch) < limit:
-                    break
+                if batch:
+                    sent += len(batch)
+                    if in_flight == 1:
+                        await self._send(handle, batch)
+                    else:
+                        tasks.add(asyncio.create_task(self._send(handle, batch)))
+                    if len(batch) == limit:
+                        continue  # more is due
+                if not tasks:
+                    break  # nothing due, nothing on the wire
+                # batches on the wire and a free slot: keep the pipeline going — claim again as soon as a
+                # recompute made listings due or a batch came back, instead of waiting for this one to end
+                waiter = asyncio.ensure_future(due.wait())
+                try:
+                    done, _ = await asyncio.wait({*tasks, waiter}, timeout=self.options.poll_interval,
+                                                 return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    waiter.cancel()
+                tasks -= done
         finally:
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
@@ -217,11 +246,32 @@ class SyncEngine:
 
     async def _send(self, handle: ChannelHandle, claimed: list[claims.Claimed]) -> None:
         batch = _Batch(handle, claimed)
+        renewing = None if self.options.serial else asyncio.create_task(self._keep_leased(claimed))
         try:
             await self._push(batch)
         except Exception:  # never lose the batch: whatever was not answered is retried
             log.exception("sync %s: sending a batch failed", handle.code)
+        finally:
+            if renewing is not None:
+                renewing.cancel()
+                await asyncio.gather(renewing, return_exceptions=True)
         await self._record(batch)
+
+    async def _keep_leased(self, claimed: list[claims.Claimed]) -> None:
+        """The heartbeat of a batch on the wire: push its lease forward every lease/3."""
+        ids = [c.id for c in claimed]
+        every = max(0.2, self.options.lease.total_seconds() / 3)
+        while True:
+            await asyncio.sleep(every)
+            try:
+                async with unit_of_work(self.db) as session:
+                    kept = await claims.renew(session, ids, worker=self.worker_id,
+                                              until=clock.now() + self.options.lease)
+                if kept < len(ids):
+                    log.warning("sync engine %s: lease of %s listing(s) lost while sending (stalled past it)",
+                                self.worker_id, len(ids) - kept)
+            except Exception:  # the database blinked: the next beat tries again (the lease has slack)
+                log.warning("sync engine %s: lease renewal failed", self.worker_id, exc_info=True)
 
     async def _push(self, batch: _Batch) -> None:
         handle, connector = batch.handle, batch.handle.connector
@@ -242,6 +292,8 @@ class SyncEngine:
                                                                          c.desired_content_hash, c.desired_version)),
         }
         lease_until = min(c.lease_until for c in batch.claimed)
+        if not self.options.serial:  # renewed by the heartbeat: bounded by the send timeout instead
+            lease_until = clock.now() + self.options.send_timeout + self.options.lease_margin
         for part in PARTS:
             todo = [c for c in batch.claimed if part in wanted[c.id]]
             if not todo or batch.retry_after is not None:

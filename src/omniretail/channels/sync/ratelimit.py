@@ -16,6 +16,13 @@ On PostgreSQL every worker takes from the same row of ``channel_rate_limit`` wit
 
 Times are epoch seconds (floats), so the arithmetic is the same SQL on both backends. No row back means "not
 yet": the row is read to compute how long to wait.
+
+A database round trip per HTTP request would make the shared bucket the bottleneck (dozens of requests in flight
+per worker, each waiting for a pooled connection and the row lock). So a worker takes a *chunk* at once — up to
+``CHUNK_S`` seconds of the refill rate (never more than the bucket holds) — and spends it locally; only when the
+chunk is gone does it go back to the row (asking for a chunk, else for exactly what the call costs). Tokens a
+worker holds were taken from the shared bucket, so the channel's limit still holds across all workers; a 429
+drops them (``block``).
 """
 
 from __future__ import annotations
@@ -138,6 +145,10 @@ _CREATE = text("INSERT INTO channel_rate_limit (channel_id, bucket, tokens, refr
                "VALUES (:channel, :bucket, :burst, :now, 0) ON CONFLICT (channel_id, bucket) DO NOTHING")
 _READ = text("SELECT tokens, refreshed, blocked_until FROM channel_rate_limit "
              "WHERE channel_id = :channel AND bucket = :bucket")
+_TAKE_CHUNK = text(f"UPDATE channel_rate_limit SET tokens = {_REFILLED} - :chunk, refreshed = :now "
+                   f"WHERE channel_id = :channel AND bucket = :bucket AND blocked_until <= :now "
+                   f"AND {_REFILLED} >= :chunk RETURNING tokens")
+CHUNK_S = 0.2  # a worker takes up to this many seconds of a bucket's refill rate per database round trip
 _BLOCK = text("UPDATE channel_rate_limit SET blocked_until = :until "
               "WHERE channel_id = :channel AND blocked_until < :until")
 _SET = text("UPDATE channel_rate_limit SET tokens = :tokens, refreshed = :now "
@@ -154,7 +165,10 @@ class DbLimiter:
     clock: Callable[[], float] = time.time  # wall clock: shared between machines (keep them NTP-synced)
     sleep: Callable[[float], object] = asyncio.sleep
     max_wait: float = MAX_WAIT_S
+    chunk_s: float = CHUNK_S
     _created: set[str] = field(default_factory=set)
+    _held: dict[str, float] = field(default_factory=dict)  # tokens taken from the row, not spent yet
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
     async def _exec(self, stmt, params):
         async with unit_of_work(self.db) as session:
@@ -166,27 +180,46 @@ class DbLimiter:
         if limit is None:
             return 0.0
         cost = min(cost, limit.burst)
+        if self._held.get(bucket, 0.0) >= cost:  # spent from the chunk in hand: no round trip
+            self._held[bucket] -= cost
+            return 0.0
+        async with self._locks.setdefault(bucket, asyncio.Lock()):  # one refill per bucket at a time here
+            return await self._refill_and_take(bucket, limit, cost)
+
+    async def _refill_and_take(self, bucket: str, limit: RateLimit, cost: float) -> float:
         params = {"channel": self.channel_id, "bucket": bucket, "rate": limit.rate, "burst": limit.burst,
                   "cost": cost}
         if bucket not in self._created:
             await self._exec(_CREATE, {**params, "now": self.clock()})
             self._created.add(bucket)
+        chunk = min(limit.burst, limit.rate * self.chunk_s)
         waited = 0.0
         while True:
+            held = self._held.get(bucket, 0.0)
+            if held >= cost:  # another call refilled while this one waited for the lock
+                self._held[bucket] = held - cost
+                return waited
             now = self.clock()
-            if await self._exec(_TAKE, {**params, "now": now}) is not None:
+            need = cost - held
+            if chunk > need and await self._exec(_TAKE_CHUNK, {**params, "cost": need, "chunk": chunk,
+                                                               "now": now}) is not None:
+                self._held[bucket] = held + chunk - cost
+                return waited
+            if await self._exec(_TAKE, {**params, "cost": need, "now": now}) is not None:
+                self._held[bucket] = 0.0
                 return waited
             row = await self._exec(_READ, params)
             if row is None:  # the row went (channel deleted): do not spin
                 return waited
             bucket_state = TokenBucket(limit.rate, limit.burst, row.tokens, row.refreshed, row.blocked_until)
-            wait = max(bucket_state.take(cost, now), 0.005)
+            wait = max(bucket_state.take(need, now), 0.005)
             if waited + wait > self.max_wait:
                 raise Throttled(bucket, wait)
             await self.sleep(wait)
             waited += wait
 
     async def block(self, seconds: float) -> None:
+        self._held.clear()  # the channel said stop: what this worker holds is not to be spent either
         await self._exec(_BLOCK, {"channel": self.channel_id, "until": self.clock() + seconds})
 
     async def set_available(self, bucket: str, tokens: float) -> None:

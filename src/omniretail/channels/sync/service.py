@@ -95,6 +95,13 @@ async def get_listing(session: AsyncSession, channel_id: int, listing_id: int, *
     return row
 
 
+async def listing_read(session: AsyncSession, channel_id: int, listing_id: int, *, principal: Principal
+                       ) -> ListingRead:
+    """One listing with its SKU and state (the back office's listing page)."""
+    row = await get_listing(session, channel_id, listing_id, principal=principal)
+    return (await _reads(session, [row]))[0]
+
+
 async def link_listings(session: AsyncSession, channel_id: int, *, items: list[ListingLink],
                         principal: Principal) -> ListingLinkResult:
     """Create or update the listings of these SKUs on the channel (their external ids); their desired state is

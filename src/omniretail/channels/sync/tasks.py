@@ -3,7 +3,8 @@ and the periodic jobs (order import, reconciliation, delivery retries, log pruni
 
 Consumers (``@handles``, each in the event's transaction, idempotent):
 
-* ``inventory.stock_changed``, ``pricing.price.changed``, ``catalog.*``, ``channels.channel.changed`` — mark the
+* ``inventory.stock_changed``, ``pricing.price.changed`` (batch consumers: a claimed batch of events marks
+  every affected variant in one statement), ``catalog.*``, ``channels.channel.changed`` — mark the
   affected variants in ``channel_sync_pending`` (``desired.py``) and wake the engine after commit;
 * ``orders.status_changed``, ``orders.tracking`` — owe the order's own channel its fulfilment status / tracking
   number, and every webhook channel subscribed to the topic a signed copy (``deliveries.py``).
@@ -31,7 +32,7 @@ from omniretail.platform.jobs import Event, Undeliverable, WorkerContext, every,
 from omniretail.platform.models import JSONType
 
 from ..connectors import connector_class, connector_name
-from . import claims, deliveries, desired, metrics, orders_in, reconcile
+from . import deliveries, desired, metrics, orders_in, reconcile
 from .connections import Connections
 from .engine import EngineOptions, SyncEngine
 from .models import ChannelSyncLog
@@ -55,7 +56,9 @@ def connections_of(context: WorkerContext) -> Connections:
 def engine_of(context: WorkerContext) -> SyncEngine:
     return context.resource(ENGINE, lambda: SyncEngine(
         context.db, secret_key=context.settings.resolved_secret_key(), worker_id=context.worker_id,
-        options=EngineOptions(lease=timedelta(seconds=max(10.0, context.settings.worker_lease_s / 2))),
+        # a short lease kept alive by the heartbeat while a batch is on the wire: a killed worker's listings are
+        # sent by another within seconds (10 s with the default worker_lease_s of 60)
+        options=EngineOptions(lease=timedelta(seconds=max(3.0, context.settings.worker_lease_s / 6))),
         connections=connections_of(context)))
 
 
@@ -99,20 +102,36 @@ def _need(event: Event, key: str) -> Any:
     return value
 
 
-@handles("inventory.stock_changed", coalesce=True)
-async def stock_changed(session: AsyncSession, event: Event) -> None:
-    await desired.mark_variants(session, [_need(event, "variant_id")], at=event.created_at, reason="stock")
-    event.after_commit(partial(wake, event.context))
+def _wake_once(events: list[Event]) -> None:
+    if events:
+        events[-1].after_commit(partial(wake, events[-1].context))
 
 
-@handles("pricing.price.changed", coalesce=True)
-async def price_changed(session: AsyncSession, event: Event) -> None:
-    if event.payload.get("scope") == "price_list":
-        await desired.mark_price_list(session, channel_id=event.payload.get("channel_id"),
-                                      currency=event.payload.get("currency"), at=event.created_at, reason="price_list")
-    else:
-        await desired.mark_variants(session, [_need(event, "variant_id")], at=event.created_at, reason="price")
-    event.after_commit(partial(wake, event.context))
+@handles("inventory.stock_changed", batch=True)
+async def stock_changed(session: AsyncSession, events: list[Event]) -> None:
+    """A claimed batch of stock changes: every variant marked in one statement with its EARLIEST change time (no
+    dispatcher coalescing, which would keep the newest: the lag is measured from the first change waiting)."""
+    at: dict[int, Any] = {}
+    for event in events:
+        variant = int(_need(event, "variant_id"))
+        at[variant] = min(at.get(variant, event.created_at), event.created_at)
+    await desired.mark_variant_times(session, at, reason="stock")
+    _wake_once(events)
+
+
+@handles("pricing.price.changed", batch=True)
+async def price_changed(session: AsyncSession, events: list[Event]) -> None:
+    at: dict[int, Any] = {}
+    for event in events:
+        if event.payload.get("scope") == "price_list":
+            await desired.mark_price_list(session, channel_id=event.payload.get("channel_id"),
+                                          currency=event.payload.get("currency"), at=event.created_at,
+                                          reason="price_list")
+        else:
+            variant = int(_need(event, "variant_id"))
+            at[variant] = min(at.get(variant, event.created_at), event.created_at)
+    await desired.mark_variant_times(session, at, reason="price")
+    _wake_once(events)
 
 
 @handles("catalog", coalesce=True)
@@ -239,14 +258,7 @@ async def retry_deliveries(context: WorkerContext) -> None:
 
 @every(5.0, "channels.sync_metrics")
 async def sync_metrics(context: WorkerContext) -> None:
-    async with unit_of_work(context.db, readonly=True) as session:
-        depth = await claims.queue_depth(session)
-        parked = dict((await session.execute(text(
-            "SELECT channel_id, COUNT(*) FROM channel_listing WHERE parked = true GROUP BY channel_id"))).all())
-        codes = dict((await session.execute(text("SELECT id, code FROM channel"))).all())
-    for channel_id, code in codes.items():
-        metrics.QUEUE_DEPTH.labels(code).set(depth.get(channel_id, 0))
-        metrics.PARKED.labels(code).set(parked.get(channel_id, 0))
+    await metrics.refresh_gauges(context.db)
 
 
 SYNC_LOG_DAYS = 14

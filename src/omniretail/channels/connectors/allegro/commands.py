@@ -97,14 +97,18 @@ class CommandRunner:
                                   f"({response.status_code}): {error_text(answer)}", answer=answer)
             raise ChannelRejected(f"{batch.kind.label} command: {response.status_code}", status=response.status_code,
                                   answer=answer)
-        report = await self._wait(path)
+        # a fresh command is still being processed: its first status read waits one poll interval (the PUT
+        # answer already said it was registered); a 409's command may be long done: read at once
+        report = await self._wait(path, first_delay=self.poll_interval if response.status_code != 409 else 0.0)
         count = report.get("taskCount") or {}
         if count.get("total") and count.get("success", 0) >= count["total"]:
             return self._each(batch, ok=True, answer={"command_id": batch.command_id, "taskCount": count})
         return await self._tasks(batch, path, report)
 
-    async def _wait(self, path: str) -> dict[str, Any]:
+    async def _wait(self, path: str, *, first_delay: float = 0.0) -> dict[str, Any]:
         deadline = time.monotonic() + self.timeout
+        if first_delay > 0:
+            await asyncio.sleep(first_delay)
         while True:
             response = await self.request("GET", path)
             if response.status_code == 404:  # not registered (yet): Allegro has not seen the PUT

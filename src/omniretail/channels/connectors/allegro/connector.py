@@ -4,7 +4,10 @@ fulfilment status and tracking numbers, read-back and offer events for drift.
 Channel record: ``kind = marketplace_allegro`` (or ``settings.connector = "allegro"``); ``settings.base_url``
 (default ``https://api.allegro.pl``; the sandbox is ``https://api.allegro.pl.allegrosandbox.pl``),
 ``settings.orders_start`` (``"beginning"``, default, or ``"latest"``: skip the backlog), ``settings.rate_limits``;
-secret ``access_token`` (an OAuth bearer token for the seller; refreshing it is the operator's job for now).
+secret ``access_token`` (the seller's OAuth bearer token). With secrets ``refresh_token``, ``client_id`` and
+``client_secret`` (and ``settings.auth_url``, default ``https://allegro.pl``; ``settings.redirect_uri`` if the
+application registered one) the connector refreshes the token before it expires and on a 401, and stores the
+rotated pair encrypted (``oauth.py``).
 Every call sends ``Accept``/``Content-Type: application/vnd.allegro.public.v1+json`` (the media type of the
 OpenAPI document, mattesilver/allegro-swagger ``allegro-openapi.yaml``).
 
@@ -35,6 +38,7 @@ from ..base import (
     PriceUpdate,
 )
 from ..http import body_of, error_text, send
+from . import oauth
 from .commands import PRICE, PUBLICATION, QUANTITY, CommandRunner, split
 from .orders import FULFILMENT_STATUS, checkout_form_to_order, waybill_request
 
@@ -42,6 +46,13 @@ MEDIA_TYPE = "application/vnd.allegro.public.v1+json"
 READ_ONE_BY_ONE = 50  # read back fewer offers than this with GET /sale/offers/{id}; more: page the list
 OFFER_PAGE = 1000  # GET /sale/offers limit maximum
 EVENT_PAGE = 1000  # GET /order/events and /sale/offer-events limit maximum
+
+
+def _need(secrets: dict[str, str], name: str, channel: str) -> str:
+    value = secrets.get(name)
+    if not value:
+        raise ChannelRejected(f"channel {channel}: secret {name!r} is needed to refresh the Allegro token")
+    return value
 
 
 class AllegroConnector(Connector):
@@ -67,11 +78,54 @@ class AllegroConnector(Connector):
 
     async def _request(self, method: str, path: str, *, json: Any = None, params: Any = None):
         await self.limiter.acquire("requests", 1)
-        headers = {"Authorization": f"Bearer {self.secret('access_token')}", "Accept": MEDIA_TYPE}
-        if json is not None:
-            headers["Content-Type"] = MEDIA_TYPE
-        return await send(self.http, method, self.base_url + path, what=f"Allegro {method} {path}",
-                          json=json, params=params, headers=headers)
+        token = await self.access_token()
+        for attempt in (1, 2):
+            headers = {"Authorization": f"Bearer {token}", "Accept": MEDIA_TYPE}
+            if json is not None:
+                headers["Content-Type"] = MEDIA_TYPE
+            try:
+                return await send(self.http, method, self.base_url + path, what=f"Allegro {method} {path}",
+                                  json=json, params=params, headers=headers)
+            except ChannelRejected as exc:
+                # 401 invalid_token: expired early or revoked — refresh once and resend the same request
+                if exc.status != 401 or attempt == 2 or not self.channel.secrets.get(oauth.REFRESH):
+                    raise
+                token = await self.refresh_access_token(stale=token)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # --- OAuth ------------------------------------------------------------------------------------------
+
+    async def access_token(self) -> str:
+        """The bearer token, refreshed first when it expires within ``oauth.REFRESH_MARGIN_S``."""
+        if oauth.due_for_refresh(self.channel.secrets):
+            return await self.refresh_access_token(stale=self.channel.secrets.get(oauth.ACCESS))
+        return self.secret(oauth.ACCESS)
+
+    async def refresh_access_token(self, *, stale: str | None) -> str:
+        """Refresh (once per process at a time); under the store's lock, adopt a pair another worker stored
+        since ``stale`` was read rather than spend the refresh token again."""
+        lock = self.__dict__.setdefault("_refresh_lock", asyncio.Lock())
+        async with lock:
+            current = self.channel.secrets.get(oauth.ACCESS)
+            if current and current != stale and not oauth.due_for_refresh(self.channel.secrets):
+                return current  # refreshed by another call of this process meanwhile
+
+            async def change(stored: dict[str, str]) -> dict[str, str] | None:
+                fresh = stored.get(oauth.ACCESS)
+                if fresh and fresh != stale and not oauth.due_for_refresh(stored):
+                    return None  # another worker refreshed: use its pair
+                pair = await oauth.refresh(
+                    self.http, auth_url=str(self.setting("auth_url", oauth.DEFAULT_AUTH_URL)),
+                    client_id=_need(stored, "client_id", self.channel.code),
+                    client_secret=_need(stored, "client_secret", self.channel.code),
+                    refresh_token=_need(stored, oauth.REFRESH, self.channel.code),
+                    redirect_uri=self.setting("redirect_uri"))
+                return {**stored, **pair.as_secrets()}
+
+            store = self.secret_store or oauth.InMemorySecrets(self.channel.secrets)
+            stored = await store.update(change)
+            self.channel.secrets.update(stored)
+            return self.secret(oauth.ACCESS)
 
     # --- listings ---------------------------------------------------------------------------------------
 
