@@ -28,7 +28,7 @@ def scenario(name: str, description: str):
 
 _MODULES = ("omniretail.bench.catalog_import", "omniretail.bench.reserve", "omniretail.bench.availability",
             "omniretail.bench.routing", "omniretail.bench.orders", "omniretail.bench.feed",
-            "omniretail.bench.sync", "omniretail.bench.store_queue")
+            "omniretail.bench.sync", "omniretail.bench.store_queue", "omniretail.bench.pick_rejection")
 
 for _module in _MODULES:
     try:

@@ -246,7 +246,7 @@ async def place_order(session: AsyncSession, *, placement: Placement, principal:
                                 candidates=candidates)
     request = sourcing.routing_request(
         channel, lines=[RoutingLine(x.position, x.variant_id, x.quantity) for x in lines], candidates=candidates,
-        stock=stock, dest=dest, collected=collected)
+        stock=stock, dest=dest, collected=collected, counter=delivery.method == "counter")
     strategy = channel.setting("routing_strategy", "greedy")
     explanation = solve(request, strategy, runner_up=strategy == "greedy")
     store_plan = None

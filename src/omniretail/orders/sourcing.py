@@ -224,8 +224,10 @@ def destination(channel: ChannelContext, *, address: dict[str, Any] | None, poin
 
 
 def routing_request(channel: ChannelContext, *, lines: list[OrderLine], candidates: tuple[PlaceLocation, ...],
-                    stock: dict[int, dict[int, int]], dest: tuple[float, float], collected: bool) -> RoutingRequest:
-    """``collected``: the customer fetches the order at the (single) candidate, which need not ship."""
+                    stock: dict[int, dict[int, int]], dest: tuple[float, float], collected: bool,
+                    counter: bool = False) -> RoutingRequest:
+    """``collected``: the customer fetches the order at the (single) candidate, which need not ship;
+    ``counter``: a sale at the till, which takes no fulfilment capacity."""
     protection = 0 if collected else int(channel.setting("store_protection", 0) or 0)
     fee = channel.setting("shipping_cost_model") or {}
     costs = ShippingCostModel(**{k: float(v) for k, v in fee.items()
@@ -236,6 +238,7 @@ def routing_request(channel: ChannelContext, *, lines: list[OrderLine], candidat
         lines=tuple(lines), destination_latitude=dest[0], destination_longitude=dest[1], costs=costs,
         policy=policy, candidates=tuple(Candidate(
             location_id=c.id, latitude=c.latitude or dest[0], longitude=c.longitude or dest[1], kind=c.kind,
-            can_ship=True if collected else c.ships_orders, capacity_left=c.capacity_left,
+            can_ship=True if collected else c.ships_orders,
+            capacity_left=None if counter else c.capacity_left,
             stock=stock.get(c.id, {}), store_protection=protection if c.kind == "store" else 0, code=c.code,
         ) for c in candidates))
