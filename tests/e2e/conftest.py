@@ -5,11 +5,13 @@
 * The app runs in a thread on 127.0.0.1:<free port> against a fresh, migrated SQLite file seeded with an owner
   and a little catalog (``seed.py``). pytest-playwright's ``base_url`` points at it.
 * Screenshots and axe reports go to ``test-artifacts/e2e/``.
+* The app's mail goes to a local SMTP server (aiosmtpd) kept for the session: ``e2e_mailbox``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import socket
 import threading
@@ -22,14 +24,8 @@ from . import seed
 
 CHROMIUM = Path(os.environ.get("OMNIRETAIL_CHROMIUM", "/usr/lib/chromium/chromium"))
 ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-try:
-    import axe_playwright_python
-    import playwright.sync_api
-    import pytest_playwright
-
-    HAVE_PLAYWRIGHT = True
-except ImportError:
-    HAVE_PLAYWRIGHT = False
+HAVE_PLAYWRIGHT = all(importlib.util.find_spec(name) is not None
+                      for name in ("axe_playwright_python", "playwright", "pytest_playwright"))
 
 
 def _missing() -> str | None:
@@ -87,7 +83,29 @@ def _in_thread(fn) -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server(_browser_available, tmp_path_factory) -> str:
+def e2e_smtp(_browser_available):
+    """A real SMTP server on 127.0.0.1 the app under test sends its mail to; yields (port, mailbox)."""
+    from aiosmtpd.controller import Controller
+
+    from tests.integration.notifications.conftest import Mailbox
+
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        yield controller.port, mailbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+def e2e_mailbox(e2e_smtp):
+    """What the app under test has sent by email so far (``Mailbox.to(address)``)."""
+    return e2e_smtp[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(_browser_available, tmp_path_factory, e2e_smtp) -> str:
     import uvicorn
 
     from omniretail.api.app import create_app
@@ -97,7 +115,9 @@ def live_server(_browser_available, tmp_path_factory) -> str:
     root = tmp_path_factory.mktemp("e2e")
     database_url = f"sqlite+aiosqlite:///{root / 'e2e.db'}"
     upgrade(database_url)
-    settings = Settings(database_url=database_url, secret_key=seed.SECRET_KEY, var_dir=root)
+    settings = Settings(database_url=database_url, secret_key=seed.SECRET_KEY, var_dir=root,
+                        smtp_host="127.0.0.1", smtp_port=e2e_smtp[0], smtp_starttls=False,
+                        smtp_from="Kaszub Outdoor <orders@kaszub.example>")
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     _in_thread(lambda: seed.seed(database_url, base_url=base_url))

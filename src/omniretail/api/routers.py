@@ -7,8 +7,8 @@ from fastapi import APIRouter
 from omniretail.auth.endpoints import router as auth_router
 from omniretail.catalog.endpoints import router as catalog_router
 from omniretail.channels.endpoints import router as channels_router
-from omniretail.channels.sync.endpoints import router as channel_sync_router
 from omniretail.channels.feeds.endpoints import router as feeds_router
+from omniretail.channels.sync.endpoints import router as channel_sync_router
 from omniretail.customers.endpoints import router as customers_router
 from omniretail.inventory.endpoints import router as inventory_router
 from omniretail.inventory.phantom_endpoints import router as phantom_router
@@ -18,8 +18,8 @@ from omniretail.notifications.endpoints import router as notifications_router
 from omniretail.orders.endpoints import router as orders_router
 from omniretail.orders.pick_exception_endpoints import router as pick_exceptions_router
 from omniretail.orders.returns_endpoints import router as returns_router
-from omniretail.pricing.endpoints import router as pricing_router
 from omniretail.pos.endpoints import router as pos_router
+from omniretail.pricing.endpoints import router as pricing_router
 
 from .jobs import router as jobs_router
 

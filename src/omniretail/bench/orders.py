@@ -17,6 +17,7 @@ adds its token lookup, audit row and commit). The load clients share the machine
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import random
 import shutil
@@ -163,14 +164,12 @@ def _free_port() -> int:
 def _start_server(url: str, port: int, workers: int, var_dir: str) -> tuple[subprocess.Popen, str]:
     env = {**os.environ, "OMNIRETAIL_DATABASE_URL": url, "OMNIRETAIL_SECRET_KEY": SECRET,
            "OMNIRETAIL_VAR_DIR": var_dir, "OMNIRETAIL_DB_POOL_SIZE": "20"}
-    try:
-        import granian
-
+    if importlib.util.find_spec("granian") is not None:
         cmd = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
                "--workers", str(workers), "--no-access-log", "--log-level", "warning",
                "omniretail.api.asgi:app"]
         name = "granian"
-    except ImportError:
+    else:
         cmd = [sys.executable, "-m", "uvicorn", "omniretail.api.asgi:app", "--host", "127.0.0.1", "--port",
                str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
         name = "uvicorn"

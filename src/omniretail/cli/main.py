@@ -191,13 +191,16 @@ def bench(name: str, scale: int | None, as_json: bool, database_url: str | None)
             click.echo(f"{key:24} {value}")
 
 
-from omniretail.cli.stock import stock as _stock
+from omniretail.cli.stock import stock as _stock  # noqa: E402 (they import cli)
+
 cli.add_command(_stock)
 
-from omniretail.cli.worker import worker as _worker
+from omniretail.cli.worker import worker as _worker  # noqa: E402 (they import cli)
+
 cli.add_command(_worker)
 
-from omniretail.cli.feeds import feed as _feed
+from omniretail.cli.feeds import feed as _feed  # noqa: E402 (they import cli)
+
 cli.add_command(_feed)
 
 

@@ -4,8 +4,8 @@ error, and a concurrent duplicate waits on the key row (PostgreSQL) or the write
 
 from __future__ import annotations
 
-from datetime import datetime
 import hashlib
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Integer, String, UniqueConstraint, select

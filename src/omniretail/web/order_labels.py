@@ -12,7 +12,7 @@ ORDER_STATES = {
 FULFILMENT_STATES = {
     "new": N_("New"), "picking": N_("Picking"), "picked": N_("Picked"), "ready_for_pickup": N_("Ready for pickup"),
     "shipped": N_("Shipped"), "handed_over": N_("Handed over"), "delivered": N_("Delivered"),
-    "cancelled": N_("Cancelled"),
+    "cancelled": N_("Cancelled"), "awaiting_transfer": N_("Waiting for the transfer"),
 }
 PAYMENT_STATUSES = {
     "pending": N_("Pending"), "authorized": N_("Authorised"), "paid": N_("Paid"),
@@ -21,6 +21,7 @@ PAYMENT_STATUSES = {
 DELIVERY_METHODS = {
     "ship": N_("Shipping"), "pickup": N_("Pickup in store"), "curbside": N_("Curbside pickup"),
     "pickup_point": N_("Pickup point"), "counter": N_("Sold at the counter"),
+    "ship_to_store": N_("Sent to the pickup store"),
 }
 # the fulfilment-order moves a back-office button makes (the others need a form: ship, hand over)
 FULFILMENT_ACTIONS = {

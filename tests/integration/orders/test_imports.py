@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from omniretail.auth.schemas import Principal
 from omniretail.orders.models import Order

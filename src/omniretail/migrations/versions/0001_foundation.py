@@ -6,10 +6,11 @@ Create Date: 2026-11-23 12:55:31.935890
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-import omniretail.platform.models
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import omniretail.platform.models
 
 revision = '0001'
 down_revision = None
