@@ -20,6 +20,14 @@ from omniretail.platform.outbox import OutboxEvent
 from tests.factories import bearer, catalog_csv, catalog_row, create_location, create_user_with_token, unique
 
 
+@pytest.fixture(autouse=True)
+def _forget_test_kinds():
+    """Kinds a test registers are dropped after it (the test runs once per backend in one process)."""
+    yield
+    for kind in [k for k in background._RUNNERS if k.startswith("test_")]:
+        del background._RUNNERS[kind]
+
+
 def _dispatcher(db, settings) -> OutboxDispatcher:
     registry = Registry()
     registry.handles(background.TOPIC)(background.run_job_event)
