@@ -20,6 +20,7 @@ MODULES = (
     "omniretail.orders.ship_to_store_tasks",
     "omniretail.orders.waves",
     "omniretail.background_jobs",
+    "omniretail.orders.escalation_alerts",
 )
 
 

@@ -1,8 +1,9 @@
 """Issue 6's journey in one browser run: the owner adds a product in the back office (a bad code is refused next
-to the field) and counts its first units into the Warsaw store; a customer orders it for pickup through the API
-(bearer token); the Warsaw associate, on their own tablet, sees it arrive in the pickup queue, picks it by
-scanning, makes it ready and hands it over with the code the customer was sent; the customer brings it back to
-ANOTHER store; the back office dashboard and stock pages count all of it. Each page: axe-core and a screenshot."""
+to the field) and receives its first units into the Warsaw store against the supplier's delivery note; a customer
+orders it for pickup through the API (bearer token); the Warsaw associate, on their own tablet, sees it arrive in
+the pickup queue, picks it by scanning, makes it ready and hands it over with the code the customer was sent; the
+customer brings it back to ANOTHER store; the back office dashboard and stock pages count all of it. Each page:
+axe-core and a screenshot."""
 
 from __future__ import annotations
 
@@ -68,17 +69,24 @@ def test_product_to_stock_to_pickup_to_return_in_another_store_counted_on_the_da
     expect(page.get_by_role("rowheader", name=sku)).to_be_visible()
     check_page(page, e2e_artifacts, "42-journey-product-added")
 
-    # its first 4 units arrive in Warsaw: counted onto the shelf in the store app, approved by the owner
+    # its first 4 units arrive in Warsaw with the supplier's delivery note: received in the store app (a typo in
+    # the SKU is refused next to the lines, what was typed stays)
     page.goto("/store")
-    page.locator("li.card", has_text=WARSAW).get_by_role("link", name="Count sheets", exact=True).click()
-    page.get_by_role("link", name="Start a count").click()
-    page.get_by_label("SKUs to count (optional)").fill(sku)
-    page.get_by_role("button", name="Start count").click()
-    page.get_by_label(f"Counted: {sku}").fill("4")
-    page.get_by_role("button", name="Submit counts").click()
-    page.get_by_role("button", name="Approve and update stock").click()
-    expect(page.get_by_role("status")).to_have_text("The counts were approved; stock was updated.")
-    check_page(page, e2e_artifacts, "43-journey-stock-counted-in")
+    page.locator("li.card", has_text=WARSAW).get_by_role("link", name="Receive goods", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Receive goods")
+    page.get_by_label("Delivery note number").fill(f"WZ-{suffix}")
+    page.get_by_label("What arrived").fill(f"{sku}X 4")
+    page.get_by_role("button", name="Add to stock").click()
+    expect(page.locator("#f-lines-error")).to_contain_text(f"Line 1: there is no product with the SKU or GTIN {sku}X")
+    expect(page.get_by_label("What arrived")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Delivery note number")).to_have_value(f"WZ-{suffix}")
+    check_page(page, e2e_artifacts, "43-journey-receive-goods-error")
+    page.get_by_label("What arrived").fill(f"{sku} 4")
+    page.get_by_role("button", name="Add to stock").click()
+    expect(page.get_by_role("status")).to_have_text("The goods were received.")
+    expect(page.get_by_role("heading", name=sku)).to_be_visible()
+    expect(page.locator("dl.facts")).to_contain_text("4")
+    check_page(page, e2e_artifacts, "43-journey-stock-received")
 
     # the shop sells it; a second store takes returns; one associate per store
     stores, channel = store_ids(api), webshop(api)

@@ -21,6 +21,7 @@ from omniretail.inventory import service as inventory_service
 from omniretail.locations.models import Location
 from omniretail.orders.fulfilment import DEFAULT_PICKUP_DAYS
 from omniretail.orders.models import FulfilmentOrder, Order
+from omniretail.orders.promise import NOT_READY
 from omniretail.orders.states import OrderState
 from omniretail.platform import clock
 from omniretail.platform.errors import DomainError
@@ -60,6 +61,26 @@ class ExpiringPickup:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class LateOrder:
+    order_id: int
+    number: str
+    fulfilment_order_id: int
+    state: str
+    delivery_method: str
+    promised_by: datetime
+    minutes_late: int
+
+
+@dataclass
+class LateStore:
+    """One store's fulfilment orders past their promise and not ready (dispatched) yet, the longest overdue first."""
+
+    location_id: int
+    location: str
+    orders: list[LateOrder] = field(default_factory=list)
+
+
 @dataclass
 class SyncHealth:
     channel_id: int
@@ -80,10 +101,15 @@ class Dashboard:
     totals: dict[str, dict[str, int]] = field(default_factory=dict)  # currency → {orders, revenue_minor}
     waiting: dict[str, int] = field(default_factory=dict)  # state → orders
     expiring: list[ExpiringPickup] = field(default_factory=list)
+    late: list[LateStore] = field(default_factory=list)  # "Late at stores", the store with most first
     low_stock_alerts: int = 0
     sync: list[SyncHealth] = field(default_factory=list)
     series: list[DayPoint] = field(default_factory=list)
     series_days: list[date] = field(default_factory=list)
+
+    @property
+    def late_orders(self) -> int:
+        return sum(len(store.orders) for store in self.late)
 
     @property
     def currencies(self) -> list[str]:
@@ -142,6 +168,29 @@ async def pickups_about_to_expire(session: AsyncSession, *, now: datetime, visib
     return out[:limit]
 
 
+async def late_at_stores(session: AsyncSession, *, now: datetime, visible: frozenset[int] | None,
+                         scope: frozenset[int] | None, limit: int = 100) -> list[LateStore]:
+    """Fulfilment orders past ``promised_by`` and not ready (dispatched) yet, per location (the promise clock,
+    ``orders/promise.py``); at most ``limit`` orders, the longest overdue first."""
+    stmt = (select(FulfilmentOrder.id, FulfilmentOrder.order_id, FulfilmentOrder.state,
+                   FulfilmentOrder.delivery_method, FulfilmentOrder.promised_by, FulfilmentOrder.location_id,
+                   Order.number, Location.name)
+            .join(Order, Order.id == FulfilmentOrder.order_id)
+            .join(Location, Location.id == FulfilmentOrder.location_id)
+            .where(FulfilmentOrder.state.in_([s.value for s in NOT_READY]), FulfilmentOrder.promised_by < now,
+                   _channel_filter(visible))
+            .order_by(FulfilmentOrder.promised_by, FulfilmentOrder.id).limit(limit))
+    if scope is not None:
+        stmt = stmt.where(FulfilmentOrder.location_id.in_(sorted(scope) or [-1]))
+    stores: dict[int, LateStore] = {}
+    for r in (await session.execute(stmt)).all():
+        store = stores.setdefault(r.location_id, LateStore(r.location_id, r.name))
+        minutes = int((now - r.promised_by).total_seconds() // 60)
+        store.orders.append(LateOrder(r.order_id, r.number, r.id, r.state, r.delivery_method, r.promised_by,
+                                      minutes))
+    return sorted(stores.values(), key=lambda s: (-len(s.orders), s.location, s.location_id))
+
+
 def _day_of(dialect: str):
     # the UTC day, whatever the PostgreSQL session's time zone (SQLite stores UTC already)
     return func.date(Order.placed_at) if dialect == "sqlite" else cast(func.timezone("UTC", Order.placed_at), Date)
@@ -194,6 +243,7 @@ async def dashboard(session: AsyncSession, *, principal: Principal, now: datetim
         total["revenue_minor"] += row.revenue_minor
     board.waiting = await orders_waiting_by_state(session, visible=visible)
     board.expiring = await pickups_about_to_expire(session, now=now, visible=visible)
+    board.late = await late_at_stores(session, now=now, visible=visible, scope=principal.location_ids)
     board.low_stock_alerts = await inventory_service.count_low_stock_alerts(session, scope=principal.location_ids)
     board.sync = await sync_health(session, principal=principal)
     board.series = await sales_series(session, today=today, visible=visible)

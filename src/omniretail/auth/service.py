@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import anyio
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.platform import clock
@@ -264,6 +265,31 @@ async def principal_from_web_session(session: AsyncSession, plain: str) -> Princ
 async def end_web_session(session: AsyncSession, plain: str) -> None:
     await session.execute(delete(WebSession).where(WebSession.token_hash == sha256_hex(plain)))
     invalidate_principal_cache()
+
+
+# --- who is told ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StaffContact:
+    user_id: int
+    email: str
+    full_name: str
+    locale: str
+
+
+async def staff_to_alert(session: AsyncSession, location_id: int | None, *,
+                         roles: tuple[Role, ...] = (Role.MANAGER,)) -> list[StaffContact]:
+    """The active users of ``roles`` responsible for a location: those whose location scope includes it and
+    those with no location scope (every location). ``location_id=None``: only the unrestricted ones."""
+    linked = select(UserLocation.location_id).where(UserLocation.user_id == User.id)
+    responsible = ~linked.exists()
+    if location_id is not None:
+        responsible = or_(responsible, linked.where(UserLocation.location_id == location_id).exists())
+    rows = (await session.execute(
+        select(User.id, User.email, User.full_name, User.locale)
+        .where(User.role.in_([r.value for r in roles]), User.is_active.is_(True), responsible)
+        .order_by(User.id))).all()
+    return [StaffContact(r.id, r.email, r.full_name or "", r.locale or "en") for r in rows]
 
 
 # --- audit log -------------------------------------------------------------------------------------

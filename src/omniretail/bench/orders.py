@@ -123,33 +123,26 @@ def _body(rng: random.Random, channel_id: int, variants: int, customers: int) ->
 
 
 async def _count_statements(url: str, channel_id: int) -> dict[str, int]:
-    """Statements of one order through the service: a new customer, then the same customer again."""
-    from sqlalchemy import event
-
+    """Statements of one order through the service: a new customer, then the same customer again (those sent
+    through SQLAlchemy and those sent straight through the driver)."""
     from omniretail.auth.schemas import Principal
     from omniretail.orders.placement import Placement, place_order
     from omniretail.orders.schemas import OrderCreate
     from omniretail.platform.db import create_database, unit_of_work
+    from omniretail.platform.sqlcount import counting_statements
 
     db = create_database(url, pool_size=1)
     counted: list[int] = []
-    state = {"n": 0}
-
-    @event.listens_for(db.engine.sync_engine, "before_cursor_execute")
-    def _count(*_args):  # pragma: no cover - benchmark only
-        state["n"] += 1
-
     body = _body(random.Random(7), channel_id, 100, 1)
     body["lines"] = [{"sku": sku(1), "quantity": 1}, {"sku": sku(2), "quantity": 1}]
     data = OrderCreate.model_validate({**body, "customer": {"email": "statements@bench.example"}})
     try:
         for _ in range(2):
             async with unit_of_work(db) as session:
-                await session.connection()  # the BEGIN is the session's, not the order's
-                state["n"] = 0
-                await place_order(session, placement=Placement.from_create(data),
-                                  principal=Principal.system("bench"), actor="bench")
-                counted.append(state["n"])
+                async with counting_statements(session) as sent:
+                    await place_order(session, placement=Placement.from_create(data),
+                                      principal=Principal.system("bench"), actor="bench")
+                counted.append(len(sent))
     finally:
         await db.dispose()
     return {"sql_statements_per_order": counted[1], "sql_statements_per_order_new_customer": counted[0]}

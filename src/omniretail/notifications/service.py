@@ -51,6 +51,11 @@ def _usable(address: str | None, pattern: re.Pattern[str]) -> str:
     return address if pattern.match(address) else ""
 
 
+def usable_email(address: str | None) -> str:
+    """The address if it can be used as an email address, else ""."""
+    return _usable(address, _EMAIL)
+
+
 Skipped = tuple[Target, str]  # (channel, address), why nobody is sent the message
 
 
@@ -112,6 +117,12 @@ async def queue_notification(session: AsyncSession, *, event_id: int, payload: N
         rows.append({**common, "channel": channel, "recipient": address, "status": "skipped", "error": reason,
                      "body_text": message.text if channel != "sms" else message.sms, "body_html": None,
                      "next_attempt_at": None})
+    return await log_deliveries(session, rows)
+
+
+async def log_deliveries(session: AsyncSession, rows: list[dict]) -> list[int]:
+    """Insert delivery rows, each unique per (event, recipient, template): a row already logged (a redelivered
+    event) is left alone. Returns the ids of the new pending rows, to send after commit."""
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     table = NotificationDelivery.__table__
     queued = []

@@ -116,7 +116,12 @@ def render(template: str, locale: str | None, data: NotificationData) -> Rendere
     if template not in TEMPLATES:
         raise ValueError(f"unknown notification template {template!r}")
     locale = normalise_locale(locale)
-    context = _context(locale, data)
+    return render_context(template, locale, _context(locale, data))
+
+
+def render_context(template: str, locale: str, context: dict[str, Any]) -> RenderedMessage:
+    """Render ``locale/template.j2`` with ``context`` (``render`` gives a customer message's; staff messages,
+    ``staff.py``, their own): the subject and SMS on one line, the plain text tidied."""
     plain = _render_blocks(False, template, locale, context, ("subject", "text", "sms"))
     subject = " ".join(plain["subject"].split())
     rich = _render_blocks(True, template, locale, {**context, "subject": subject}, ("html",))

@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     smtp_from: str = "omniretail <no-reply@localhost>"
     smtp_timeout_s: float = 30.0
     sms_provider: str = Field(default="log", description="SMS gateway; `log` only writes the message to the log")
+    # staff alerts (orders/escalation_alerts.py)
+    backoffice_alert_email: str | None = Field(
+        default=None, description="Where the back office hears of orders running late at stores; the active "
+        "owners when unset")
+    backoffice_url: str = Field(
+        default="", description="The back office's address (https://hub.example.com) for links in staff "
+        "messages; links are relative while unset")
 
     @classmethod
     def settings_customise_sources(

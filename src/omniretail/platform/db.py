@@ -134,12 +134,20 @@ async def driver_connection(session: AsyncSession):
     """The session's asyncpg connection with the session's transaction begun, for a hot path that sends
     hand-written SQL straight through the driver (prepared and cached by asyncpg) instead of through
     SQLAlchemy's statement layer. PostgreSQL only; what it writes commits or rolls back with the session."""
+    transaction = session.get_transaction()
+    cached = session.info.get(_DRIVER)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        return cached[1]  # the same transaction: the same connection, already begun
     conn = await session.connection()
     raw = await conn.get_raw_connection()
     adapted = raw.dbapi_connection
     if adapted._transaction is None:  # SQLAlchemy begins lazily, at its first statement
         await adapted._start_transaction()
+    session.info[_DRIVER] = (session.get_transaction(), adapted._connection)
     return adapted._connection
+
+
+_DRIVER = "omniretail.driver_connection"
 
 
 _NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")

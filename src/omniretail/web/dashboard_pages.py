@@ -1,5 +1,5 @@
 """The back office home: the dashboard (today's orders and revenue by channel, orders waiting by state,
-pickups about to expire, low-stock alerts, sync health, 14 days of sales) with charts and their tables.
+pickups about to expire, orders late at stores, low-stock alerts, sync health, 14 days of sales) with charts and their tables.
 
 The figures come from ``omniretail.analytics``; the charts are drawn by ``static/charts.js`` (Chart.js served
 with the app) from JSON in the page, and every chart has a table with the same numbers for screen readers.
@@ -16,7 +16,7 @@ from omniretail.api.deps import SessionDep
 from . import queries
 from .deps import OverviewReader, PageRoute, render
 from .i18n import request_locale, translations_for
-from .order_labels import ORDER_STATES
+from .order_labels import DELIVERY_METHODS, FULFILMENT_STATES, ORDER_STATES
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -29,6 +29,7 @@ async def dashboard(request: Request, session: SessionDep, principal: OverviewRe
     labels = {state: gettext(label) for state, label in ORDER_STATES.items()}
     return render(request, "backoffice/dashboard.html", {
         "board": board, "counts": counts, "state_labels": ORDER_STATES,
+        "fulfilment_labels": FULFILMENT_STATES, "method_labels": DELIVERY_METHODS,
         "chart_data": figures.chart_data(board, labels),
         "chart_text": {"orders": gettext("Orders"), "revenue": gettext("Revenue")},
     })

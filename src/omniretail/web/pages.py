@@ -18,6 +18,7 @@ from . import (
     phantom_pages,
     pickup_pages,
     pos_pages,
+    receive_pages,
     stock_pages,
     store_pages,
     store_return_pages,
@@ -46,5 +47,5 @@ def install_web(app: FastAPI) -> None:
     for router in (root_router, auth_pages.router, backoffice_pages.router, store_pages.router,
                    stock_pages.router, pickup_pages.router, store_return_pages.router, pos_pages.router,
                    order_pages.router, customer_pages.router, admin_pages.router, job_pages.router,
-                   phantom_pages.router):
+                   phantom_pages.router, receive_pages.router):
         app.include_router(router)

@@ -23,6 +23,7 @@ from .i18n import N_
 from .paging import next_page_url
 from .stock_forms import (
     BACKOFFICE,
+    DONE_MESSAGES,
     KIND_LABELS,
     InventoryReader,
     error_message,
@@ -69,6 +70,7 @@ async def stock_by_location(request: Request, session: SessionDep, principal: In
 async def movement_history(
     request: Request, session: SessionDep, principal: InventoryReader, sku: str = "", location_id: str = "",
     kind: str = "", since: str = "", reference_type: str = "", reference_id: str = "", cursor: str | None = None,
+    done: str = "",
 ) -> Response:
     filters = {"sku": sku, "location_id": location_id, "kind": kind, "since": since,
                "reference_type": reference_type, "reference_id": reference_id}
@@ -97,8 +99,13 @@ async def movement_history(
     return render(request, "stock/movements.html", {
         "area": BACKOFFICE, "movements": movements, "filters": filters, "errors": errors,
         "locations": locations, "kinds": KIND_LABELS, "location_names": locations,
-        "next_url": next_page_url(request, next_cursor),
+        "next_url": next_page_url(request, next_cursor), "done": _received(done),
     }, status_code=400 if errors else 200)
+
+
+def _received(done: str) -> str | None:
+    """The confirmation after the receive-goods form redirected here."""
+    return DONE_MESSAGES["received"] if done == "received" else None
 
 
 @router.get("/backoffice/stock/low")
@@ -124,7 +131,7 @@ async def low_stock(request: Request, session: SessionDep, principal: InventoryR
 
 @router.get("/store/{location_id}/stock")
 async def store_stock(request: Request, session: SessionDep, principal: StoreWorker, location_id: int,
-                      sku: str = "") -> Response:
+                      sku: str = "", done: str = "") -> Response:
     """The store app's stock lookup: one SKU at this store (and whether more is on the way), or the store's
     low-stock list when no SKU is asked for."""
     area = await store_area(session, principal, location_id)
@@ -147,7 +154,7 @@ async def store_stock(request: Request, session: SessionDep, principal: StoreWor
     in_transit = await inventory_service.count_in_transit(session, location_id=location_id)
     return render(request, "stock/store_stock.html", {
         "area": area, "sku": sku, "level": level, "low_levels": levels, "in_transit": in_transit,
-        "errors": errors,
+        "errors": errors, "done": _received(done),
     }, status_code=400 if errors else 200)
 
 
