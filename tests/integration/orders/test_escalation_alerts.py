@@ -14,6 +14,7 @@ from omniretail.auth import service as auth_service
 from omniretail.auth.permissions import Role
 from omniretail.auth.schemas import UserUpdate
 from omniretail.notifications.models import NotificationDelivery
+from omniretail.notifications.staff import STORE_ORDER_LATE, LateOrder, render_staff
 from omniretail.orders import escalation_alerts, promise_tasks
 from omniretail.orders.timeline import STORE_ALERT
 from omniretail.platform import clock
@@ -53,7 +54,7 @@ def alert_worker(db, settings) -> Worker:
 
 
 async def _staff(session, role: str, *locations: int, locale: str = "en", active: bool = True) -> str:
-    email = f"{role}-{'-'.join(map(str, locations)) or 'all'}-{locale}-{active}@northwind.example"
+    email = f"{role}-{'-'.join(map(str, locations)) or 'all'}-{locale}-{active}@northwind.example".lower()
     user_id, _token = await create_user_with_token(session, role=role, location_ids=locations, email=email)
     if locale != "en" or not active:
         await auth_service.update_user(session, user_id, data=UserUpdate(locale=locale, is_active=active))
@@ -167,3 +168,19 @@ async def test_without_a_back_office_address_the_owners_are_told(client, session
     assert f"Open the order: /backoffice/orders/{order['id']}" in body  # relative without backoffice_url
     roles = {u.email for u in await auth_service.staff_to_alert(session, None, roles=(Role.OWNER,))}
     assert {m["To"] for m in mailbox.messages} == roles  # every active owner (the shop's own too), no one else
+
+
+def test_the_staff_message_renders_in_every_language():
+    data = LateOrder(order_id=7, order_number="WEB-7", fulfilment_order_id=9, store="Store <A>",
+                     timezone="Europe/Warsaw", customer_name="Anna Nowak", delivery_method="curbside",
+                     promised_by=at("2026-11-23T13:00:00+01:00"), minutes_late=125, order_url=f"{HUB}/backoffice/orders/7")
+    words = {"en": "curbside pickup", "pl": "odbiór przy sklepie", "tr": "mağaza önünde", "sq": "para dyqanit"}
+    for locale, method in words.items():
+        message = render_staff(STORE_ORDER_LATE, locale, data)
+        assert message.locale == locale and "WEB-7" in message.subject and "Store <A>" in message.subject
+        assert "Anna Nowak" in message.text and "125" in message.text and method in message.text
+        assert f"{HUB}/backoffice/orders/7" in message.text
+        shown = message.text.replace("\u202f", " ")
+        assert "13:00" in shown or "1:00 PM" in shown or "1:00 m.d." in shown  # the store's time zone
+        assert "Store &lt;A&gt;" in message.html and "Store <A>" not in message.html  # escaped in HTML
+        assert "125" in message.sms and "\n" not in message.subject

@@ -118,3 +118,33 @@ async def test_dashboard_in_polish_and_closed_to_associates(client, session):
     store = await create_location(session)
     await sign_in(client, session, role="associate", location_ids=[store])
     assert (await client.get("/backoffice", headers=HTML)).status_code == 403
+
+
+async def test_orders_late_at_stores_are_listed_per_store_with_links(client, session):
+    shop = await create_shop(session, stock={"store_a": {"0": 5, "1": 5}, "store_b": {"2": 5}})
+    pickup = {"method": "pickup", "pickup_location_id": shop.store_a}
+    late = await _place(client, shop, [(0, 1)], delivery=pickup)
+    ready = await _place(client, shop, [(1, 1)], delivery=pickup)
+    on_time = await _place(client, shop, [(2, 1)], delivery={"method": "pickup", "pickup_location_id": shop.store_b})
+    past = clock.now() - timedelta(minutes=45)
+    for order in (late, ready):
+        await session.execute(update(FulfilmentOrder).where(FulfilmentOrder.order_id == order["id"])
+                              .values(promised_by=past))
+    await session.execute(update(FulfilmentOrder).where(FulfilmentOrder.order_id == ready["id"])
+                          .values(state="ready_for_pickup", ready_at=clock.now()))
+    await session.commit()
+    board = await figures.dashboard(session, principal=OWNER)
+    [store] = [s for s in board.late if s.location_id in (shop.store_a, shop.store_b)]
+    assert store.location_id == shop.store_a and store.location == "Store A"
+    assert [(o.order_id, o.state, o.delivery_method) for o in store.orders] == [(late["id"], "new", "pickup")]
+    assert 44 <= store.orders[0].minutes_late <= 46
+
+    await sign_in(client, session, role="manager", locale="pl")
+    page = await client.get("/backoffice", headers=HTML)
+    assert page.status_code == 200, page.text
+    section = page.text[page.text.index('id="late-heading"'):]
+    section = section[:section.index("</section>")]
+    assert "Opóźnione w sklepach" in section and "Store A (1)" in section
+    assert f'<a href="/backoffice/orders/{late["id"]}">{late["number"]}</a>' in section
+    assert "<td>Odbiór w sklepie</td>" in section and "<td>Nowe</td>" in section  # method and state, translated
+    assert ready["number"] not in section and on_time["number"] not in section
