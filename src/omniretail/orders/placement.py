@@ -31,7 +31,7 @@ from omniretail.customers import service as customers_service
 from omniretail.customers.schemas import CustomerDetails
 from omniretail.inventory import service as inventory_service
 from omniretail.inventory.repository import is_postgresql
-from omniretail.platform import clock, money
+from omniretail.platform import clock, money, outbox
 from omniretail.platform.db import driver_connection
 from omniretail.platform.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from omniretail.routing.model import OrderLine as RoutingLine
@@ -492,6 +492,7 @@ async def _place_in_one_statement(session: AsyncSession, *, order: dict, lines: 
                                            fulfilment=fulfilment, entries=entries, events=timeline.events,
                                            reservation_kind="order_line", now=now)
         if written.placed:
+            outbox.appended_through_driver(session)
             return _placed(order, line_rows=line_rows, fulfilment=fulfilment, timeline=timeline,
                            entry_ids=ids.entries), match
         if written.short:

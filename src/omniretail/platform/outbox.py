@@ -78,6 +78,12 @@ def _flag(session: AsyncSession) -> None:
         session.info[_APPENDED] = True
 
 
+def appended_through_driver(session: AsyncSession) -> None:
+    """Events were appended by SQL sent straight through the driver (a hot path's single statement): wake the
+    local listeners after the commit all the same."""
+    _flag(session)
+
+
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     if session.info.pop(_APPENDED, False):
