@@ -128,7 +128,7 @@ async def acknowledge(session: AsyncSession, rows: list[dict[str, Any]], *, work
     stmt = (update(L).where(L.c.id == _p("lid"), L.c.lease_owner == worker, L.c.acked_version <= _p("v"))
             .values(**{name: _p(name) for name in _ACKED}, acked_version=_p("v"), acked_at=now, attempts=0,
                     last_error=None, next_attempt_at=None, lease_owner=None, lease_until=None, updated_at=now))
-    await session.execute(stmt, [_params(r) for r in rows])
+    await session.execute(stmt, [_params(r) for r in _in_lock_order(rows)])
 
 
 async def fail(session: AsyncSession, rows: list[dict[str, Any]], *, worker: str, now: datetime) -> None:
@@ -140,7 +140,7 @@ async def fail(session: AsyncSession, rows: list[dict[str, Any]], *, worker: str
             .values(**{name: _p(name) for name in _ACKED}, attempts=L.c.attempts + 1, last_error=_p("error"),
                     last_error_at=now, next_attempt_at=_p("next_attempt_at"), parked=_p("parked"),
                     lease_owner=None, lease_until=None, updated_at=now))
-    await session.execute(stmt, [_params(r) for r in rows])
+    await session.execute(stmt, [_params(r) for r in _in_lock_order(rows)])
 
 
 async def defer(session: AsyncSession, rows: list[dict[str, Any]], *, worker: str, now: datetime) -> None:
@@ -151,7 +151,12 @@ async def defer(session: AsyncSession, rows: list[dict[str, Any]], *, worker: st
     stmt = (update(L).where(L.c.id == _p("lid"), L.c.lease_owner == worker)
             .values(**{name: _p(name) for name in _ACKED}, next_attempt_at=_p("next_attempt_at"),
                     lease_owner=None, lease_until=None, updated_at=now))
-    await session.execute(stmt, [_params(r) for r in rows])
+    await session.execute(stmt, [_params(r) for r in _in_lock_order(rows)])
+
+
+def _in_lock_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Listing rows are updated in id order by every writer (desired-state bumps included): no deadlocks."""
+    return sorted(rows, key=lambda r: r["id"])
 
 
 async def write_log(session: AsyncSession, entries: list[dict[str, Any]]) -> None:

@@ -230,8 +230,8 @@ async def recompute(session: AsyncSession, changed_at: dict[int, datetime]) -> R
             continue
         bumps.append({"id": row.id, "quantity": quantity, "price": price, "content": content,
                       "published": published, "at": changed_at.get(row.variant_id, now), "now": now})
-    if bumps:
-        await session.execute(_BUMP, bumps)
+    if bumps:  # in id order, as every writer of listings locks them: two workers never deadlock
+        await session.execute(_BUMP, sorted(bumps, key=lambda b: b["id"]))
     return Recomputed(len(changed_at), len(rows), len(bumps))
 
 
