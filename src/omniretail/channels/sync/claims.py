@@ -116,7 +116,10 @@ async def renew(session: AsyncSession, ids: list[int], *, worker: str, until: da
     """Extend this worker's lease on listings it is still sending; returns how many it still held."""
     if not ids:
         return 0
-    done = await session.execute(update(L).where(L.c.id.in_(ids), L.c.lease_owner == worker)
+    held = select(L.c.id).where(L.c.id.in_(sorted(ids)), L.c.lease_owner == worker).order_by(L.c.id)
+    if session.bind.dialect.name == "postgresql":  # lock in id order, as every writer of listings does
+        held = held.with_for_update()
+    done = await session.execute(update(L).where(L.c.id.in_(held.scalar_subquery()), L.c.lease_owner == worker)
                                  .values(lease_until=until))
     return done.rowcount
 
