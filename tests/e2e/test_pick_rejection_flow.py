@@ -2,7 +2,8 @@
 finds the shelf empty and reports the line "not found" in the store app. That one action corrects Warsaw's
 stock, sends the line from the warehouse to the store (the back office order page shows the new fulfilment
 orders), tells the customer by email (received by the local SMTP server) and counts against Warsaw on the
-phantom-stock page. Each page: axe-core and a screenshot.
+phantom-stock page. The customer follows the email's link to the decline page (no sign-in) and has the line
+refunded instead. Each page: axe-core and a screenshot.
 
 (The cannot-pick form's field errors are covered by ``test_pickup_flow``.)"""
 
@@ -95,7 +96,9 @@ def test_not_found_in_the_store_app_corrects_stock_reroutes_to_the_warehouse_mai
 
     # the customer is told by email that the order changed (in the webshop's language, Polish)
     mail = _mail(e2e_mailbox, customer, f"Zmiana w zamówieniu {number}")
-    assert sku in mail.get_body(("plain",)).get_content()
+    body = mail.get_body(("plain",)).get_content()
+    assert sku in body
+    link = next(word for word in body.split() if "/decline?token=" in word)
 
     # the phantom-stock report counts the rejection against Warsaw
     page.goto("/backoffice/stock")
@@ -109,4 +112,30 @@ def test_not_found_in_the_store_app_corrects_stock_reroutes_to_the_warehouse_mai
     expect(row).to_contain_text("Not found")
     expect(row.locator("td").nth(5)).to_have_text("0")  # one strike: no caution buffer yet
     check_page(page, e2e_artifacts, "54-rejection-phantom-stock")
+
+    # the customer follows the email's link on their phone (no sign-in; an English browser, a Polish order):
+    # the line, what changed, and the choice; they have it refunded instead
+    phone = browser.new_page(base_url=base_url, viewport={"width": 390, "height": 844}, locale="en-GB")
+    phone.goto(link)
+    expect(phone.locator("html")).to_have_attribute("lang", "pl")
+    expect(phone.get_by_role("heading", level=1)).to_have_text(f"Twoje zamówienie {number}")
+    expect(phone.get_by_role("navigation")).to_have_count(0)  # nothing of the staff's pages
+    expect(phone.locator("main")).to_contain_text(f"Gas stove {suffix}")
+    expect(phone.locator("main")).to_contain_text(sku)
+    expect(phone.get_by_role("row").filter(has_text="Warszawa")).to_contain_text("2")
+    expect(phone.get_by_role("link", name="Zachowaj zmienione zamówienie")).to_be_visible()
+    check_page(phone, e2e_artifacts, "55-decline-offer")
+    phone.get_by_role("button", name="Zamiast tego zwróć pieniądze za ten produkt").click()
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Zwrócimy pieniądze za ten produkt")
+    expect(phone.get_by_role("status")).to_contain_text(re.compile(r"Zwracamy 378,00\s?zł"))
+    check_page(phone, e2e_artifacts, "56-decline-refunded")
+    # the warehouse no longer holds the units, the line is cancelled; the link again: already refunded
+    levels = {lv["location_id"]: lv for lv in api("GET", f"/inventory/levels?sku={sku}")["items"]}
+    assert (levels[stores["WH-STRYKOW"]]["on_hand"], levels[stores["WH-STRYKOW"]]["reserved"]) == (5, 0)
+    got = api("GET", f"/orders/{order['id']}")
+    assert got["lines"][0]["state"] == "cancelled" and got["state"] == "cancelled"
+    phone.goto(link)
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Zwrot już zlecony")
+    check_page(phone, e2e_artifacts, "57-decline-already-refunded")
+    phone.close()
     api.close()

@@ -1,8 +1,9 @@
 """Declining a changed line: the customer would rather have their money back than wait or go elsewhere.
 
 A pick exception that changes the promise (another pickup store, ship-to-store, backorder) sends the customer
-a link signed with the instance secret (HMAC-SHA256 over order, line and expiry — no login). Following it
-(``POST /orders/{id}/lines/{line_id}/decline`` with the token) cancels what is still to come of that line —
+a link signed with the instance secret (HMAC-SHA256 over order, line and expiry — no login) to a page
+(``GET /orders/{id}/lines/{line_id}/decline?token=…``, ``web/decline_pages``). Its refund form (or an
+integrator's ``POST /api/v1/orders/{id}/lines/{line_id}/decline``) cancels what is still to come of that line —
 the re-routed units not yet handed over or shipped and the backordered ones — gives their stock back, and
 records the refund (a ``refund`` row with no return, as ``orders.refunds`` keeps them; an unpaid order is
 simply charged less). Declining twice finds nothing left: 409.
@@ -29,6 +30,7 @@ from .timeline import OrderRef, Timeline
 
 FULFILMENT, LINES, ORDERS, REFUNDS = service.FULFILMENT, service.LINES, service.ORDERS, refunds.REFUNDS
 LINK_DAYS = 30
+ACTOR = "customer:decline-link"  # who declines, on the order's timeline
 PAID = ("paid", "authorized")
 DECLINABLE = tuple(s.value for s in FULFILMENT_OPEN)
 # a re-routed leg not on its way yet (a shipped transfer's units land in the store's stock as they are)
@@ -68,9 +70,10 @@ def check_token(order_id: int, line_id: int, token: str, *, secret_key: str | No
 
 def decline_link(order_id: int, line_id: int, *, secret_key: str | None = None,
                  public_url: str | None = None) -> dict[str, str]:
-    """What a message needs to offer the refund: the token and where to send it."""
+    """What a message needs to offer the refund: the token and the customer's page (``web/decline_pages``: the
+    choice, then a form that posts the token). Integrators post the token to ``/api/v1`` + the same path."""
     token = make_token(order_id, line_id, secret_key=secret_key)
-    path = f"/api/v1/orders/{order_id}/lines/{line_id}/decline"
+    path = f"/orders/{order_id}/lines/{line_id}/decline"
     return {"decline_token": token, "decline_url": f"{(public_url or '').rstrip('/')}{path}?token={token}"}
 
 
@@ -146,6 +149,15 @@ async def _drop(session: AsyncSession, fo, lines: list[dict], timeline: Timeline
 
 # --- the customer's decision ----------------------------------------------------------------------------------
 
+def declinable_legs(fo, line_id: int) -> list[dict]:
+    """The entries of an open fulfilment order that declining ``line_id`` takes off it: its re-routed units
+    not handed over or shipped, while the leg is not on its way yet."""
+    if fo["state"] not in UNPICKED_OR_PICKED:
+        return []
+    return [ln for ln in fo["lines"] if ln["order_line_id"] == line_id and ln.get("rerouted")
+            and not ln.get("shipped")]
+
+
 async def decline_line(session: AsyncSession, order_id: int, line_id: int, *, token: str,
                        secret_key: str | None = None) -> dict[str, Any]:
     """Cancel what is still to come of a changed line and refund it (see the module docstring)."""
@@ -155,16 +167,15 @@ async def decline_line(session: AsyncSession, order_id: int, line_id: int, *, to
             ).first()
     if order is None or line is None:
         raise NotFound(f"order line {line_id} not found")
-    actor = "customer:decline-link"
+    actor = ACTOR
     timeline = Timeline(actor=actor)
     ref = OrderRef.of(order)
     fos = [f._mapping for f in (await session.execute(select(FULFILMENT).where(
         FULFILMENT.c.order_id == order_id, FULFILMENT.c.state.in_(DECLINABLE)).order_by(FULFILMENT.c.id))).all()]
     released, units, transfers_done = [], 0, []
     for fo in fos:
-        ours = [ln for ln in fo["lines"] if ln["order_line_id"] == line_id and ln.get("rerouted")
-                and not ln.get("shipped")]
-        if not ours or fo["state"] not in UNPICKED_OR_PICKED:
+        ours = declinable_legs(fo, line_id)
+        if not ours:
             continue
         emptied = await _drop(session, fo, ours, timeline, ref)
         released += ours
