@@ -11,7 +11,7 @@ from omniretail import __version__
 from omniretail.platform.config import Settings, get_settings
 from omniretail.platform.db import Database, create_database
 
-from . import health
+from . import docs, health
 from .problems import install_problem_handlers
 
 log = logging.getLogger("omniretail")
@@ -56,8 +56,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     app = FastAPI(
         title="omniretail", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-        openapi_url="/openapi.json", docs_url="/docs",
-        redoc_url="/redoc",
+        openapi_url="/openapi.json", docs_url=None, redoc_url=None,  # /docs: api/docs.py, no CDN
     )
     app.state.settings = settings
     app.state.db = db
@@ -65,6 +64,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     install_problem_handlers(app)
     app.add_middleware(health.MetricsMiddleware)
     app.include_router(health.router)
+    app.include_router(docs.router)
 
     from omniretail.channels.feeds.endpoints import public_router as feeds_router  # Google fetches /feeds/…
 
