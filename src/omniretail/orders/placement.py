@@ -264,17 +264,11 @@ async def place_order(session: AsyncSession, *, placement: Placement, principal:
 
     line_amounts = []
     for x in lines:
-        charged = x.quantity - x.cancelled
-        amounts = totals.line_amounts(unit_price=x.unit_price, quantity=charged, tax_rate=x.tax_rate,
-                                      discount=totals.prorated_discount(x.discount, quantity=x.quantity,
-                                                                        charged=charged),
-                                      prices_include_tax=x.gross)
+        amounts, allocated = totals.charge(x)
         line_amounts.append(amounts)
         x.values = {"position": x.position, "variant_id": x.variant_id, "sku": x.sku, "quantity": x.quantity,
-                    "quantity_backordered": x.backordered, "quantity_cancelled": x.cancelled,
-                    "unit_price_minor": x.unit_price, "discount_minor": amounts.discount, "tax_rate": x.tax_rate,
-                    "tax_minor": amounts.tax, "total_minor": amounts.total, "price_source": x.price_source,
-                    "state": "cancelled" if charged == 0 else "backordered" if x.backordered else "allocated"}
+                    "unit_price_minor": x.unit_price, "tax_rate": x.tax_rate, "price_source": x.price_source,
+                    **allocated}
     if placement.shipping_amount is not None:
         shipping = _minor(placement.shipping_amount, channel.currency, "shipping_amount")
     elif not collected:

@@ -97,17 +97,10 @@ async def _reallocate(session: AsyncSession, plan, *, lines: list, line_rows: li
     by_position = {row["position"]: row for row in line_rows}
     amounts = []
     for x in lines:
-        charged = x.quantity - x.cancelled
-        line = totals.line_amounts(unit_price=x.unit_price, quantity=charged, tax_rate=x.tax_rate,
-                                   discount=totals.prorated_discount(x.discount, quantity=x.quantity,
-                                                                     charged=charged),
-                                   prices_include_tax=x.gross)
+        line, values = totals.charge(x)
         amounts.append(line)
         if before[x.position] == (x.backordered, x.cancelled):
             continue
-        values = {"quantity_backordered": x.backordered, "quantity_cancelled": x.cancelled,
-                  "discount_minor": line.discount, "tax_minor": line.tax, "total_minor": line.total,
-                  "state": "cancelled" if charged == 0 else "backordered" if x.backordered else "allocated"}
         row = by_position[x.position]
         await session.execute(update(LINES).where(LINES.c.id == row["id"]).values(**values))
         row.update(values)

@@ -58,3 +58,15 @@ def order_amounts(lines: list[LineAmounts], *, shipping: int) -> OrderAmounts:
     discount = sum(x.discount for x in lines)
     tax = sum(x.tax for x in lines)
     return OrderAmounts(subtotal, discount, tax, shipping, sum(x.total for x in lines) + shipping)
+
+
+def charge(line) -> tuple[LineAmounts, dict]:
+    """What an order line costs as allocated (cancelled units are not charged) and the row values that follow
+    from its allocation: ``line`` has quantity, backordered, cancelled, unit_price, discount, tax_rate, gross."""
+    charged = line.quantity - line.cancelled
+    amounts = line_amounts(unit_price=line.unit_price, quantity=charged, tax_rate=line.tax_rate,
+                           discount=prorated_discount(line.discount, quantity=line.quantity, charged=charged),
+                           prices_include_tax=line.gross)
+    return amounts, {"quantity_backordered": line.backordered, "quantity_cancelled": line.cancelled,
+                     "discount_minor": amounts.discount, "tax_minor": amounts.tax, "total_minor": amounts.total,
+                     "state": "cancelled" if charged == 0 else "backordered" if line.backordered else "allocated"}
