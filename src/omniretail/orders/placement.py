@@ -37,12 +37,11 @@ from omniretail.platform.errors import Conflict, InvalidInput, NotFound, Permiss
 from omniretail.routing.model import OrderLine as RoutingLine
 from omniretail.routing.solver import solve
 
-from . import holds, placement_pg, promise, reroute, ship_to_store, sourcing, totals
+from . import holds, placement_pg, placement_rows, reroute, ship_to_store, sourcing, totals
 from .models import FulfilmentOrder, Order, OrderLine
-from .reads import order_read
-from .schemas import Delivery, OrderCreate, OrderImport, OrderRead
-from .states import AT_ONE_STORE, FulfilmentState, OrderState
-from .timeline import STORE_ALERT, OrderRef, Timeline
+from .placement_rows import Placed
+from .schemas import Delivery, OrderCreate, OrderImport
+from .states import AT_ONE_STORE, OrderState
 
 ORDERS, LINES, FULFILMENT = Order.__table__, OrderLine.__table__, FulfilmentOrder.__table__
 UNFILLABLE = ("backorder", "cancel_line", "reject")
@@ -93,13 +92,6 @@ class Placement:
                    customer=data.buyer, payment_status=data.payment_status.value,
                    shipping_amount=data.shipping_amount, note=data.note, placed_at=data.placed_at,
                    revision=data.revision, currency=data.currency, imported=True)
-
-
-@dataclass
-class Placed:
-    order_id: int
-    created: bool
-    read: OrderRead | None = None  # only for a new order (built from what was written, not read back)
 
 
 @dataclass
@@ -291,7 +283,7 @@ async def place_order(session: AsyncSession, *, placement: Placement, principal:
         "origin_location_id": origin, "shipping_address": address, "subtotal_minor": amounts.subtotal,
         "discount_minor": amounts.discount, "tax_minor": amounts.tax, "shipping_minor": amounts.shipping,
         "total_minor": amounts.total, "prices_include_tax": channel.prices_include_tax,
-        "channel_revision": placement.revision, "routing": {**_routing_summary(explanation), **(store_plan.summary if store_plan else {})}, "note": placement.note,
+        "channel_revision": placement.revision, "routing": {**placement_rows.routing_summary(explanation), **(store_plan.summary if store_plan else {})}, "note": placement.note,
         "cancel_reason": None, "placed_at": placement.placed_at or now, "updated_at": now,
     }
     if is_postgresql(session) and store_plan is None and plan is explanation.plan and plan.assignments:
@@ -333,53 +325,10 @@ async def place_order(session: AsyncSession, *, placement: Placement, principal:
     if plan is not explanation.plan:  # unpaid holds, pre-orders
         await holds.after_fulfil(session, plan, order=order, lines=lines, line_rows=line_rows)
 
-    timeline = _timeline(order, lines=lines, line_ids=line_ids, fulfilment=fulfilment, match=match,
+    timeline = placement_rows.timeline(order, lines=lines, line_ids=line_ids, fulfilment=fulfilment, match=match,
                          channel=channel, state=state, imported=placement.imported, actor=actor, now=now)
     event_ids = await timeline.write(session, returning=True)
-    return _placed(order, line_rows=line_rows, fulfilment=fulfilment, timeline=timeline, entry_ids=event_ids)
-
-
-def _timeline(order: dict, *, lines: list[_Line], line_ids: list[int], fulfilment: list[dict], match,
-              channel: sourcing.ChannelContext, state: OrderState, imported: bool, actor: str, now: datetime
-              ) -> Timeline:
-    """The placement's timeline entries and events: placed, the customer's confirmation, lines that wait or
-    were cancelled, and each fulfilment order assigned (with the store's alert)."""
-    order_id = order["id"]
-    ref = OrderRef.of(order)
-    timeline = Timeline(actor=actor, at=now)
-    timeline.transition(ref, entity="order", from_state=None, to_state=state.value, kind="order.placed",
-                        data={"channel": channel.code, "total": str(money.from_minor(order["total_minor"], channel.currency)),
-                              "customer_matched_by": match.matched_by, "imported": imported})
-    timeline.notify(ref, "order_confirmed" if state == OrderState.CONFIRMED else "order_received")
-    for x in lines:
-        if x.backordered or x.cancelled:
-            what = "backordered" if x.backordered else "cancelled"
-            data = {"sku": x.sku, "order_line_id": line_ids[x.position - 1], "quantity": x.backordered or x.cancelled}
-            timeline.record(ref, f"line.{what}", data=data)
-            timeline.notify(ref, f"line_{what}", data=data)
-    for fo in fulfilment:
-        timeline.transition(ref, entity="fulfilment_order", from_state=None, to_state=fo["state"],
-                            fulfilment_order_id=fo["id"], kind="fulfilment_order.assigned",
-                            data={"location_id": fo["location_id"]})
-        timeline.event(STORE_ALERT, {"kind": "fulfilment_assigned", "location_id": fo["location_id"],
-                                     "order_id": order_id, "fulfilment_order_id": fo["id"],
-                                     "delivery_method": fo["delivery_method"]})
-    return timeline
-
-
-def _placed(order: dict, *, line_rows: list[dict], fulfilment: list[dict], timeline: Timeline,
-            entry_ids: list[int]) -> Placed:
-    events = [{**e, "id": i} for e, i in zip(timeline.entries, entry_ids, strict=True)]
-    return Placed(order["id"], created=True, read=order_read(order, lines=line_rows, fulfilment_orders=fulfilment,
-                                                             events=events))
-
-
-def _routing_summary(explanation) -> dict:
-    plan = explanation.plan
-    return {"strategy": explanation.strategy, "cost": round(plan.cost.total, 2),
-            "locations": list(plan.locations),
-            "runner_up_cost": None if explanation.runner_up_cost is None else round(explanation.runner_up_cost, 2),
-            "excluded": [{"location_id": e.location_id, "reason": e.reason.value} for e in explanation.excluded]}
+    return placement_rows.placed(order, line_rows=line_rows, fulfilment=fulfilment, timeline=timeline, entry_ids=event_ids)
 
 
 async def _claim(session: AsyncSession, order: dict, *, now: datetime) -> int | None:
@@ -417,34 +366,13 @@ async def _fulfil(session: AsyncSession, *, order: dict, lines: list[_Line], lin
                                                      channel_id=order["channel_id"])
     lock_order = sorted(range(len(wanted)), key=lambda i: (wanted[i]["variant_id"], wanted[i]["location_id"]))
     reservation_of = {i: reserved[k].reservation_id for k, i in enumerate(lock_order)}
-    rows = _fulfilment_rows(order, lines=lines, line_ids=line_ids, plan=plan, reservation_of=reservation_of,
+    rows = placement_rows.fulfilment_rows(order, lines=lines, line_ids=line_ids, plan=plan, reservation_of=reservation_of,
                             channel=channel, methods=methods, now=now)
     ids = dict((await session.execute(insert(FULFILMENT).returning(FULFILMENT.c.location_id, FULFILMENT.c.id),
                                       rows)).all())
     for row in rows:
         row["id"] = ids[row["location_id"]]
     return rows
-
-
-def _fulfilment_rows(order: dict, *, lines: list[_Line], line_ids: list[int], plan, reservation_of: dict[int, int],
-                     channel: sourcing.ChannelContext, methods: dict[int, str] | None, now: datetime) -> list[dict]:
-    """One fulfilment order per location of the plan, without its id; ``reservation_of`` maps an assignment's
-    index in the plan to its reservation."""
-    by_position = {x.position: x for x in lines}
-    per_location: dict[int, list[dict]] = {}
-    for i, a in enumerate(plan.assignments):
-        per_location.setdefault(a.location_id, []).append({
-            "order_line_id": line_ids[a.line_id - 1], "variant_id": by_position[a.line_id].variant_id,
-            "sku": by_position[a.line_id].sku, "quantity": a.quantity, "reservation_id": reservation_of[i],
-            "shipped": 0})
-    methods = methods or {}
-    return [{"order_id": order["id"], "location_id": location_id,
-             "delivery_method": methods.get(location_id, order["delivery_method"]),
-             "state": FulfilmentState.NEW.value, "lines": fo_lines, "pickup_code": None, "checked_in_at": None,
-             "check_in": None, "assigned_to": None, "ready_at": None, "created_at": now, "updated_at": now,
-             **promise.assignment_fields(channel.location(location_id), at=now, settings=channel.settings,
-                                         delivery_method=methods.get(location_id, order["delivery_method"]))}
-            for location_id, fo_lines in sorted(per_location.items())]
 
 
 # --- PostgreSQL: one statement for the common case --------------------------------------------------------
@@ -474,12 +402,12 @@ async def _place_in_one_statement(session: AsyncSession, *, order: dict, lines: 
                          "location_id": a.location_id, "quantity": a.quantity,
                          "reference": f"order:{ids.order}/line:{ids.lines[a.line_id - 1]}"}
                         for i, a in enumerate(plan.assignments)]
-        fulfilment = _fulfilment_rows(order, lines=lines, line_ids=ids.lines, plan=plan,
+        fulfilment = placement_rows.fulfilment_rows(order, lines=lines, line_ids=ids.lines, plan=plan,
                                       reservation_of={i: r["r_id"] for i, r in enumerate(reservations)},
                                       channel=channel, methods=None, now=now)
         for row, fo_id in zip(fulfilment, ids.fulfilment_orders, strict=True):  # both in location order
             row["id"] = fo_id
-        timeline = _timeline(order, lines=lines, line_ids=ids.lines, fulfilment=fulfilment, match=match,
+        timeline = placement_rows.timeline(order, lines=lines, line_ids=ids.lines, fulfilment=fulfilment, match=match,
                              channel=channel, state=state, imported=imported, actor=actor, now=now)
         entries = [{**e, "id": i} for e, i in zip(timeline.entries, ids.entries, strict=True)]
         written = await placement_pg.write(conn, order=order, lines=line_rows, reservations=reservations,
@@ -487,7 +415,7 @@ async def _place_in_one_statement(session: AsyncSession, *, order: dict, lines: 
                                            reservation_kind="order_line", now=now)
         if written.placed:
             outbox.appended_through_driver(session)
-            return _placed(order, line_rows=line_rows, fulfilment=fulfilment, timeline=timeline,
+            return placement_rows.placed(order, line_rows=line_rows, fulfilment=fulfilment, timeline=timeline,
                            entry_ids=ids.entries), match
         if written.short:
             order.pop("id")
