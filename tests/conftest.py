@@ -164,14 +164,12 @@ def artifacts_dir() -> Path:
 
 @pytest.fixture(autouse=True, scope="session")
 def _no_channel_policy_cache():
-    """Tests reuse channel codes across rolled-back transactions: read the channel afresh every time."""
-    from omniretail.inventory import atp
+    """Tests reuse channel ids and codes across rolled-back transactions: read channels afresh every time."""
+    from omniretail.platform import ttl_cache
 
-    saved = atp.CHANNEL_CACHE_SECONDS
-    atp.CHANNEL_CACHE_SECONDS = 0
-    atp._channel_cache.clear()
+    ttl_cache.set_enabled(False)
     yield
-    atp.CHANNEL_CACHE_SECONDS = saved
+    ttl_cache.set_enabled(True)
 
 
 @pytest.fixture

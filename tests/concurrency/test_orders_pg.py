@@ -90,3 +90,39 @@ async def test_two_associates_handing_over_the_same_order_at_once_one_wins(world
             "SELECT COUNT(*) FROM order_event WHERE kind = 'fulfilment_order.handed_over'"))).scalar_one()
         assert events == 1
         await assert_invariants(session)
+
+
+async def test_a_new_buyer_ordering_16_times_at_once_gets_one_profile_and_every_order_one_audit_entry(world):
+    """Placement writes a new buyer's identity and profile, and the request's audit entry, in its one statement;
+    the orders that lose the race for the identity are placed on the profile that won."""
+    db, client = world
+    async with unit_of_work(db) as session:
+        shop = await create_shop(session)
+    gate = asyncio.Event()
+
+    async def buyer(i: int):
+        await gate.wait()
+        body = order_body(shop, [(i % 3, 1)], customer={"name": "Nowa Klientka", "email": "Nowa@Example.com",
+                                                         "phone": "+48 600 100 200"})
+        return await client.post(f"{API}/orders", headers=shop.auth, json=body)
+
+    tasks = [asyncio.create_task(buyer(i)) for i in range(16)]
+    await asyncio.sleep(0.05)
+    gate.set()
+    responses = await asyncio.gather(*tasks)
+    assert [r.status_code for r in responses] == [201] * 16, [r.text for r in responses if r.status_code != 201]
+    order_ids = sorted(r.json()["id"] for r in responses)
+    async with unit_of_work(db, readonly=True) as session:
+        profiles = (await session.execute(text(
+            "SELECT id FROM customer WHERE email = 'nowa@example.com'"))).scalars().all()
+        assert len(profiles) == 1
+        identities = (await session.execute(text(
+            "SELECT customer_id FROM customer_identity WHERE channel_id = :c"), {"c": shop.channel_id})).all()
+        assert [tuple(x) for x in identities] == [(profiles[0],)]
+        owners = (await session.execute(text(
+            "SELECT DISTINCT customer_id, customer_identity_id IS NOT NULL FROM sales_order"))).all()
+        assert [tuple(x) for x in owners] == [(profiles[0], True)]
+        audited = (await session.execute(text(
+            "SELECT entity_id, data->>'status' FROM audit_event WHERE action = 'place' ORDER BY id"))).all()
+        assert sorted(int(x[0]) for x in audited) == order_ids and {x[1] for x in audited} == {"201"}
+        await assert_invariants(session)

@@ -40,6 +40,7 @@ class TransactionalRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
         route_name = self.name
+        success_status = self.status_code or 200
         read_only = bool((self.openapi_extra or {}).get("x-read-only"))
 
         async def handler(request: Request) -> Response:
@@ -60,6 +61,13 @@ class TransactionalRoute(APIRoute):
                         if replay is not None:
                             await session.rollback()
                             return replay
+                    audit = None
+                    if write and principal is not None:
+                        audit = auth_service.PendingAudit(
+                            principal, route_name, _entity_from_path(request.url.path),
+                            {"method": request.method, "path": request.url.path,
+                             **({"idempotency_key": key} if key else {})}, status=success_status)
+                        auth_service.expect_audit(session, audit)
                     response = await original(request)
                     if not write or response.status_code >= 400:
                         await session.rollback()
@@ -69,14 +77,11 @@ class TransactionalRoute(APIRoute):
                             session, principal=principal.idempotency_scope, key=key,
                             status_code=response.status_code, body=_json_body(response),
                         )
-                    if principal is not None:
+                    if audit is not None and not audit.written:  # else written by the endpoint's own statement
                         await auth_service.record_audit(
-                            session, actor=principal, action=route_name,
-                            entity=_entity_from_path(request.url.path),
+                            session, actor=principal, action=audit.action, entity=audit.entity,
                             entity_id=_entity_id(request, response),
-                            data={"method": request.method, "path": request.url.path,
-                                  "status": response.status_code,
-                                  **({"idempotency_key": key} if key else {})},
+                            data={**audit.data, "status": response.status_code},
                         )
                     await session.commit()
                     return response

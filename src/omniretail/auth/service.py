@@ -304,6 +304,39 @@ async def record_audit(
 
 
 _INSERT_AUDIT = insert(AuditEvent.__table__)  # built once: every write request records one
+_PENDING_AUDIT = "omniretail.pending_audit"
+
+
+@dataclass
+class PendingAudit:
+    """The audit entry a write request will record once it succeeds. A hot path that writes everything in one
+    statement may write the entry in that statement (:meth:`row`, then :meth:`taken`), so no other round trip
+    is needed for it; otherwise the request records it when the endpoint is done."""
+
+    actor: Principal
+    action: str
+    entity: str | None
+    data: dict[str, Any]
+    status: int = 200  # what the endpoint answers when it succeeds
+    written: bool = False
+
+    def row(self, *, entity_id: Any) -> dict[str, Any]:
+        return {"at": clock.now(), "actor_user_id": self.actor.user_id, "actor_label": self.actor.label,
+                "action": self.action, "entity": self.entity,
+                "entity_id": None if entity_id is None else str(entity_id), "data": {**self.data, "status": self.status}}
+
+    def taken(self) -> None:
+        self.written = True
+
+
+def expect_audit(session: AsyncSession, audit: PendingAudit) -> None:
+    session.info[_PENDING_AUDIT] = audit
+
+
+def pending_audit(session: AsyncSession) -> PendingAudit | None:
+    """The request's audit entry if it is still to be written."""
+    audit = session.info.get(_PENDING_AUDIT)
+    return audit if audit is not None and not audit.written else None
 
 
 async def list_audit(

@@ -102,23 +102,67 @@ def _match_statement(by_email: bool, by_phone: bool):
 _MATCH = {(e, p): _match_statement(e, p) for e in (False, True) for p in (False, True)}
 
 
-async def find_customer(session: AsyncSession, *, channel_id: int, details: CustomerDetails | None,
-                        default_locale: str = "en") -> CustomerMatch:
-    """One statement: the channel identity, else the oldest live profile with the e-mail, else the phone."""
+# The same match in plain SQL, for a hot path that reads it within a larger statement (PostgreSQL); an e-mail
+# or phone that is NULL matches nothing. Columns: cid, iid, rank, email, phone.
+MATCH_SQL = """
+SELECT ci.customer_id AS cid, ci.id AS iid, 0 AS rank, c.email, c.phone
+  FROM customer_identity ci JOIN customer c ON c.id = ci.customer_id
+ WHERE ci.channel_id = :channel_id AND ci.external_id = :key
+UNION ALL
+SELECT c.id, NULL, 1, c.email, c.phone FROM customer c WHERE c.email = :email AND c.merged_into_id IS NULL
+UNION ALL
+SELECT c.id, NULL, 2, c.email, c.phone FROM customer c WHERE c.phone = :phone AND c.merged_into_id IS NULL"""
+
+
+def match_request(details: CustomerDetails | None, *, channel_id: int, default_locale: str = "en"
+                  ) -> tuple[CustomerMatch, dict | None]:
+    """The buyer normalised (a match that found nothing yet) and the parameters of the match statement
+    (None: an anonymous buyer, nothing to match)."""
     d = normalised(details, default_locale=default_locale)
     base = CustomerMatch(None, None, d["key"], d["name"], d["email"], d["phone"], d["locale"],
                          d["marketing_consent"], "none" if d["key"] is None else "new")
     if d["key"] is None:
-        return base
-    stmt = _MATCH[bool(d["email"]), bool(d["phone"])]
-    params = {"channel_id": channel_id, "key": d["key"], "email": d["email"], "phone": d["phone"]}
-    rows = (await session.execute(stmt, params)).all()
+        return base, None
+    return base, {"channel_id": channel_id, "key": d["key"], "email": d["email"], "phone": d["phone"]}
+
+
+def pick_match(base: CustomerMatch, rows) -> CustomerMatch:
+    """The best of the match statement's rows (cid, iid, rank, email, phone): the channel identity, else the
+    oldest live profile with the e-mail, else with the phone."""
     if not rows:
         return base
-    best = min(rows, key=lambda r: (r.rank, r.cid))
-    fill = bool((d["email"] and not best.email) or (d["phone"] and not best.phone))
-    return replace(base, customer_id=best.cid, identity_id=best.iid, fill=fill,
-                   matched_by=("identity", "email", "phone")[best.rank])
+    cid, iid, rank, email, phone = min(((r[0], r[1], r[2], r[3], r[4]) for r in rows), key=lambda r: (r[2], r[0]))
+    fill = bool((base.email and not email) or (base.phone and not phone))
+    return replace(base, customer_id=cid, identity_id=iid, fill=fill, matched_by=("identity", "email", "phone")[rank])
+
+
+async def find_customer(session: AsyncSession, *, channel_id: int, details: CustomerDetails | None,
+                        default_locale: str = "en") -> CustomerMatch:
+    """One statement: the channel identity, else the oldest live profile with the e-mail, else the phone."""
+    base, params = match_request(details, channel_id=channel_id, default_locale=default_locale)
+    if params is None:
+        return base
+    stmt = _MATCH[bool(base.email), bool(base.phone)]
+    return pick_match(base, [(r.cid, r.iid, r.rank, r.email, r.phone)
+                             for r in (await session.execute(stmt, params)).all()])
+
+
+def new_rows(match: CustomerMatch, *, channel_id: int, customer_id: int | None, identity_id: int | None,
+             at) -> tuple[dict | None, dict | None]:
+    """The profile and channel identity rows a hot path writes itself for a match that found none (ids taken
+    from the sequences): (customer or None, identity or None)."""
+    if match.key is None or match.fill:
+        return None, None
+    customer = None
+    if match.customer_id is None:
+        customer = {"id": customer_id, "name": match.name, "email": match.email, "phone": match.phone,
+                    "locale": match.locale, "marketing_consent": match.marketing_consent, "created_at": at,
+                    "updated_at": at}
+    identity = None
+    if match.identity_id is None:
+        identity = {"id": identity_id, "customer_id": match.customer_id or customer_id, "channel_id": channel_id,
+                    "external_id": match.key, "email": match.email, "phone": match.phone, "created_at": at}
+    return customer, identity
 
 
 async def ensure_identity(session: AsyncSession, *, match: CustomerMatch, channel_id: int) -> CustomerMatch:

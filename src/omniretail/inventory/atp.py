@@ -9,7 +9,6 @@ returns one row per SKU.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, Date, String, bindparam, text
@@ -19,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omniretail.platform import clock
 from omniretail.platform.errors import InvalidInput, NotFound, TooManyItems
 from omniretail.platform.models import JSONType
+from omniretail.platform.ttl_cache import TtlCache
 
 from . import incoming as incoming_stock
 from . import phantom
@@ -130,24 +130,18 @@ def _bulk_incoming_stmt(dialect: str, *, horizon: bool):
 _BULK_INCOMING = {(d, h): _bulk_incoming_stmt(d, horizon=h) for d in ("postgresql", "sqlite") for h in (False, True)}
 
 
-# A channel's policy and source locations change rarely and are read by every availability query: keep them
+# A channel's policy and source locations change rarely and are read by every availability query: kept
 # for CHANNEL_CACHE_SECONDS per process (a policy change reaches every answer within that time).
 CHANNEL_CACHE_SECONDS = 2.0
-_channel_cache: dict[str, tuple[float, ChannelStock]] = {}
+_channel_cache: TtlCache[ChannelStock] = TtlCache(CHANNEL_CACHE_SECONDS)
 
 
 async def channel_stock(session: AsyncSession, channel: str, *, channel_scope: frozenset[int] | None = None
                         ) -> ChannelStock:
     """A channel (by code) with its stock policy and source locations in priority order."""
-    hit = _channel_cache.get(channel)
-    if hit is not None and hit[0] > time.monotonic():
-        found = hit[1]
-    else:
-        found = await _load_channel_stock(session, channel)
-        if CHANNEL_CACHE_SECONDS > 0:
-            if len(_channel_cache) > 1000:
-                _channel_cache.clear()
-            _channel_cache[channel] = (time.monotonic() + CHANNEL_CACHE_SECONDS, found)
+    found = _channel_cache.get(channel)
+    if found is None:
+        found = _channel_cache.put(channel, await _load_channel_stock(session, channel))
     if channel_scope is not None and found.id not in channel_scope:
         raise NotFound(f"channel {channel} not found", channel=channel)
     return found

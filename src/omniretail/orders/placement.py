@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import base64
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
-from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniretail.auth import service as auth_service
 from omniretail.auth.schemas import Principal
 from omniretail.customers import service as customers_service
 from omniretail.customers.schemas import CustomerDetails
@@ -227,12 +227,21 @@ async def place_order(session: AsyncSession, *, placement: Placement, principal:
     origin = _check_access(channel, placement, principal)
     if channel.existing_order_id is not None:
         return Placed(channel.existing_order_id, created=False)
-    variants = await sourcing.load_variants(session, channel=channel, skus=[x.sku for x in placement.lines],
-                                            at=now, with_prices=not placement.imported)
-    lines = _price_lines(channel, placement, variants)
     candidates, collected = _candidates(channel, delivery)
-    stock = await sourcing.load_stock(session, variant_ids=[x.variant_id for x in lines],
-                                      location_ids=[c.id for c in candidates])
+    skus = [x.sku for x in placement.lines]
+    buyer, match_params = customers_service.match_request(placement.customer, channel_id=channel.id,
+                                                          default_locale=channel.locale)
+    read = None
+    if is_postgresql(session):  # one round trip: variants, prices, stock, the buyer and ids (placement_pg)
+        read = await placement_pg.read(session, channel=channel, skus=skus, location_ids=[c.id for c in candidates],
+                                       match_params=match_params, at=now)
+        variants = read.variants
+    else:
+        variants = await sourcing.load_variants(session, channel=channel, skus=skus, at=now,
+                                                with_prices=not placement.imported)
+    lines = _price_lines(channel, placement, variants)
+    stock = read.stock if read is not None else await sourcing.load_stock(
+        session, variant_ids=[x.variant_id for x in lines], location_ids=[c.id for c in candidates])
     address = delivery.address.model_dump(exclude_none=True) if delivery.address else None
     dest = sourcing.destination(channel, address=address, point_id=delivery.pickup_location_id,
                                 candidates=candidates)
@@ -269,9 +278,16 @@ async def place_order(session: AsyncSession, *, placement: Placement, principal:
         shipping = 0
     amounts = totals.order_amounts(line_amounts, shipping=shipping)
 
-    match = await customers_service.find_customer(session, channel_id=channel.id, details=placement.customer,
-                                                  default_locale=channel.locale)
-    if match.customer_id is not None:
+    if read is not None:
+        match = customers_service.pick_match(buyer, read.customer_rows)
+    elif match_params is None:
+        match = buyer
+    else:
+        match = await customers_service.find_customer(session, channel_id=channel.id, details=placement.customer,
+                                                      default_locale=channel.locale)
+    one_statement = (read is not None and read.ids is not None and store_plan is None and plan is explanation.plan
+                     and plan.assignments and not match.fill)
+    if match.customer_id is not None and not one_statement:
         match = await customers_service.ensure_identity(session, match=match, channel_id=channel.id)
     contact = {k: v for k, v in (("name", match.name), ("email", match.email), ("phone", match.phone)) if v}
     state = OrderState.PENDING_PAYMENT if placement.payment_status in UNPAID else OrderState.CONFIRMED
@@ -286,13 +302,15 @@ async def place_order(session: AsyncSession, *, placement: Placement, principal:
         "channel_revision": placement.revision, "routing": {**placement_rows.routing_summary(explanation), **(store_plan.summary if store_plan else {})}, "note": placement.note,
         "cancel_reason": None, "placed_at": placement.placed_at or now, "updated_at": now,
     }
-    if is_postgresql(session) and store_plan is None and plan is explanation.plan and plan.assignments:
-        placed, match = await _place_in_one_statement(
-            session, order=order, lines=lines, plan=plan, match=match, channel=channel, state=state,
+    if one_statement:
+        placed = await _place_in_one_statement(
+            session, order=order, lines=lines, plan=plan, match=match, read=read, channel=channel, state=state,
             imported=placement.imported, actor=actor, now=now)
         if placed is not None:
             return placed
-        order["customer_id"], order["customer_identity_id"] = match.customer_id, match.identity_id
+        if match.customer_id is not None:  # the general path records what the one statement did not
+            match = await customers_service.ensure_identity(session, match=match, channel_id=channel.id)
+            order["customer_id"], order["customer_identity_id"] = match.customer_id, match.identity_id
     order_id = await _claim(session, order, now=now)
     if order_id is None:
         return Placed(await _existing_id(session, channel.id, placement.external_id), created=False)
@@ -378,52 +396,68 @@ async def _fulfil(session: AsyncSession, *, order: dict, lines: list[_Line], lin
 # --- PostgreSQL: one statement for the common case --------------------------------------------------------
 
 async def _place_in_one_statement(session: AsyncSession, *, order: dict, lines: list[_Line], plan, match,
-                                  channel: sourcing.ChannelContext, state: OrderState, imported: bool,
-                                  actor: str, now: datetime) -> tuple[Placed | None, Any]:
-    """A paid (or held) order whose plan the stock covers, on PostgreSQL: ids in one round trip, then the
-    order, lines, reservations, fulfilment orders, timeline and outbox in ONE statement (``placement_pg``).
-    Returns (None, match) when another order took planned stock since it was read: nothing was written and
-    the caller takes the general path, which reserves line by line and routes again."""
-    new_customer = None
-    if match.customer_id is None and match.key is not None:  # first: the events name the customer
-        match = await customers_service.create_customer(session, match=match, channel_id=channel.id)
-        if match.matched_by == "new":  # not the profile a concurrent order of the same new buyer made
-            new_customer = match.customer_id
-        order["customer_id"], order["customer_identity_id"] = match.customer_id, match.identity_id
-    conn = await driver_connection(session)
+                                  read: placement_pg.Read, channel: sourcing.ChannelContext, state: OrderState,
+                                  imported: bool, actor: str, now: datetime) -> Placed | None:
+    """A paid (or held) order whose plan the stock covers, on PostgreSQL: the order, lines, reservations,
+    fulfilment orders, timeline, outbox, a new buyer's identity and profile and the request's audit entry in
+    ONE statement (``placement_pg``), which commits on its own unless the request's transaction has begun.
+    Returns None when nothing was written (another order took planned stock since it was read, or the same
+    new buyer's identity was made meanwhile): the caller takes the general path, which reserves line by line,
+    routes again and matches the buyer again."""
+    conn = await driver_connection(session, begin=False)
     locations = sorted({a.location_id for a in plan.assignments})
     entry_count = 1 + sum(1 for x in lines if x.backordered or x.cancelled) + len(locations)
-    for _attempt in range(3):
+    ids = read.ids
+    if len(plan.assignments) > len(ids.reservations) or len(locations) > len(ids.fulfilment_orders) \
+            or entry_count > len(ids.entries):  # a line split between locations: more ids
         ids = await placement_pg.allocate_ids(conn, lines=len(lines), reservations=len(plan.assignments),
                                               fulfilment_orders=len(locations), entries=entry_count)
-        order["id"], order["number"] = ids.order, _number(now)
-        line_rows = [{**x.values, "order_id": ids.order, "id": ids.lines[x.position - 1]} for x in lines]
-        reservations = [{"r_id": ids.reservations[i], "variant_id": line_rows[a.line_id - 1]["variant_id"],
-                         "location_id": a.location_id, "quantity": a.quantity,
-                         "reference": f"order:{ids.order}/line:{ids.lines[a.line_id - 1]}"}
-                        for i, a in enumerate(plan.assignments)]
-        fulfilment = placement_rows.fulfilment_rows(order, lines=lines, line_ids=ids.lines, plan=plan,
-                                      reservation_of={i: r["r_id"] for i, r in enumerate(reservations)},
-                                      channel=channel, methods=None, now=now)
-        for row, fo_id in zip(fulfilment, ids.fulfilment_orders, strict=True):  # both in location order
-            row["id"] = fo_id
-        timeline = placement_rows.timeline(order, lines=lines, line_ids=ids.lines, fulfilment=fulfilment, match=match,
-                             channel=channel, state=state, imported=imported, actor=actor, now=now)
-        entries = [{**e, "id": i} for e, i in zip(timeline.entries, ids.entries, strict=True)]
-        written = await placement_pg.write(conn, order=order, lines=line_rows, reservations=reservations,
-                                           fulfilment=fulfilment, entries=entries, events=timeline.events,
-                                           reservation_kind="order_line", now=now)
+    customer, identity = customers_service.new_rows(match, channel_id=channel.id, customer_id=read.customer_ids[0],
+                                                    identity_id=read.customer_ids[1], at=now)
+    if (customer and customer["id"] is None) or (identity and identity["id"] is None):
+        return None  # the read and the match disagree (cannot happen): the general path decides
+    before = order["customer_id"], order["customer_identity_id"]
+    if identity is not None:
+        match = replace(match, customer_id=identity["customer_id"], identity_id=identity["id"])
+        order["customer_id"], order["customer_identity_id"] = match.customer_id, match.identity_id
+    audit = auth_service.pending_audit(session)
+    order["id"] = ids.order
+    line_rows = [{**x.values, "order_id": ids.order, "id": ids.lines[x.position - 1]} for x in lines]
+    reservations = [{"r_id": ids.reservations[i], "variant_id": line_rows[a.line_id - 1]["variant_id"],
+                     "location_id": a.location_id, "quantity": a.quantity,
+                     "reference": f"order:{ids.order}/line:{ids.lines[a.line_id - 1]}"}
+                    for i, a in enumerate(plan.assignments)]
+    fulfilment = placement_rows.fulfilment_rows(order, lines=lines, line_ids=ids.lines, plan=plan,
+                                                reservation_of={i: r["r_id"] for i, r in enumerate(reservations)},
+                                                channel=channel, methods=None, now=now)
+    for row, fo_id in zip(fulfilment, ids.fulfilment_orders, strict=False):  # both in location order
+        row["id"] = fo_id
+    for _attempt in range(3):
+        order["number"] = _number(now)
+        timeline = placement_rows.timeline(order, lines=lines, line_ids=ids.lines, fulfilment=fulfilment,
+                                           match=match, channel=channel, state=state, imported=imported,
+                                           actor=actor, now=now)
+        entry_ids = ids.entries[:len(timeline.entries)]
+        entries = [{**e, "id": i} for e, i in zip(timeline.entries, entry_ids, strict=True)]
+        written = await placement_pg.write(
+            conn, order=order, lines=line_rows, reservations=reservations, fulfilment=fulfilment, entries=entries,
+            events=timeline.events, reservation_kind="order_line", now=now, customer=customer, identity=identity,
+            audit=audit.row(entity_id=ids.order) if audit is not None else None)
         if written.placed:
+            if audit is not None:
+                audit.taken()
             outbox.appended_through_driver(session)
             return placement_rows.placed(order, line_rows=line_rows, fulfilment=fulfilment, timeline=timeline,
-                           entry_ids=ids.entries), match
-        if written.short:
-            order.pop("id")
-            return None, match
+                                         entry_ids=entry_ids)
+        if written.short or written.identity_taken:
+            break
         if order["external_id"] is not None:  # the same order, placed meanwhile by a concurrent import
-            existing = await _existing_id(session, order["channel_id"], order["external_id"])
-            if new_customer is not None:
-                await customers_service.discard_new_customer(session, new_customer)
-            return Placed(existing, created=False), match
+            if written.identity_written and customer is not None:  # the profile made for it is not needed
+                await customers_service.discard_new_customer(session, customer["id"])
+            break
         # else: the random order number clashed; draw another
-    raise Conflict("could not allocate an order number; retry")
+    else:
+        raise Conflict("could not allocate an order number; retry")
+    order.pop("id")
+    order["customer_id"], order["customer_identity_id"] = before
+    return None

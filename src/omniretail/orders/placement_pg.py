@@ -17,6 +17,7 @@ written and the shortfall comes back, so the caller can route again. The portabl
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -25,10 +26,13 @@ from typing import Any
 
 import orjson
 
+from omniretail.customers.service import MATCH_SQL
 from omniretail.inventory.repository import pg_reserve_many_ctes
-from omniretail.platform.db import numbered
+from omniretail.platform.db import driver_connection, numbered
 
+from . import sourcing
 from .models import FulfilmentOrder, Order, OrderEvent, OrderLine
+from .sourcing import VARIANTS_WITH_PRICES_SQL
 
 _SEQUENCES = ("sales_order_id_seq", "order_line_id_seq", "reservation_id_seq", "fulfilment_order_id_seq",
               "order_event_id_seq")
@@ -37,32 +41,57 @@ _ALLOCATE = "SELECT " + ", ".join(
 
 
 def _insert_rows(table, param: str, columns: tuple[str, ...], *, one: bool = False) -> str:
+    """``table``: a Table, or the name of another package's table."""
+    name = table if isinstance(table, str) else table.name
     cols = ", ".join(columns)
-    source = (f"jsonb_populate_record(NULL::{table.name}, CAST(:{param} AS jsonb))" if one else
-              f"jsonb_populate_recordset(NULL::{table.name}, CAST(:{param} AS jsonb))")
-    return f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {source}"
+    source = (f"jsonb_populate_record(NULL::{name}, CAST(:{param} AS jsonb))" if one else
+              f"jsonb_populate_recordset(NULL::{name}, CAST(:{param} AS jsonb))")
+    return f"INSERT INTO {name} ({cols}) SELECT {cols} FROM {source}"
 
 
 _CHECK, _RESERVE = pg_reserve_many_ctes(want="want", gate="EXISTS (SELECT 1 FROM ord)")
 
 
+def _customer_ctes(customer: bool) -> str:
+    """A new buyer's channel identity (and profile), written only when the stock is there; the identity's
+    ``ON CONFLICT`` is the same buyer's concurrent first order having made it: then nothing is written and the
+    caller takes the general path, which matches that profile."""
+    ident = (f"ident AS (\n  {_insert_rows('customer_identity', 'identity', _IDENTITY_COLUMNS, one=True)}"
+             " WHERE NOT EXISTS (SELECT 1 FROM short)\n  ON CONFLICT (channel_id, external_id) DO NOTHING "
+             "RETURNING id\n),\n")
+    if customer:
+        ident += (f"cust AS ({_insert_rows('customer', 'customer', _CUSTOMER_COLUMNS, one=True)} "
+                  "WHERE EXISTS (SELECT 1 FROM ident)),\n")
+    return ident
+
+
+_IDENTITY_COLUMNS = ("id", "customer_id", "channel_id", "external_id", "email", "phone", "created_at")
+_CUSTOMER_COLUMNS = ("id", "name", "email", "phone", "locale", "marketing_consent", "created_at", "updated_at")
+_AUDIT_COLUMNS = ("at", "actor_user_id", "actor_label", "action", "entity", "entity_id", "data")
+
+
 @lru_cache(maxsize=64)
 def _write_statement(order: tuple[str, ...], lines: tuple[str, ...], fulfilment: tuple[str, ...],
-                     entries: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
-    """The statement for rows with these columns (the others keep their defaults); a handful of shapes."""
+                     entries: tuple[str, ...], *, identity: bool = False, customer: bool = False,
+                     audit: bool = False) -> tuple[str, tuple[str, ...]]:
+    """The statement for rows with these columns (the others keep their defaults); a handful of shapes.
+    ``identity``/``customer``: the buyer's new channel identity (and new profile) go with the order; ``audit``:
+    the request's audit entry too."""
     sql = f"""WITH want AS (
   SELECT * FROM jsonb_to_recordset(CAST(:reservations AS jsonb))
     AS w(r_id bigint, variant_id bigint, location_id bigint, quantity integer, reference text)
 ),
 {_CHECK},
-ord AS (
+{_customer_ctes(customer) if identity else ""}ord AS (
   {_insert_rows(Order.__table__, "order", order, one=True)} WHERE NOT EXISTS (SELECT 1 FROM short)
+  {"AND EXISTS (SELECT 1 FROM ident)" if identity else ""}
   ON CONFLICT DO NOTHING RETURNING id
 ),
 {_RESERVE},
 lines AS ({_insert_rows(OrderLine.__table__, "lines", lines)} WHERE EXISTS (SELECT 1 FROM ord)),
 fos AS ({_insert_rows(FulfilmentOrder.__table__, "fulfilment", fulfilment)} WHERE EXISTS (SELECT 1 FROM ord)),
 entries AS ({_insert_rows(OrderEvent.__table__, "entries", entries)} WHERE EXISTS (SELECT 1 FROM ord)),
+{f"audit AS ({_insert_rows('audit_event', 'audit', _AUDIT_COLUMNS, one=True)} WHERE EXISTS (SELECT 1 FROM ord))," if audit else ""}
 events AS (
   INSERT INTO outbox (topic, coalesce_key, payload, created_at, attempts)
   SELECT e.topic, e.coalesce_key, e.payload, :now, 0
@@ -70,7 +99,7 @@ events AS (
   WHERE EXISTS (SELECT 1 FROM ord)
 )
 SELECT (SELECT COUNT(*) FROM ord) AS placed, (SELECT COUNT(*) FROM lvl) AS levels,
-       (SELECT COUNT(*) FROM need) AS needed,
+       (SELECT COUNT(*) FROM need) AS needed, {"(SELECT COUNT(*) FROM ident)" if identity else "1"} AS identities,
        (SELECT jsonb_agg(jsonb_build_array(variant_id, location_id, quantity, available)) FROM short) AS short"""
     return numbered(sql)
 
@@ -78,6 +107,63 @@ SELECT (SELECT COUNT(*) FROM ord) AS placed, (SELECT COUNT(*) FROM lvl) AS level
 def _shape(table, rows: list[dict]) -> tuple[str, ...]:
     names = set().union(*(row.keys() for row in rows)) if rows else {"id"}
     return tuple(c.name for c in table.columns if c.name in names)
+
+
+# --- the read: variants with prices, their stock, the buyer's match and the ids, in one round trip ----------
+
+# Sequences are read in InitPlans (evaluated once, and only when a variant row comes back); the buyer's profile
+# and identity ids only when the match finds none.
+_READ = numbered(re.sub(r"\bIN :(\w+)", r"= ANY(:\1)", f"""WITH m AS ({MATCH_SQL})
+SELECT q.*,
+  (SELECT jsonb_object_agg(s.location_id, s.on_hand - s.reserved - s.safety_stock) FROM stock_level s
+    WHERE s.variant_id = q.variant_id AND s.location_id = ANY(:locations)) AS stock,
+  (SELECT jsonb_agg(jsonb_build_array(cid, iid, rank, email, phone)) FROM m) AS customers,
+  (SELECT ARRAY[CASE WHEN CAST(:key AS text) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM m)
+                     THEN nextval('customer_id_seq') END,
+                CASE WHEN CAST(:key AS text) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM m WHERE rank = 0)
+                     THEN nextval('customer_identity_id_seq') END]) AS customer_ids,
+  {", ".join(f"ARRAY(SELECT nextval('{seq}') FROM generate_series(1, :n_{i}))" + f" AS ids_{i}"
+             for i, seq in enumerate(_SEQUENCES))}
+FROM ({VARIANTS_WITH_PRICES_SQL}) q"""))
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    variants: dict[str, sourcing.VariantInfo]
+    stock: dict[int, dict[int, int]]  # location → variant → available
+    customer_rows: list[tuple]  # the match statement's rows (customers.service.pick_match)
+    customer_ids: tuple[int | None, int | None]  # a new profile's and identity's ids, when the match found none
+    ids: Ids | None  # ids for an order of the usual shape (each line from one location)
+
+
+async def read(session, *, channel: sourcing.ChannelContext, skus: list[str], location_ids: list[int],
+               match_params: dict | None, at: datetime) -> Read:
+    """What placing an order reads, as one statement outside any transaction (the write re-checks the stock
+    under its locks): the variants priced for the channel, their stock at ``location_ids``, the buyer's
+    match, and ids for the order (1), its lines (n), reservations (n), fulfilment orders (n) and timeline
+    entries (1 + 2n): enough unless a line is split between locations."""
+    conn = await driver_connection(session, begin=False)
+    n = len(skus)
+    params = {"skus": sorted(set(skus)), "channel_id": channel.id, "currency": channel.currency,
+              "locations": sorted(set(location_ids)), "key": None, "email": None, "phone": None,
+              "n_0": 1, "n_1": n, "n_2": n, "n_3": n, "n_4": 1 + 2 * n, **(match_params or {})}
+    rows = await conn.fetch(_READ[0], *(params[name] for name in _READ[1]))
+    variants = sourcing.variants_from_rows(rows, channel=channel, at=at, with_prices=True)
+    stock: dict[int, dict[int, int]] = {}
+    for r in rows:
+        for location_id, available in (_parsed(r["stock"]) or {}).items():
+            stock.setdefault(int(location_id), {})[r["variant_id"]] = max(0, int(available))
+    if not rows:
+        return Read(variants, stock, [], (None, None), None)
+    first = rows[0]
+    return Read(variants, stock, [tuple(x) for x in _parsed(first["customers"]) or ()],
+                tuple(first["customer_ids"]),
+                Ids(first["ids_0"][0], list(first["ids_1"]), list(first["ids_2"]), list(first["ids_3"]),
+                    list(first["ids_4"])))
+
+
+def _parsed(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, (str, bytes)) else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +179,8 @@ class Ids:
 class Written:
     placed: bool
     short: list[tuple[int, int, int, int]]  # (variant_id, location_id, asked, available) when nothing was written
+    identity_taken: bool = False  # the buyer's new identity was made meanwhile by another order: nothing written
+    identity_written: bool = False  # the identity (and profile) were written though the order was not
 
 
 async def allocate_ids(conn, *, lines: int, reservations: int, fulfilment_orders: int, entries: int) -> Ids:
@@ -111,15 +199,20 @@ def _json(value: Any) -> str:
 
 
 async def write(conn, *, order: dict, lines: list[dict], reservations: list[dict], fulfilment: list[dict],
-                entries: list[dict], events: list[dict], reservation_kind: str, now: datetime) -> Written:
-    """``reservations``: dicts with r_id, variant_id, location_id, quantity, reference."""
+                entries: list[dict], events: list[dict], reservation_kind: str, now: datetime,
+                customer: dict | None = None, identity: dict | None = None, audit: dict | None = None) -> Written:
+    """``reservations``: dicts with r_id, variant_id, location_id, quantity, reference; ``identity`` (and
+    ``customer``): a new buyer's channel identity and profile, ``audit``: the request's audit row."""
     params = {"reservations": _json(reservations), "order": _json(order), "lines": _json(lines),
               "fulfilment": _json(fulfilment), "entries": _json(entries),
               "events": _json([{"topic": e["topic"], "coalesce_key": e.get("coalesce_key"), "payload": e["payload"]}
                                for e in events]),
-              "reservation_kind": reservation_kind, "channel_id": order["channel_id"], "now": now}
+              "reservation_kind": reservation_kind, "channel_id": order["channel_id"], "now": now,
+              "identity": _json(identity), "customer": _json(customer), "audit": _json(audit)}
     sql, names = _write_statement(_shape(Order.__table__, [order]), _shape(OrderLine.__table__, lines),
-                                  _shape(FulfilmentOrder.__table__, fulfilment), _shape(OrderEvent.__table__, entries))
+                                  _shape(FulfilmentOrder.__table__, fulfilment), _shape(OrderEvent.__table__, entries),
+                                  identity=identity is not None, customer=identity is not None and customer is not None,
+                                  audit=audit is not None)
     row = await conn.fetchrow(sql, *(params[name] for name in names))
     if row["placed"]:
         if row["levels"] != row["needed"]:  # the levels were locked first: this cannot happen
@@ -128,4 +221,5 @@ async def write(conn, *, order: dict, lines: list[dict], reservations: list[dict
     short = row["short"] or []
     if isinstance(short, (str, bytes)):  # as text unless a JSON codec is set on the connection
         short = orjson.loads(short)
-    return Written(False, [tuple(x) for x in short])
+    return Written(False, [tuple(x) for x in short], identity_taken=not short and not row["identities"],
+                   identity_written=identity is not None and bool(row["identities"]))

@@ -7,7 +7,7 @@ pure ``rules`` module, so a price here is the one ``GET /channels/{id}/prices/{s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omniretail.locations import capacity
 from omniretail.platform.db import DriverQuery
 from omniretail.platform.models import JSONType, UTCDateTime
+from omniretail.platform.ttl_cache import TtlCache
 from omniretail.pricing import rules as price_rules
 from omniretail.routing.model import Candidate, OrderLine, RoutingPolicy, RoutingRequest, ShippingCostModel
 
@@ -46,8 +47,16 @@ ORDER BY cl.priority, l.id""".format(load=",\n       ".join(
     longitude=Float, ships_orders=Boolean, offers_pickup=Boolean, offers_curbside=Boolean,
     location_active=Boolean, is_source=Boolean, opening_hours=JSONType)
 _CHANNEL_Q = DriverQuery(_CHANNEL, json=("settings", "stock_policy", "opening_hours"))
+_EXISTING_Q = DriverQuery(text(
+    "SELECT id FROM sales_order WHERE channel_id = :channel_id AND external_id = :external_id"))
 
-_VARIANTS_WITH_PRICES = text("""
+# A channel and its locations change rarely and every placement reads them: a context without capacity-limited
+# locations (whose load changes with every order) is kept per process for CHANNEL_CACHE_SECONDS, so a change of
+# the channel's settings or locations reaches new orders within that time (as it reaches availability answers).
+CHANNEL_CACHE_SECONDS = 2.0
+_contexts: TtlCache[ChannelContext] = TtlCache(CHANNEL_CACHE_SECONDS)
+
+VARIANTS_WITH_PRICES_SQL = """
 SELECT v.id AS variant_id, v.sku, v.is_active, p.vat_rate, p.status,
        pl.id AS list_id, pl.code AS list_code, pl.priority, pl.currency AS list_currency,
        pl.channel_id AS list_channel_id, pl.is_active AS list_active, pl.valid_from AS list_from,
@@ -57,7 +66,8 @@ FROM variant v JOIN product p ON p.id = v.product_id
 LEFT JOIN price pr ON pr.variant_id = v.id AND pr.price_list_id IN (
     SELECT id FROM price_list WHERE channel_id = :channel_id OR (channel_id IS NULL AND currency = :currency))
 LEFT JOIN price_list pl ON pl.id = pr.price_list_id
-WHERE v.sku IN :skus""").bindparams(bindparam("skus", expanding=True)).columns(
+WHERE v.sku IN :skus"""
+_VARIANTS_WITH_PRICES = text(VARIANTS_WITH_PRICES_SQL).bindparams(bindparam("skus", expanding=True)).columns(
     vat_rate=Numeric(5, 4), is_active=Boolean, list_active=Boolean, list_gross=Boolean, list_from=UTCDateTime(),
     list_to=UTCDateTime(), price_from=UTCDateTime(), price_to=UTCDateTime())
 _VARIANTS_WITH_PRICES_Q = DriverQuery(_VARIANTS_WITH_PRICES)
@@ -129,7 +139,24 @@ class ChannelContext:
 
 async def load_channel(session: AsyncSession, channel_id: int, *, external_id: str | None,
                        extra_location_ids: list[int], now: datetime) -> ChannelContext | None:
-    """The channel, its locations and each one's load on its own local day (``locations.capacity``)."""
+    """The channel, its locations and each one's load on its own local day (``locations.capacity``), and the
+    order already placed with ``external_id``."""
+    key = (channel_id, tuple(sorted(extra_location_ids)))
+    cached = _contexts.get(key)
+    if cached is not None:
+        if external_id is None:
+            return cached
+        rows = await _EXISTING_Q.fetch(session, {"channel_id": channel_id, "external_id": external_id})
+        return replace(cached, existing_order_id=rows[0]["id"] if rows else None)
+    context = await _load_channel(session, channel_id, external_id=external_id,
+                                  extra_location_ids=extra_location_ids, now=now)
+    if context is not None and all(loc.daily_capacity is None for loc in context.locations):
+        _contexts.put(key, replace(context, existing_order_id=None))
+    return context
+
+
+async def _load_channel(session: AsyncSession, channel_id: int, *, external_id: str | None,
+                        extra_location_ids: list[int], now: datetime) -> ChannelContext | None:
     days = capacity.candidate_days(now)
     rows = await _CHANNEL_Q.fetch(session, {
         "channel_id": channel_id, "external_id": external_id, "extra": extra_location_ids or [-1],
@@ -168,10 +195,18 @@ async def load_variants(session: AsyncSession, *, channel: ChannelContext, skus:
     unique = sorted(set(skus))
     if not with_prices:
         rows = await _VARIANTS_Q.fetch(session, {"skus": unique})
-        return {r["sku"]: VariantInfo(r["variant_id"], r["sku"], bool(r["is_active"]) and r["status"] == "active",
-                                      Decimal(r["vat_rate"] or 0)) for r in rows}
+        return variants_from_rows(rows, channel=channel, at=at, with_prices=False)
     rows = await _VARIANTS_WITH_PRICES_Q.fetch(session, {
         "skus": unique, "channel_id": channel.id, "currency": channel.currency})
+    return variants_from_rows(rows, channel=channel, at=at, with_prices=True)
+
+
+def variants_from_rows(rows, *, channel: ChannelContext, at: datetime, with_prices: bool) -> dict[str, VariantInfo]:
+    """Rows of the variants statement (one per variant and candidate price) → each SKU's variant, with the
+    channel's price at ``at`` when ``with_prices``."""
+    if not with_prices:
+        return {r["sku"]: VariantInfo(r["variant_id"], r["sku"], bool(r["is_active"]) and r["status"] == "active",
+                                      Decimal(r["vat_rate"] or 0)) for r in rows}
     grouped: dict[str, list] = {}
     for r in rows:
         grouped.setdefault(r["sku"], []).append(r)

@@ -130,20 +130,25 @@ async def unit_of_work(db: Database, *, readonly: bool = False) -> AsyncIterator
             raise
 
 
-async def driver_connection(session: AsyncSession):
-    """The session's asyncpg connection with the session's transaction begun, for a hot path that sends
-    hand-written SQL straight through the driver (prepared and cached by asyncpg) instead of through
-    SQLAlchemy's statement layer. PostgreSQL only; what it writes commits or rolls back with the session."""
+async def driver_connection(session: AsyncSession, *, begin: bool = True):
+    """The session's asyncpg connection, for a hot path that sends hand-written SQL straight through the driver
+    (prepared and cached by asyncpg) instead of through SQLAlchemy's statement layer. PostgreSQL only.
+
+    ``begin``: the session's transaction is begun first (SQLAlchemy begins lazily, at its first statement), so
+    what is written commits or rolls back with the session. ``begin=False`` leaves a connection on which no
+    transaction has begun as it is: each statement then commits on its own (a read that needs no snapshot
+    shared with later statements, or one statement that is the whole write); once anything begins the
+    transaction, later statements join it."""
     transaction = session.get_transaction()
     cached = session.info.get(_DRIVER)
     if cached is not None and transaction is not None and cached[0] is transaction:
-        return cached[1]  # the same transaction: the same connection, already begun
-    conn = await session.connection()
-    raw = await conn.get_raw_connection()
-    adapted = raw.dbapi_connection
-    if adapted._transaction is None:  # SQLAlchemy begins lazily, at its first statement
+        adapted = cached[1]
+    else:
+        conn = await session.connection()
+        adapted = (await conn.get_raw_connection()).dbapi_connection
+        session.info[_DRIVER] = (session.get_transaction(), adapted)
+    if begin and adapted._transaction is None:
         await adapted._start_transaction()
-    session.info[_DRIVER] = (session.get_transaction(), adapted._connection)
     return adapted._connection
 
 

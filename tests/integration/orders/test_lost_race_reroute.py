@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from omniretail.inventory import service as inventory_service
-from omniretail.orders import sourcing
+from omniretail.orders import placement_pg, sourcing
 from tests.factories import problem
 from tests.integration.inventory.helpers import assert_invariants
 from tests.integration.orders.helpers import API, create_shop, level, order_body
@@ -23,10 +25,21 @@ def _stale_stock(monkeypatch, *, calls: int):
             return {loc: dict(v) for loc, v in seen["snapshot"].items() if loc in location_ids}
         return await real(session, variant_ids=variant_ids, location_ids=location_ids)
 
+    real_read = placement_pg.read
+
+    async def read(session, **kwargs):  # PostgreSQL: the stock comes with the placement's one read
+        found = await real_read(session, **kwargs)
+        seen["n"] += 1
+        if seen["n"] <= calls and seen["snapshot"] is not None:
+            return replace(found, stock={loc: dict(v) for loc, v in seen["snapshot"].items()
+                                         if loc in kwargs["location_ids"]})
+        return found
+
     async def freeze(session, variant_ids, location_ids):
         seen["snapshot"] = await real(session, variant_ids=variant_ids, location_ids=location_ids)
 
     monkeypatch.setattr(sourcing, "load_stock", load_stock)
+    monkeypatch.setattr(placement_pg, "read", read)
     return freeze
 
 

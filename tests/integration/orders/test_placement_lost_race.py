@@ -8,7 +8,7 @@ import pytest
 
 from omniretail.auth.schemas import Principal
 from omniretail.inventory import service as inventory_service
-from omniretail.orders import placement, sourcing
+from omniretail.orders import placement, placement_pg, sourcing
 from omniretail.orders.placement import OrderUnfillable, Placement, place_order
 from omniretail.orders.schemas import OrderCreate
 from tests.conftest import require_postgres
@@ -29,7 +29,18 @@ def _stale_stock(monkeypatch, session, *, location_id: int, sku: str, take: int)
             sold.append(take)
         return found
 
+    real_read = placement_pg.read
+
+    async def read_then_sell(*args, **kwargs):  # PostgreSQL: the stock comes with the placement's one read
+        found = await real_read(*args, **kwargs)
+        if not sold:
+            await inventory_service.adjust_stock(session, location_id=location_id, lines=[(sku, -take)],
+                                                 reason="sold at the counter", actor="tests")
+            sold.append(take)
+        return found
+
     monkeypatch.setattr(placement.sourcing, "load_stock", load_then_sell)
+    monkeypatch.setattr(placement_pg, "read", read_then_sell)
 
 
 async def test_a_lost_race_is_routed_again_to_the_next_location(session, engine_db, monkeypatch):

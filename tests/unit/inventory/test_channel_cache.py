@@ -5,6 +5,7 @@ import asyncio
 import pytest
 
 from omniretail.inventory import atp
+from omniretail.platform import ttl_cache
 from omniretail.platform.errors import NotFound
 
 
@@ -26,7 +27,7 @@ class _FakeSession:
 
 
 def test_cache_serves_within_its_time_and_keeps_scope(monkeypatch):
-    monkeypatch.setattr(atp, "CHANNEL_CACHE_SECONDS", 60)
+    monkeypatch.setattr(ttl_cache, "_enabled", True)
     atp._channel_cache.clear()
     session = _FakeSession()
     first = asyncio.run(atp.channel_stock(session, "web"))
