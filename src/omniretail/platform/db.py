@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.selectable import TextualSelect
 
+from .outbox import NOTIFIER, CommitNotifier  # PostgreSQL: wake the workers after commits with events
+
 
 def normalise_url(url: str) -> str:
     """Pick the async driver for a URL written the usual way."""
@@ -76,8 +78,10 @@ class Database:
     write_lock: asyncio.Lock | None = field(default=None)
 
     def __post_init__(self) -> None:
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
-        self.read_sessionmaker = async_sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False)
+        info = {} if self.is_sqlite else {NOTIFIER: CommitNotifier(self.engine)}
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False, info=info)
+        self.read_sessionmaker = async_sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False,
+                                                    info=info)
 
     @property
     def backend(self) -> str:

@@ -8,23 +8,29 @@ Delivery state (see ``platform/dispatcher.py``): a worker claims a row by writin
 ``claimed_until``; after a failure ``claimed_until`` holds the back-off ("not before") and ``last_error`` the
 reason; after too many attempts ``parked_at`` is set and the row waits for an operator.
 
-Waking workers up at once (no polling delay):
+Waking workers up at once (no polling delay): every statement that appends events flags its session
+(``append_event(s)``, any outbox INSERT sent through the session, and :func:`appended_through_driver` for SQL
+sent straight through the driver); after the session commits,
 
-* PostgreSQL: a statement-level trigger on ``outbox`` (migration ``0007_outbox_notify``) runs
-  ``pg_notify('omniretail_outbox', '')`` for every INSERT, however the rows were written (``append_event``, the
-  one-statement reserve CTE, COPY-staged imports). The notification is sent at commit, so a worker that
-  ``LISTEN``s (``platform/outbox_wakeup.py``) claims the rows right after they became visible.
-* SQLite (one process): ``append_event(s)`` flag the session, and after its commit the callbacks registered with
-  :func:`on_local_commit` run (the in-process worker's wake-up).
+* PostgreSQL: the committing process sends ``pg_notify('omniretail_outbox', '')`` on a pooled connection
+  (:class:`CommitNotifier`: after the commit, at most one in flight, so a burst of commits sends one or two), and
+  a worker that ``LISTEN``s (``platform/outbox_wakeup.py``) claims the rows right away. Not a trigger: a NOTIFY
+  inside the writing transaction makes every such commit queue on PostgreSQL's single notification lock, held
+  through the commit's WAL flush — order placement stalled on it at a few hundred commits per second. Rows
+  written by other programs are found at the workers' next poll;
+* SQLite (one process): the callbacks registered with :func:`on_local_commit` run (the in-process worker's
+  wake-up).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, Text, event, insert, text
+from sqlalchemy import Index, String, Text, TextClause, event, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -56,9 +62,11 @@ class OutboxEvent(IdMixin, Base):
     )
 
 
-NOTIFY_CHANNEL = "omniretail_outbox"  # PostgreSQL LISTEN/NOTIFY channel of the outbox trigger
+NOTIFY_CHANNEL = "omniretail_outbox"  # PostgreSQL LISTEN/NOTIFY channel the workers listen on
+NOTIFIER = "omniretail.outbox.notifier"  # a PostgreSQL session's CommitNotifier (session.info)
 _APPENDED = "omniretail.outbox.appended"
 _local_listeners: list[Callable[[], None]] = []
+log = logging.getLogger("omniretail.outbox")
 
 
 def on_local_commit(callback: Callable[[], None]) -> Callable[[], None]:
@@ -73,20 +81,62 @@ def on_local_commit(callback: Callable[[], None]) -> Callable[[], None]:
     return unregister
 
 
-def _flag(session: AsyncSession) -> None:
-    if _local_listeners:
-        session.info[_APPENDED] = True
+class CommitNotifier:
+    """Sends the outbox notification for one PostgreSQL engine after commits that appended events: at most one
+    ``pg_notify`` in flight, and one more if commits came meanwhile; each is one autocommitted statement."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self._again = False
+        self._task: asyncio.Task | None = None
+
+    def poke(self) -> None:
+        self._again = True
+        if self._task is None:
+            try:
+                self._task = asyncio.get_running_loop().create_task(self._send())
+            except RuntimeError:  # no loop (a synchronous caller): the workers' poll finds the rows
+                self._again = False
+
+    async def _send(self) -> None:
+        try:
+            while self._again:
+                self._again = False
+                async with self.engine.connect() as conn:
+                    raw = await conn.get_raw_connection()
+                    await raw.driver_connection.execute(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')")
+        except Exception as exc:  # the workers' poll finds the rows
+            log.warning("could not notify the workers of new outbox events: %s", exc)
+        finally:
+            self._task = None
+
+
+def _flag(session) -> None:
+    session.info[_APPENDED] = True
 
 
 def appended_through_driver(session: AsyncSession) -> None:
     """Events were appended by SQL sent straight through the driver (a hot path's single statement): wake the
-    local listeners after the commit all the same."""
+    workers after the commit all the same."""
     _flag(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _on_execute(state) -> None:
+    """An outbox INSERT sent through the session (a Core insert, or SQL text such as the stock CTEs)."""
+    stmt = state.statement
+    table = getattr(stmt, "table", None)
+    if (table is not None and getattr(table, "name", None) == "outbox" and stmt.is_insert) or (
+            isinstance(stmt, TextClause) and "INSERT INTO outbox" in stmt.text):
+        _flag(state.session)
 
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     if session.info.pop(_APPENDED, False):
+        notifier = session.info.get(NOTIFIER)
+        if notifier is not None:
+            notifier.poke()
         for callback in list(_local_listeners):  # noqa: PERF101 - a callback may unregister itself
             callback()
 

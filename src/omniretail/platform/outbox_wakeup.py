@@ -1,8 +1,7 @@
 """Wake a worker the moment outbox events are committed, instead of at its next poll.
 
-* PostgreSQL: one dedicated asyncpg connection per worker ``LISTEN``s on ``outbox.NOTIFY_CHANNEL``; the
-  trigger of migration ``0007_outbox_notify`` notifies it at the commit of every transaction that inserted
-  outbox rows. If the connection drops, the worker falls back to polling (``worker_poll_s``) while it
+* PostgreSQL: one dedicated asyncpg connection per worker ``LISTEN``s on ``outbox.NOTIFY_CHANNEL``; the process
+  that committed outbox rows notifies it right after the commit (``outbox.CommitNotifier``). If the connection drops, the worker falls back to polling (``worker_poll_s``) while it
   reconnects with back-off.
 * SQLite: the single in-process worker is woken after each local commit that appended events
   (``outbox.on_local_commit``).
