@@ -9,9 +9,11 @@ customers drawn from a pool (so most are matched, some are new). Each order goes
 customer matching, routing (greedy), reservation, the order rows and the outbox in one transaction.
 
 Keys: ``orders_per_s``, ``p50_ms``, ``p99_ms`` (201 responses), ``pgbench_tps`` (tpcb-like, same client count,
-same server), ``ratio_to_pgbench``, and ``sql_statements_per_order``: statements one two-line order from a known
-customer costs in the service (counted with a ``before_cursor_execute`` listener, outside HTTP; the request
-adds its token lookup, audit row and commit). The load clients share the machine with the server.
+same server), ``ratio_to_pgbench``, and ``sql_statements_per_order``: statements one two-line order costs in the
+service (a known customer; ``…_new_customer`` for a first order), counted with ``platform.sqlcount`` (those sent
+through SQLAlchemy and straight through the driver) after a warm-up order on each pooled connection. On
+PostgreSQL that is one read and one write, which also carries the request's audit entry, so the request adds
+only its token lookup (cached 5 s) and no BEGIN/COMMIT. The load clients share the machine with the server.
 """
 
 from __future__ import annotations
