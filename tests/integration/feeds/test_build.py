@@ -255,3 +255,31 @@ async def test_a_failed_build_keeps_the_previous_files_and_says_so(session, sett
     assert failed["status"] == "failed" and "disk on fire" in failed["error"]
     assert failed["last_success_at"] == first["built_at"]
     assert (await session.execute(text("SELECT 1"))).scalar() == 1  # the session is usable afterwards
+
+
+async def test_the_phantom_stock_buffer_is_held_back_in_both_feeds_as_in_channel_availability(session, settings):
+    """A location that keeps failing picks of a SKU holds units back (``inventory.phantom``): the feeds promise
+    what the channel's availability promises, not what the shelf count says."""
+    seeded = await seed_google_channel(session)
+    from sqlalchemy import text
+
+    sku = seeded.skus["in_stock"]  # 7 at the warehouse, 2 at the pickup store
+    variant_id = (await session.execute(text("SELECT id FROM variant WHERE sku = :s"), {"s": sku})).scalar_one()
+    for location_id, buffer in ((seeded.warehouse, 7), (seeded.store_pickup, 1)):
+        await session.execute(text("INSERT INTO phantom_stock (variant_id, location_id, rejections, units, strikes, "
+                                   "buffer, clean_picks_since, last_reason) VALUES (:v, :l, 3, 3, 3, :b, 0, 'not_found')"),
+                              {"v": variant_id, "l": location_id, "b": buffer})
+    await session.commit()
+    await build(session, seeded, settings)
+    local = rss_items(feed_dir(settings, seeded) / "local-inventory.xml")
+    pickup = seeded.store_codes[seeded.store_pickup]
+    assert local[f"{pickup}/{sku}"]["quantity"] == ["1"]
+    atp = await inventory_service.bulk_availability(session, skus=[sku], channel=seeded.code)
+    assert atp.items[0].promised == 1  # 7 − 7 + 2 − 1
+    await session.execute(text("UPDATE phantom_stock SET buffer = 2 WHERE location_id = :l"),
+                          {"l": seeded.store_pickup})
+    await session.commit()
+    await build(session, seeded, settings)
+    products = rss_items(feed_dir(settings, seeded) / "products.xml")
+    assert (await inventory_service.bulk_availability(session, skus=[sku], channel=seeded.code)).items[0].promised == 0
+    assert products[sku]["availability"] == ["out_of_stock"]

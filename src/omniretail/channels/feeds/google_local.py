@@ -1,7 +1,8 @@
 """The local inventory feed: one item per (store of the channel, variant the store holds stock for).
 
 * ``store_code``: the location code, or ``settings.stores[<code>].store_code`` (the Business Profile's id);
-* ``quantity``: what the store has available, max(0, on_hand − reserved − safety_stock) (answer/3061342:
+* ``quantity``: what the store has available, max(0, on_hand − reserved − safety_stock − phantom-stock buffer)
+  (answer/3061342:
   ≥ 0); ``availability``: ``in_stock``; ``limited_availability`` at or below ``limited_availability_max``
   (default 2); at 0, ``on_display_to_order`` when the variant's (or product's) attribute
   ``on_display_to_order`` is true, else ``out_of_stock``;
@@ -66,11 +67,11 @@ class LocalItems:
                 self.pickup["pickup_sla"] = sla
 
     def item(self, row: Any) -> tuple[dict[str, Any], list[Issue]]:
-        _variant_id, sku, v_raw, p_raw, on_hand, reserved, safety_stock, _active, _status, price = \
+        _variant_id, sku, v_raw, p_raw, on_hand, reserved, held_back, _active, _status, price = \
             row[: len(queries.LOCAL_COLUMNS)]
         issues: list[Issue] = []
         v_attrs, p_attrs = json_object(v_raw), json_object(p_raw)
-        quantity = max(0, on_hand - reserved - safety_stock)
+        quantity = max(0, on_hand - reserved - held_back)
         on_display = declared("on_display_to_order", v_attrs, p_attrs) in (True, "true", "yes", 1)
         item: dict[str, Any] = {
             "store_code": self.store_code, "id": sku, "quantity": str(quantity),

@@ -9,7 +9,8 @@ locations have available, the first 11 images — so a page is one round trip, w
 Rules shared with other packages come from their pure modules: the price-list ranking and validity windows from
 ``pricing.rules`` (the same ranking ``pricing.service.resolve_channel_price`` explains) and the stock policy from
 ``inventory.availability`` (the policy ``inventory.service.bulk_availability`` applies). Per location,
-available = max(0, on_hand − reserved − safety_stock), as in ``inventory.availability.LocationStock``.
+available = max(0, on_hand − reserved − safety_stock − the phantom-stock buffer), as in
+``inventory.availability.LocationStock``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ MAX_IMAGES = 11  # image_link + up to 10 additional_image_link
 PRODUCT_COLUMNS = ("variant_id", "sku", "gtin", "mpn", "weight_grams", "options", "v_attributes", "product_id",
                    "product_code", "title", "description", "brand", "category_id", "p_attributes", "t_title",
                    "t_description", "available", "images", "is_active", "status", "price", "incoming", "preorder")
-LOCAL_COLUMNS = ("variant_id", "sku", "v_attributes", "p_attributes", "on_hand", "reserved", "safety_stock",
+LOCAL_COLUMNS = ("variant_id", "sku", "v_attributes", "p_attributes", "on_hand", "reserved", "held_back",
                  "is_active", "status", "price")
 
 
@@ -164,6 +165,11 @@ def _incoming_sql(ctx: FeedContext) -> tuple[str, str]:
             "(SELECT json_array(c.cap, c.preordered) FROM preorder_cap c WHERE c.variant_id = v.id)")
 
 
+# What a location holds back beyond its safety stock for the picks it keeps failing (``inventory.phantom``), as
+# channel availability does (``inventory.availability.LocationStock.available``).
+PHANTOM_JOIN = "LEFT JOIN phantom_stock ph ON ph.variant_id = s.variant_id AND ph.location_id = s.location_id"
+
+
 def _statement(sql: str):
     return text(sql).bindparams(bindparam("at", type_=UTCDateTime()))
 
@@ -174,11 +180,11 @@ def product_select_sql(ctx: FeedContext, *, paged: bool = True) -> str:
     Everything but the product comes from correlated subqueries on indexed keys, so the cost of a page is that
     of its rows whatever the plan: no join the planner could turn into a scan of a whole table per page."""
     d = ctx.dialect
-    free = "s.on_hand - s.reserved - s.safety_stock"
+    free = "s.on_hand - s.reserved - s.safety_stock - COALESCE(ph.buffer, 0)"
     if ctx.source_location_ids:
         locations = ", ".join(str(int(i)) for i in ctx.source_location_ids)
         available = (f"(SELECT COALESCE(SUM(CASE WHEN {free} > 0 THEN {free} ELSE 0 END), 0) FROM stock_level s "
-                     f"WHERE s.variant_id = v.id AND s.location_id IN ({locations}))")
+                     f"{PHANTOM_JOIN} WHERE s.variant_id = v.id AND s.location_id IN ({locations}))")
     else:
         available = "0"  # a channel without source locations promises nothing
     media = ("SELECT url, variant_id, position, id FROM product_media m WHERE m.product_id = v.product_id "
@@ -213,9 +219,10 @@ def local_select_sql(ctx: FeedContext) -> str:
     return (
         "SELECT v.id AS variant_id, v.sku, "
         f"{_json('v.attributes', d)} AS v_attributes, {_json('p.attributes', d)} AS p_attributes, "
-        f"s.on_hand, s.reserved, s.safety_stock, v.is_active, p.status, {_price_sql(ctx)} AS price "
-        "FROM (SELECT variant_id, on_hand, reserved, safety_stock FROM stock_level "
-        "WHERE location_id = :location AND variant_id > :after ORDER BY variant_id LIMIT :limit) s "
+        f"s.on_hand, s.reserved, s.held_back, v.is_active, p.status, {_price_sql(ctx)} AS price "
+        "FROM (SELECT s.variant_id, s.on_hand, s.reserved, s.safety_stock + COALESCE(ph.buffer, 0) AS held_back "
+        f"FROM stock_level s {PHANTOM_JOIN} "
+        "WHERE s.location_id = :location AND s.variant_id > :after ORDER BY s.variant_id LIMIT :limit) s "
         "JOIN variant v ON v.id = s.variant_id JOIN product p ON p.id = v.product_id ORDER BY s.variant_id"
     )
 
