@@ -19,6 +19,7 @@ from . import (
     phantom_pages,
     pickup_pages,
     pos_pages,
+    pos_shift_pages,
     receive_pages,
     stock_pages,
     store_pages,
@@ -46,7 +47,7 @@ def install_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(CsrfCookieMiddleware, secure=app.state.settings.secure_cookies)
     for router in (root_router, auth_pages.router, backoffice_pages.router, store_pages.router,
-                   stock_pages.router, pickup_pages.router, store_return_pages.router, pos_pages.router,
+                   stock_pages.router, pickup_pages.router, store_return_pages.router, pos_pages.router, pos_shift_pages.router,
                    order_pages.router, customer_pages.router, admin_pages.router, job_pages.router,
                    phantom_pages.router, receive_pages.router, decline_pages.router):
         app.include_router(router)
