@@ -3,6 +3,8 @@ Poland). Pure functions; matching across channels is only as good as these."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 DEFAULT_REGION = "PL"
@@ -19,6 +21,11 @@ def normalise_phone(value: str | None, region: str = DEFAULT_REGION) -> str | No
     """E.164 (``+48501234567``), or None when the text is not a possible phone number."""
     if value is None or not value.strip():
         return None
+    return _e164(value, region)
+
+
+@lru_cache(maxsize=8192)  # parsing costs tens of microseconds; every order of a returning buyer repeats it
+def _e164(value: str, region: str) -> str | None:
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:

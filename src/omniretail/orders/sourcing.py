@@ -7,7 +7,7 @@ pure ``rules`` module, so a price here is the one ``GET /channels/{id}/prices/{s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -122,6 +122,13 @@ class ChannelContext:
     stock_policy: dict[str, Any]
     existing_order_id: int | None
     locations: tuple[PlaceLocation, ...]
+    # derived once (the context is cached and read by every placement)
+    sources: tuple[PlaceLocation, ...] = field(init=False, repr=False, compare=False)  # may fulfil, active
+    _by_id: dict[int, PlaceLocation] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sources", tuple(loc for loc in self.locations if loc.is_source and loc.is_active))
+        object.__setattr__(self, "_by_id", {loc.id: loc for loc in self.locations})
 
     def setting(self, name: str, default: Any = None) -> Any:
         """A channel rule for orders: ``settings`` first, then ``stock_policy``."""
@@ -130,11 +137,7 @@ class ChannelContext:
         return (self.stock_policy or {}).get(name, default)
 
     def location(self, location_id: int | None) -> PlaceLocation | None:
-        return next((loc for loc in self.locations if loc.id == location_id), None)
-
-    @property
-    def sources(self) -> tuple[PlaceLocation, ...]:
-        return tuple(loc for loc in self.locations if loc.is_source and loc.is_active)
+        return self._by_id.get(location_id)
 
 
 async def load_channel(session: AsyncSession, channel_id: int, *, external_id: str | None,
