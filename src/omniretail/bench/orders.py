@@ -161,7 +161,7 @@ def _free_port() -> int:
 
 def _start_server(url: str, port: int, workers: int, var_dir: str) -> tuple[subprocess.Popen, str]:
     env = {**os.environ, "OMNIRETAIL_DATABASE_URL": url, "OMNIRETAIL_SECRET_KEY": SECRET,
-           "OMNIRETAIL_VAR_DIR": var_dir, "OMNIRETAIL_DB_POOL_SIZE": "20"}
+           "OMNIRETAIL_VAR_DIR": var_dir, "OMNIRETAIL_DB_POOL_SIZE": os.environ.get("OMNIRETAIL_BENCH_DB_POOL", "20")}
     if importlib.util.find_spec("granian") is not None:
         cmd = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
                "--workers", str(workers), "--no-access-log", "--log-level", "warning",

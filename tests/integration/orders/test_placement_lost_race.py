@@ -17,30 +17,22 @@ from tests.integration.orders.helpers import create_shop, level, order_body, shi
 
 
 def _stale_stock(monkeypatch, session, *, location_id: int, sku: str, take: int):
-    """The stock read returns what was there; then another sale takes ``take`` units at the location."""
-    real = sourcing.load_stock
+    """The stock read returns what was there; then another sale takes ``take`` units at the location. (On
+    PostgreSQL the stock comes with the placement's one read, elsewhere from ``load_stock``.)"""
     sold = []
 
-    async def load_then_sell(*args, **kwargs):
-        found = await real(*args, **kwargs)
-        if not sold:
-            await inventory_service.adjust_stock(session, location_id=location_id, lines=[(sku, -take)],
-                                                 reason="sold at the counter", actor="tests")
-            sold.append(take)
-        return found
+    def then_sell(real):
+        async def read(*args, **kwargs):
+            found = await real(*args, **kwargs)
+            if not sold:
+                await inventory_service.adjust_stock(session, location_id=location_id, lines=[(sku, -take)],
+                                                     reason="sold at the counter", actor="tests")
+                sold.append(take)
+            return found
+        return read
 
-    real_read = placement_pg.read
-
-    async def read_then_sell(*args, **kwargs):  # PostgreSQL: the stock comes with the placement's one read
-        found = await real_read(*args, **kwargs)
-        if not sold:
-            await inventory_service.adjust_stock(session, location_id=location_id, lines=[(sku, -take)],
-                                                 reason="sold at the counter", actor="tests")
-            sold.append(take)
-        return found
-
-    monkeypatch.setattr(placement.sourcing, "load_stock", load_then_sell)
-    monkeypatch.setattr(placement_pg, "read", read_then_sell)
+    monkeypatch.setattr(placement.sourcing, "load_stock", then_sell(sourcing.load_stock))
+    monkeypatch.setattr(placement_pg, "read", then_sell(placement_pg.read))
 
 
 async def test_a_lost_race_is_routed_again_to_the_next_location(session, engine_db, monkeypatch):
