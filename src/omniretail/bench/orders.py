@@ -1,7 +1,7 @@
 """``omniretail bench orders``: end-to-end order placement over HTTP against PostgreSQL.
 
 The app runs in a subprocess (granian when installed, else uvicorn; ``OMNIRETAIL_BENCH_SERVER_WORKERS``
-processes, default one per core) on 127.0.0.1 against a scratch database seeded with N variants (``--scale``,
+processes, default one per core; ``OMNIRETAIL_BENCH_DB_POOL`` connections each, default 20) on 127.0.0.1 against a scratch database seeded with N variants (``--scale``,
 default 20,000) stocked at ``OMNIRETAIL_BENCH_LOCATIONS`` shipping locations (10) and priced on one channel.
 ``OMNIRETAIL_BENCH_WORKERS`` concurrent httpx clients (32) post ``POST /api/v1/orders`` for
 ``OMNIRETAIL_BENCH_SECONDS`` (15): 1–3 lines of random variants, shipped to a random place in Poland, by
