@@ -16,7 +16,8 @@ from datetime import datetime
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omniretail.platform import clock
+from omniretail.platform import clock, outbox
+from omniretail.platform.db import DriverQuery
 from omniretail.platform.errors import InvalidInput, NotFound
 
 from . import events
@@ -78,8 +79,15 @@ async def apply_moves(session: AsyncSession, moves: Sequence[Move], *, actor: st
                       refused: list[Refusal] | None = None) -> list[MovementRead]:
     """Apply moves whose SKUs and locations are known to exist, in lock order; the movements come back in
     that order. A refused decrease raises :class:`InsufficientStock` (the caller's transaction then rolls
-    back), or, when a ``refused`` list is given, is recorded there and skipped — it changed nothing."""
+    back), or, when a ``refused`` list is given, is recorded there and skipped — it changed nothing.
+
+    On PostgreSQL a batch of distinct levels goes in one statement (:func:`_apply_moves_pg`); a batch it cannot
+    take whole (a level to create, a refusal, a level moved twice) takes the row-by-row path."""
     now = clock.now()
+    if moves and repo.is_postgresql(session):
+        in_one = await _apply_moves_pg(session, moves, actor=actor, now=now)
+        if in_one is not None:
+            return in_one
     rows, out_events, applied = [], [], []
     for move in sorted(moves, key=lambda m: (m.variant_id, m.location_id)):
         key = {"variant_id": move.variant_id, "location_id": move.location_id}
@@ -127,6 +135,35 @@ async def apply_delta(session: AsyncSession, *, sku: str, key: dict, delta: int,
             detail=f"cannot remove {-delta} of {sku} at location {key['location_id']}: {current.on_hand} on hand, "
                    f"{current.reserved} reserved; release or move reservations first")
     return level
+
+
+_PG_APPLY_MOVES = DriverQuery(repo.PG_APPLY_MOVES)
+
+
+async def _apply_moves_pg(session: AsyncSession, moves: Sequence[Move], *, actor: str,
+                          now: datetime) -> list[MovementRead] | None:
+    """The whole batch in one round trip (levels locked in order, ledger rows, stock events), or None — having
+    written nothing — when a level is missing, a move would be refused, or a level is moved twice."""
+    ordered = sorted(moves, key=lambda m: (m.variant_id, m.location_id))
+    if len({(m.variant_id, m.location_id) for m in ordered}) < len(ordered):
+        return None
+    if session.new or session.dirty or session.deleted:
+        await session.flush()  # the statement goes through the driver: ORM changes must be in the database first
+    rows = await _PG_APPLY_MOVES.fetch(session, {
+        "variants": [m.variant_id for m in ordered], "locations": [m.location_id for m in ordered],
+        "figures": [m.quantity for m in ordered], "counted": [m.counted for m in ordered],
+        "kinds": [m.kind for m in ordered], "reasons": [m.reason for m in ordered],
+        "ref_types": [m.reference.reference_type for m in ordered],
+        "ref_ids": [m.reference.reference_id for m in ordered], "actor": actor, "now": now})
+    if not rows:
+        return None
+    outbox.appended_through_driver(session)
+    written = {(r["variant_id"], r["location_id"]): r for r in rows}
+    return [MovementRead(id=row["id"], sku=move.sku, variant_id=move.variant_id, location_id=move.location_id,
+                         kind=move.kind, quantity=row["quantity"], on_hand_after=row["on_hand_after"],
+                         reference_type=move.reference.reference_type, reference_id=move.reference.reference_id,
+                         reason=move.reason, actor=actor, created_at=now)
+            for move in ordered for row in (written[(move.variant_id, move.location_id)],)]
 
 
 def _movement_row(key: dict, move: Move, delta: int, on_hand_after: int, actor: str, now: datetime) -> dict:

@@ -279,3 +279,68 @@ async def lock_levels(session: AsyncSession, keys: list[tuple[int, int]]) -> Non
         await session.execute(select(sl.c.variant_id).where(
             tuple_(sl.c.variant_id, sl.c.location_id).in_(ordered[i:i + 1000]))
             .order_by(sl.c.variant_id, sl.c.location_id).with_for_update())
+
+
+# --- PostgreSQL: a batch of moves in ONE statement ------------------------------------------------------------
+
+def _pg_apply_moves_sql() -> str:
+    """Apply distinct (variant, location) moves, their ledger rows and their stock events in one statement (the
+    set-based form of ``ledger.apply_moves``' loop, for the bulk paths: counts, receipts, imports).
+
+    Arrays ``$variants``, ``$locations``, ``$figures`` (the signed delta, or the counted figure when ``$counted``),
+    ``$kinds``, ``$reasons``, ``$ref_types``, ``$ref_ids``; scalars ``$actor``, ``$now``. The levels are locked in
+    (variant, location) order; when one is missing or a decrease would go below what is reserved at a location
+    that does not allow negative stock, NOTHING is written and no row comes back (the caller then takes the
+    row-by-row path, which creates the level or refuses the move)."""
+    row_threshold = ("(SELECT d.default_low_stock_threshold FROM location_stock_settings d "
+                     "WHERE d.location_id = stock_level.location_id)")
+    returning = ("stock_level.variant_id, stock_level.location_id, on_hand, reserved, safety_stock, version, "
+                 "low_stock_alerted, low_stock_changed_version = version AS alert_changed, "
+                 f"COALESCE(low_stock_threshold, {row_threshold}) AS threshold, plan.kind")
+    update = level_update(on_hand="on_hand + plan.delta", from_="plan",
+                          where="stock_level.variant_id = plan.variant_id AND stock_level.location_id = "
+                                "plan.location_id AND plan.delta <> 0 AND NOT EXISTS (SELECT 1 FROM blocked)",
+                          default_threshold=row_threshold, returning=returning)
+    event = ("jsonb_build_object('variant_id', variant_id, 'location_id', location_id, 'on_hand', on_hand, "
+             "'reserved', reserved, 'safety_stock', safety_stock, 'available', on_hand - reserved - safety_stock, "
+             "'version', version, 'cause', kind)")
+    return f"""WITH want AS (
+  SELECT * FROM unnest(CAST(:variants AS bigint[]), CAST(:locations AS bigint[]), CAST(:figures AS integer[]),
+                       CAST(:counted AS boolean[]), CAST(:kinds AS varchar[]), CAST(:reasons AS varchar[]),
+                       CAST(:ref_types AS varchar[]), CAST(:ref_ids AS varchar[]))
+    WITH ORDINALITY AS w(variant_id, location_id, figure, counted, kind, reason, reference_type, reference_id, n)
+),
+locked AS (
+  SELECT s.variant_id, s.location_id, s.on_hand, s.reserved FROM stock_level s
+  WHERE (s.variant_id, s.location_id) IN (SELECT variant_id, location_id FROM want)
+  ORDER BY s.variant_id, s.location_id FOR UPDATE OF s
+),
+plan AS (
+  SELECT w.*, l.on_hand AS before, l.reserved AS held,
+         CASE WHEN w.counted THEN w.figure - l.on_hand ELSE w.figure END AS delta
+  FROM want w JOIN locked l ON l.variant_id = w.variant_id AND l.location_id = w.location_id
+),
+blocked AS (
+  SELECT 1 FROM want w LEFT JOIN plan p ON p.n = w.n
+  WHERE p.n IS NULL OR (p.delta < 0 AND p.before + p.delta < p.held AND NOT COALESCE(
+    (SELECT x.allow_negative_stock FROM location_stock_settings x WHERE x.location_id = p.location_id), false))
+),
+lvl AS ({update}),
+mov AS (
+  INSERT INTO stock_movement (variant_id, location_id, kind, quantity, on_hand_after, reference_type, reference_id,
+                              reason, actor, created_at)
+  SELECT variant_id, location_id, kind, delta, before + delta, reference_type, reference_id, reason, :actor, :now
+  FROM plan WHERE NOT EXISTS (SELECT 1 FROM blocked) ORDER BY n
+  RETURNING id, variant_id, location_id, quantity, on_hand_after
+),
+ev AS (
+  INSERT INTO outbox (topic, coalesce_key, payload, created_at, attempts)
+  SELECT 'inventory.stock_changed', 'stock:' || variant_id, {event}, :now, 0 FROM lvl
+  UNION ALL
+  SELECT CASE WHEN low_stock_alerted THEN 'inventory.low_stock' ELSE 'inventory.low_stock_recovered' END,
+         NULL, {_PG_ALERT}, :now, 0 FROM lvl WHERE alert_changed
+)
+SELECT id, variant_id, location_id, quantity, on_hand_after FROM mov"""
+
+
+PG_APPLY_MOVES = typed(_pg_apply_moves_sql(), "now")
