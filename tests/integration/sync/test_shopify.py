@@ -43,6 +43,52 @@ async def test_a_repeated_request_with_the_same_idempotency_key_is_not_applied_t
     assert shopify.quantity(world.externals[0]["inventory_item_id"]) == 2  # the first result, not applied again
 
 
+async def test_a_later_write_with_the_same_values_as_an_earlier_one_is_applied(shopify_world, shopify):
+    """5 → 7, back to 5, then 5 → 7 again: the third mutation has the first one's variables, but it is a new write
+    (newer listing versions), so it gets a new idempotency key and Shopify applies it."""
+    world = shopify_world
+    await world.sync()
+    item = world.externals[0]["inventory_item_id"]
+    assert shopify.quantity(item) == 5
+    keys = []
+    for counted in (7, 5, 7):
+        await world.set_stock(world.skus[0], counted)
+        await world.sync()
+        assert shopify.quantity(item) == counted
+        keys.append((await world.log(world.skus[0], "inventory"))[-1].answer["idempotency_key"])
+    assert len(set(keys)) == 3
+
+
+async def test_unknown_prices_are_read_first_and_a_long_price_batch_hands_back_what_it_did(shopify_world, shopify):
+    """A listing taken over from a stopped worker has no acknowledged price: Shopify's is read (1 point a variant)
+    and not sent again when it is already right, instead of a 10-point mutation per product. A batch that would
+    outlast ``price_push_s`` stops after a product and hands back what it did (the rest is claimed again)."""
+    import pytest
+
+    from omniretail.channels.connectors.base import ListingRef, PriceUpdate
+    from omniretail.channels.sync.ratelimit import Throttled
+
+    world = shopify_world
+    await world.sync()
+    connector = (await world.engine.connections.get(world.channel_id)).connector
+    refs = [ListingRef(world.listings[sku], vid, sku, ext)
+            for sku, vid, ext in zip(world.skus, world.variant_ids, world.externals, strict=True)]
+    shopify.behaviour.requests.clear()
+    same = await connector.push_prices([PriceUpdate(r, p, "PLN", 9) for r, p in zip(refs, (1999, 500, 1250),
+                                                                                    strict=True)])
+    assert all(r.ok and r.answer == {"already": p} for r, p in zip(same, (1999, 500, 1250), strict=True))
+    assert len(shopify.behaviour.requests) == 1  # one read, no mutation
+
+    connector.channel.settings["price_push_s"] = 0
+    shopify.behaviour.requests.clear()
+    with pytest.raises(Throttled) as stopped:
+        await connector.push_prices([PriceUpdate(r, 100 + n, "PLN", 10) for n, r in enumerate(refs)])
+    assert [(r.listing_id, r.ok) for r in stopped.value.partial] == [(refs[0].listing_id, True)]
+    assert len(shopify.behaviour.requests) == 2  # the read and the first product's mutation
+    assert shopify.variants[world.externals[0]["variant_id"]]["price"] == "1.00"
+    assert shopify.variants[world.externals[1]["variant_id"]]["price"] == "5.00"
+
+
 async def test_shopify_orders_come_in_by_updated_at_and_fulfilments_go_out_with_tracking(shopify_world, shopify):
     world = shopify_world
     shopify.add_order(1, sku=world.skus[0], quantity=1, financial="PENDING", updated_at="2026-11-20T10:00:00Z")

@@ -14,17 +14,24 @@ A listing never acknowledged is read back first. Every mutation carries ``@idemp
 variables, so a retry of a request whose answer was lost returns the first result instead of applying twice.
 The mutation is all-or-nothing: ``userErrors`` name the failing item by ``field`` (``["input", "quantities",
 "<i>", …]``); those items fail (or are read back, if stale) and the others go again in a new mutation.
+The key is salted with the items' (listing, version, attempt), so a later write that happens to repeat an earlier
+one's variables is a new request, not a replay.
+
+Prices (``productVariantsBulkUpdate``, 10 points per product): a price the hub has no acknowledgement of is read
+back first (1 point per variant) and only sent when Shopify shows another; a batch stops after ``price_push_s``
+and hands back what it did (``Throttled.partial``), so a batch of many products never outlasts its claim.
 """
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any, ClassVar
 
 from omniretail.platform import money
 
-from ...sync.ratelimit import RateLimit
+from ...sync.ratelimit import RateLimit, Throttled
 from ..base import (
     ChannelState,
     Connector,
@@ -132,7 +139,11 @@ class ShopifyConnector(Connector):
                        "changeFromQuantity": believed.get(i.listing.listing_id)} for i in items]
         variables = {"input": {"name": "available", "reason": "correction", "quantities": quantities,
                                "referenceDocumentUri": f"gid://omniretail/ChannelSync/{self.channel.id}"}}
-        key = idempotency_key(self.channel.id, variables, salt=str(max(i.listing.attempt for i in items)))
+        # the (listing, version, attempt) of every item: a retry of this request gets its key again, but a later
+        # write that happens to have the same variables (5 → 7, back to 5, then 5 → 7 again) is a new request —
+        # Shopify would answer it with the first one's result and apply nothing
+        key = idempotency_key(self.channel.id, variables, salt=",".join(sorted(
+            f"{i.listing.listing_id}:{i.version}:{i.listing.attempt}" for i in items)))
         data = await self.gql(documents.SET_QUANTITIES % key, variables, cost=10)  # a mutation costs 10 points
         payload = data.get("inventorySetQuantities") or {}
         errors = user_errors(payload)
@@ -170,21 +181,50 @@ class ShopifyConnector(Connector):
 
     # --- prices and publication ------------------------------------------------------------------------------
 
+    async def _variants(self, refs: list[ListingRef]) -> dict[str, dict[str, Any]]:
+        """Variant id -> ``{id, price, product: {id, status}}`` as Shopify shows it now (one query, 1 + n points)."""
+        ids = list(dict.fromkeys(r.external["variant_id"] for r in refs if r.external.get("variant_id")))
+        if not ids:
+            return {}
+        data = await self.gql(documents.VARIANTS, {"ids": ids}, cost=1 + len(ids))
+        return {n["id"]: n for n in data.get("nodes") or [] if n}
+
+    def _price_minor(self, variant: dict[str, Any] | None) -> int | None:
+        if variant is None or variant.get("price") is None:
+            return None
+        return money.to_minor(money.parse_amount(str(variant["price"]), self.channel.currency), self.channel.currency)
+
     async def push_prices(self, items: list[PriceUpdate]) -> list[ItemResult]:
+        """One ``productVariantsBulkUpdate`` (10 points) per product. A price the hub has no acknowledgement of
+        (a listing taken over from a stopped worker, never synced) is read first — 1 point per variant — and
+        not sent again when Shopify already shows it."""
         results: dict[int, ItemResult] = {}
         by_product: dict[str, list[PriceUpdate]] = {}
+        unknown = [i.listing for i in items if i.previous is None and i.listing.external.get("variant_id")]
+        shown = await self._variants(unknown) if unknown else {}
         for item in items:
             ext = item.listing.external
             if not ext.get("product_id") or not ext.get("variant_id"):
                 results[item.listing.listing_id] = ItemResult(item.listing.listing_id, False,
                                                               "listing has no product_id/variant_id", retryable=False)
+            elif item.previous is None and self._price_minor(shown.get(ext["variant_id"])) == item.price_minor:
+                results[item.listing.listing_id] = ItemResult(item.listing.listing_id, True,
+                                                              answer={"already": item.price_minor})
             else:
                 by_product.setdefault(ext["product_id"], []).append(item)
+        # a mutation per product: a batch of many products can outlast the claim; stop after ``price_push_s``
+        # (or when the cost budget says wait) and hand back what was done — the rest is claimed again, not failed
+        deadline = time.monotonic() + float(self.setting("price_push_s", 10.0))
         for product_id, group in by_product.items():
             variants = [{"id": i.listing.external["variant_id"],
                          "price": str(money.from_minor(i.price_minor, i.currency))} for i in group]
-            data = await self.gql(documents.VARIANTS_BULK_UPDATE, {"productId": product_id, "variants": variants},
-                                  cost=10)
+            try:
+                if results and time.monotonic() > deadline:  # at least one product per call: always progress
+                    raise Throttled("price_push_s", 0.5)
+                data = await self.gql(documents.VARIANTS_BULK_UPDATE, {"productId": product_id,
+                                                                       "variants": variants}, cost=10)
+            except Throttled as exc:
+                raise Throttled(exc.bucket, exc.retry_after, partial=list(results.values())) from exc
             payload = data.get("productVariantsBulkUpdate") or {}
             errors = {item_index(e, "variants"): e for e in user_errors(payload)}
             for index, item in enumerate(group):
@@ -218,23 +258,15 @@ class ShopifyConnector(Connector):
     async def read_back(self, listings: list[ListingRef]) -> list[ChannelState]:
         usable = [r for r in listings if r.external.get("inventory_item_id")]
         levels = await self._levels(usable) if usable else {}
-        variant_ids = [r.external["variant_id"] for r in listings if r.external.get("variant_id")]
-        variants = {}
-        if variant_ids:
-            data = await self.gql(documents.VARIANTS, {"ids": variant_ids}, cost=1 + len(variant_ids))
-            variants = {n["id"]: n for n in data.get("nodes") or [] if n}
+        variants = await self._variants(listings)
         states = []
         for ref in listings:
             variant = variants.get(ref.external.get("variant_id"))
             if ref.listing_id not in levels and variant is None:
                 states.append(ChannelState(ref.listing_id, False, error="not found on Shopify"))
                 continue
-            price = None
-            if variant is not None and variant.get("price") is not None:
-                price = money.to_minor(money.parse_amount(str(variant["price"]), self.channel.currency),
-                                       self.channel.currency)
             status = ((variant or {}).get("product") or {}).get("status")
-            states.append(ChannelState(ref.listing_id, True, levels.get(ref.listing_id), price,
+            states.append(ChannelState(ref.listing_id, True, levels.get(ref.listing_id), self._price_minor(variant),
                                        None if status is None else status == "ACTIVE"))
         return states
 
