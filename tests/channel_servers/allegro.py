@@ -49,7 +49,10 @@ class FakeAllegro:
         self.process_delay_s = process_delay_s
         self.behaviour = Behaviour()
         self.requests = Bucket(requests_per_s, burst or requests_per_s)
-        self.changes = Bucket(offer_changes_per_s, burst or offer_changes_per_s)
+        # quantity and price changes have limits of their own (developer.allegro.pl/en/command: quantity 9,000
+        # offers/min, price 9,000/min), apart from the client id's requests
+        self.changes = {kind: Bucket(offer_changes_per_s, burst or offer_changes_per_s) for kind in ("quantity",
+                                                                                                      "price")}
         self.offers: dict[str, dict] = {}
         self.commands: dict[tuple[str, str], dict] = {}
         self.order: list[dict] = []  # commands in the order they were registered
@@ -65,6 +68,9 @@ class FakeAllegro:
         self.race_after_read: set[str] = set()  # form ids someone else changes right after our next read
         self._event_ids = itertools.count(1)
         self.puts = 0  # command PUTs that registered a command
+        self.task_reads = 0  # GET …/tasks answered
+        self.answered_429 = 0  # requests refused by the rate limits
+        self.answered_409 = 0  # command PUTs with a used id
         self.client_id, self.client_secret = "allegro-client", "allegro-client-secret"
         self.access_tokens: dict[str, float] = {}  # issued access token -> expiry (epoch seconds)
         self.refresh_tokens: set[str] = set()  # refresh tokens not spent yet
@@ -163,7 +169,7 @@ class FakeAllegro:
 
     # --- plumbing -------------------------------------------------------------------------------------------
 
-    async def _gate(self, request: Request, cost: float = 0.0) -> Response | None:
+    async def _gate(self, request: Request, cost: float = 0.0, kind: str | None = None) -> Response | None:
         self._advance()
         self.behaviour.requests.append((request.method, request.url.path))
         await self.behaviour.delay()
@@ -171,8 +177,9 @@ class FakeAllegro:
             return JSONResponse({"error": "invalid_token", "error_description": "Access token expired"},
                                 status_code=401)
         forced = self.behaviour.take_forced()
-        wait = self.requests.take(1) or (self.changes.take(cost) if cost else 0.0)
+        wait = self.requests.take(1) or (self.changes[kind].take(cost) if cost and kind in self.changes else 0.0)
         if forced == 429 or wait > 0:
+            self.answered_429 += 1
             retry = self.behaviour.retry_after_s if forced else max(1, round(wait + 0.5))
             return JSONResponse({"errors": [{"code": "TooManyRequests", "message": "Too many requests"}]},
                                 status_code=429, headers={"Retry-After": str(retry)})
@@ -232,19 +239,22 @@ class FakeAllegro:
         changes = sum(len(c["tasks"]) for c in self.commands.values() if c["kind"] == "quantity")
         return JSONResponse({"quantities": {o: v["stock"]["available"] for o, v in self.offers.items()},
                              "history": self.history,
-                             "writes": changes, "requests": len(self.behaviour.requests), "commands": self.puts})
+                             "writes": changes, "requests": len(self.behaviour.requests), "commands": self.puts,
+                             "task_reads": self.task_reads, "answered_429": self.answered_429,
+                             "answered_409": self.answered_409})
 
     async def put_command(self, request: Request) -> Response:
         body = await request.json()
         offers = [o["id"] for c in body.get("offerCriteria") or [] for o in c.get("offers") or []]
         kind = KINDS.get(request.path_params["kind"])
-        refused = await self._gate(request, cost=len(offers) if kind != "publication" else 0)
+        refused = await self._gate(request, cost=len(offers), kind=kind)
         if refused is not None:
             return refused
         key = (request.path_params["kind"], request.path_params["command_id"])
         if kind is None:
             return JSONResponse({"errors": [{"message": "not found"}]}, status_code=404)
         if key in self.commands:
+            self.answered_409 += 1
             return JSONResponse({"errors": [{"code": "CONFLICT", "message": "Command id was already used"}]},
                                 status_code=409, media_type=MEDIA)
         if kind == "quantity" and (body.get("modification") or {}).get("value", -1) < 0:
@@ -275,7 +285,11 @@ class FakeAllegro:
             return JSONResponse({"errors": [{"message": "Command not found"}]}, status_code=404)
         self._advance()
         limit = int(request.query_params.get("limit", 100))  # "Defaults: limit = 100, offset = 0"
+        if not 1 <= limit <= 1000:  # "limit … min. 1, max 1000" (developer.allegro.pl, jak-zarzadzac-ofertami)
+            return JSONResponse({"errors": [{"code": "VALIDATION_ERROR", "message": "limit must be 1..1000"}]},
+                                status_code=422, media_type=MEDIA)
         offset = int(request.query_params.get("offset", 0))
+        self.task_reads += 1
         return JSONResponse({"tasks": command["tasks"][offset:offset + limit]}, media_type=MEDIA)
 
     async def list_offers(self, request: Request) -> Response:

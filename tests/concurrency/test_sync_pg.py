@@ -45,7 +45,8 @@ async def _world(db, allegro) -> int:
     async with unit_of_work(db) as session:
         location = await create_location(session, kind="warehouse", capabilities={"ships_orders": True})
         channel = await create_channel(session, kind="marketplace_allegro", location_ids=[location],
-                                       settings={"base_url": allegro.url, "command_poll_s": 0.02},
+                                       settings={"base_url": allegro.url, "command_check_s": 0.04,
+                                                 "command_poll_s": 0.02},
                                        secrets={"access_token": allegro.token})
         price_list = await create_price_list(session, channel_id=channel)
         product = (await session.execute(insert(Product).values(code="PG-P", title="Runner", description="",

@@ -28,13 +28,13 @@ def slow_allegro():
 
 async def test_a_batch_on_the_wire_longer_than_the_lease_keeps_its_listings(pg_url, slow_allegro):
     db_a, db_b = create_database(pg_url, pool_size=5), create_database(pg_url, pool_size=5)
-    short = {"lease": timedelta(seconds=1), "lease_margin": timedelta(seconds=0.2), "batch_size": 120,
+    short = {"lease": timedelta(seconds=1), "lease_margin": timedelta(seconds=0.2), "batch_size": LISTINGS,
              "send_timeout": timedelta(seconds=20)}
     async with httpx.AsyncClient() as http:
         try:
             channel = await _world(db_a, slow_allegro)
             a, b = _engine(db_a, http, "engine-a", **short), _engine(db_b, http, "engine-b", **short)
-            sending = asyncio.create_task(a.run_once())  # A claims all 240 (2 batches of 120) and sends
+            sending = asyncio.create_task(a.run_once())  # A claims all 240 (one batch: Allegro's one in flight)
             while slow_allegro.puts < 2:
                 await asyncio.sleep(0.01)
             await asyncio.sleep(1.3)  # past A's 1 s lease, its commands still processing

@@ -166,7 +166,8 @@ def receiver():
 
 def allegro_settings(fake: FakeAllegro, **extra) -> dict:
     # one command at a time: the test database is a single connection (the shared rate limiter uses it)
-    return {"base_url": fake.url, "command_poll_s": 0.02, "command_timeout_s": 5, "commands_in_flight": 1, **extra}
+    return {"base_url": fake.url, "command_check_s": 0.06, "command_poll_s": 0.02, "command_timeout_s": 5,
+            "commands_in_flight": 1, **extra}
 
 
 @pytest_asyncio.fixture

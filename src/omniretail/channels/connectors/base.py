@@ -136,6 +136,7 @@ class RateLimited(ConnectorError):
     def __init__(self, message: str, *, retry_after: float, status: int | None = 429, answer: Any = None) -> None:
         super().__init__(message, status=status, answer=answer)
         self.retry_after = retry_after
+        self.partial: list[ItemResult] = []  # what the call had done before the channel said stop (recorded)
 
 
 class ChannelUnavailable(ConnectorError):
@@ -158,6 +159,7 @@ class Connector(ABC):
     name: ClassVar[str]
     default_limits: ClassVar[dict[str, RateLimit]] = {}
     max_batch: ClassVar[int] = 100
+    max_in_flight: ClassVar[int | None] = None  # batches of one channel on the wire at once per engine (None: its own)
     supports_orders: ClassVar[bool] = False
     supports_fulfilment: ClassVar[bool] = False
     supports_read_back: ClassVar[bool] = False

@@ -195,17 +195,27 @@ async def _prices(session: AsyncSession, rows: list[Any], at: datetime) -> dict[
         prices[(p.variant_id, p.price_list_id)] = price_rules.PriceRow(
             id=p.id, amount_minor=p.amount_minor, compare_at_minor=p.compare_at_minor, valid_from=p.valid_from,
             valid_to=p.valid_to)
+    variants_of: dict[int, set[int]] = {}
+    for r in rows:
+        variants_of.setdefault(r.channel_id, set()).add(r.variant_id)
     out: dict[tuple[int, int], int | None] = {}
+    # channels that may be priced by the same lists in the same currency (e.g. every channel of a currency with
+    # only shared lists) get the same answer: each variant is resolved once per such set, not once per channel
+    resolved: dict[tuple[Any, ...], int | None] = {}
     for channel_id, currency in channels:
         mine = [pl for pl in lists if pl.channel_id == channel_id or (pl.channel_id is None and pl.currency == currency)]
-        for variant_id in {r.variant_id for r in rows if r.channel_id == channel_id}:
-            candidates = [price_rules.ListCandidate(
-                id=pl.id, code=pl.code, priority=pl.priority, currency=pl.currency, channel_id=pl.channel_id,
-                is_active=bool(pl.is_active), valid_from=pl.valid_from, valid_to=pl.valid_to,
-                prices_include_tax=bool(pl.prices_include_tax), price=prices.get((variant_id, pl.id)))
-                for pl in mine]
-            winner = price_rules.resolve_price(candidates, currency=currency, at=at).winner
-            out[(channel_id, variant_id)] = winner.price.amount_minor if winner and winner.price else None
+        same_lists = (currency, *(pl.id for pl in mine))
+        for variant_id in variants_of[channel_id]:
+            key = (*same_lists, variant_id)
+            if key not in resolved:
+                candidates = [price_rules.ListCandidate(
+                    id=pl.id, code=pl.code, priority=pl.priority, currency=pl.currency, channel_id=pl.channel_id,
+                    is_active=bool(pl.is_active), valid_from=pl.valid_from, valid_to=pl.valid_to,
+                    prices_include_tax=bool(pl.prices_include_tax), price=prices.get((variant_id, pl.id)))
+                    for pl in mine]
+                winner = price_rules.resolve_price(candidates, currency=currency, at=at).winner
+                resolved[key] = winner.price.amount_minor if winner and winner.price else None
+            out[(channel_id, variant_id)] = resolved[key]
     return out
 
 
@@ -220,10 +230,13 @@ async def recompute(session: AsyncSession, changed_at: dict[int, datetime]) -> R
     promised = await _promised(session, rows)
     prices = await _prices(session, rows, now)
     bumps = []
+    hashes: dict[int, str] = {}  # the content is the variant's and its product's: the same on every channel
     for row in rows:
         quantity = promised.get((row.channel_id, row.sku), row.desired_quantity)
         price = prices.get((row.channel_id, row.variant_id))
-        content = content_hash(row)
+        content = hashes.get(row.variant_id)
+        if content is None:
+            content = hashes[row.variant_id] = content_hash(row)
         published = bool(row.is_active) and row.status == "active" and bool(row.channel_active)
         if (quantity, price, content, published) == (row.desired_quantity, row.desired_price_minor,
                                                      row.desired_content_hash, bool(row.desired_published)):

@@ -12,7 +12,9 @@ One pass (:meth:`SyncEngine.run_once`):
    the answer per item in one transaction: acknowledged (``acked_* =`` what was sent, ``acked_version =`` the
    version sent), failed (one more attempt, exponential back-off with jitter, parked after ``max_attempts`` or
    at once for an error that retrying cannot fix), or given back (429 / throttled: no attempt counted, due again
-   after ``Retry-After``). Up to ``in_flight`` batches per channel are on the wire at once, channels in parallel.
+   after ``Retry-After``; a connector stopped part-way by a rate limit hands back the results of what did go
+   out, which are recorded). Up to ``in_flight`` batches per channel are on the wire at once (fewer where the
+   connector says so: ``max_in_flight``), channels in parallel.
 
 A killed engine loses nothing: its claimed listings stay due and become claimable when the lease ends — a short
 lease (seconds), renewed by a heartbeat while a batch is on the wire (``send_timeout`` at most), so a live
@@ -62,7 +64,7 @@ _CONTENT = text("SELECT v.id, v.sku, v.gtin, v.mpn, p.title, p.description, p.br
 
 @dataclass(frozen=True)
 class EngineOptions:
-    batch_size: int = 500  # capped by the connector's max_batch (Allegro 500, Shopify 250, webhook 200)
+    batch_size: int = 1000  # capped by the connector's max_batch (Allegro 1,000, Shopify 250, webhook 200)
     lease: timedelta = timedelta(seconds=30)
     lease_margin: timedelta = timedelta(seconds=5)
     max_attempts: int = 8
@@ -190,7 +192,8 @@ class SyncEngine:
             return 0
         deadline = deadline if deadline is not None else time.monotonic() + 60.0
         limit = max(1, min(self.options.batch_size, handle.connector.max_batch))
-        in_flight = 1 if self.options.serial else max(1, self.options.in_flight)
+        in_flight = 1 if self.options.serial else max(1, min(self.options.in_flight,
+                                                             handle.connector.max_in_flight or self.options.in_flight))
         tasks: set[asyncio.Task] = set()
         sent = 0
         due = self._due.setdefault(channel_id, asyncio.Event())
@@ -315,6 +318,8 @@ class SyncEngine:
                 results = [ItemResult(c.id, True, answer={"skipped": f"{part} not supported"}) for c in todo]
             except (RateLimited, Throttled) as exc:
                 batch.retry_after = max(exc.retry_after, 0.05)
+                for result in getattr(exc, "partial", None) or []:  # what went out before the call stopped
+                    batch.results[result.listing_id][part] = result
                 if isinstance(exc, RateLimited):
                     metrics.RATE_LIMITED.labels(handle.code).inc()
                     await handle.limiter.block(exc.retry_after)
@@ -340,6 +345,7 @@ class SyncEngine:
     async def _record(self, batch: _Batch) -> None:
         now = clock.now()
         code = batch.handle.code
+        lag_metric = metrics.LAG.labels(code)  # looked up once: ``labels()`` per ack was a hot spot
         acks, fails, defers, entries = [], [], [], []
         for c in batch.claimed:
             wanted = self._parts(batch.handle, c)
@@ -364,7 +370,7 @@ class SyncEngine:
             if complete:
                 acks.append({"id": c.id, "version": c.desired_version, **acked})
                 if lag_ms is not None:
-                    metrics.LAG.labels(code).observe(lag_ms / 1000)
+                    lag_metric.observe(lag_ms / 1000)
             elif failed:
                 attempts = c.attempts + 1
                 park = attempts >= self.options.max_attempts or any(not r.retryable for r in failed.values())

@@ -85,13 +85,15 @@ class TokenBucket:
 class Throttled(Exception):
     """The bucket will not have the tokens within ``max_wait``: give the work back and come again later."""
 
-    def __init__(self, bucket: str, retry_after: float) -> None:
+    def __init__(self, bucket: str, retry_after: float, *, partial: list | None = None) -> None:
         super().__init__(f"rate limit {bucket!r}: next tokens in {retry_after:.1f}s")
+        self.bucket = bucket
         self.retry_after = retry_after
+        self.partial = partial or []  # ItemResults of what the call did send before it stopped (recorded)
 
 
 class Limiter(Protocol):
-    async def acquire(self, bucket: str, cost: float = 1.0) -> float: ...
+    async def acquire(self, bucket: str, cost: float = 1.0, *, max_wait: float | None = None) -> float: ...
     async def block(self, seconds: float) -> None: ...
     async def set_available(self, bucket: str, tokens: float) -> None: ...
 
@@ -115,14 +117,16 @@ class LocalLimiter:
             self.buckets[name] = TokenBucket(limit.rate, limit.burst, refreshed=self.clock())
         return self.buckets[name]
 
-    async def acquire(self, bucket: str, cost: float = 1.0) -> float:
-        """Wait for the tokens (returns the seconds waited), or raise :class:`Throttled` beyond ``max_wait``."""
+    async def acquire(self, bucket: str, cost: float = 1.0, *, max_wait: float | None = None) -> float:
+        """Wait for the tokens (returns the seconds waited), or raise :class:`Throttled` beyond ``max_wait``
+        (the limiter's own unless the call gives one: a batch that takes its budget up front waits longer)."""
         waited = 0.0
+        limit = self.max_wait if max_wait is None else max_wait
         while True:
             wait = self._bucket(bucket).take(cost, self.clock())
             if wait <= 0:
                 return waited
-            if waited + wait > self.max_wait:
+            if waited + wait > limit:
                 raise Throttled(bucket, wait)
             await self.sleep(wait)
             waited += wait
@@ -175,7 +179,7 @@ class DbLimiter:
             result = await session.execute(stmt, params)
             return result.first() if result.returns_rows else None
 
-    async def acquire(self, bucket: str, cost: float = 1.0) -> float:
+    async def acquire(self, bucket: str, cost: float = 1.0, *, max_wait: float | None = None) -> float:
         limit = self.limits.get(bucket)
         if limit is None:
             return 0.0
@@ -184,9 +188,9 @@ class DbLimiter:
             self._held[bucket] -= cost
             return 0.0
         async with self._locks.setdefault(bucket, asyncio.Lock()):  # one refill per bucket at a time here
-            return await self._refill_and_take(bucket, limit, cost)
+            return await self._refill_and_take(bucket, limit, cost, self.max_wait if max_wait is None else max_wait)
 
-    async def _refill_and_take(self, bucket: str, limit: RateLimit, cost: float) -> float:
+    async def _refill_and_take(self, bucket: str, limit: RateLimit, cost: float, max_wait: float) -> float:
         params = {"channel": self.channel_id, "bucket": bucket, "rate": limit.rate, "burst": limit.burst,
                   "cost": cost}
         if bucket not in self._created:
@@ -213,7 +217,7 @@ class DbLimiter:
                 return waited
             bucket_state = TokenBucket(limit.rate, limit.burst, row.tokens, row.refreshed, row.blocked_until)
             wait = max(bucket_state.take(need, now), 0.005)
-            if waited + wait > self.max_wait:
+            if waited + wait > max_wait:
                 raise Throttled(bucket, wait)
             await self.sleep(wait)
             waited += wait

@@ -13,12 +13,17 @@ offer modification"; developer.allegro.pl/en/command):
 * One modification per command: a command sets *one* quantity (or price) on all its offers, so a batch is
   split into one command per distinct value.
 * Asynchronous: ``GET …/{commandId}`` is the summary (done when ``success + failed = total``) and
-  ``GET …/{commandId}/tasks?limit=&offset=`` (defaults 100 / 0) the per-offer ``TaskReport``
-  ``{tasks: [{offer: {id}, status: NEW | SUCCESS | FAIL, message, errors}]}``.
+  ``GET …/{commandId}/tasks?limit=&offset=`` (defaults 100 / 0, limit at most 1,000) the per-offer
+  ``TaskReport`` ``{tasks: [{offer: {id}, status: NEW | SUCCESS | FAIL, message, errors}]}``; we read only the
+  task report (:class:`CommandRunner`).
+* Limits (developer.allegro.pl/en/command): quantity changes 9,000 offers/min and 250,000/h, price changes
+  9,000/min and 150,000/h, on top of the 9,000 requests/min of the client id — a command costs one request and
+  as many offer changes as it names offers. Offers are grouped by target value so that a command changes as many
+  offers as possible per request.
 
 The command id is a UUID derived from the channel, the kind, the value and the (listing, version, attempt)
 triples of the batch: a batch whose outcome was never recorded (the worker died, its lease ran out) is sent
-again with the same id, gets 409 and reads the outcome of the first attempt with ``GET …/{commandId}`` instead of
+again with the same id, gets 409 and reads the outcome of the first attempt with ``GET …/{commandId}/tasks`` instead of
 changing the offers twice; a retry after a recorded failure (a failed task, a refused command) is a new attempt
 and so a new command.
 """
@@ -37,7 +42,7 @@ from ..http import body_of, error_text
 
 COMMAND_NAMESPACE = uuid.UUID("0b5f3c52-6a3e-4d0e-9a4f-5d8f6f0c2a71")
 MAX_OFFERS_PER_COMMAND = 1000
-TASK_PAGE = 1000
+TASK_PAGE = 1000  # GET …/tasks: "limit … default 100, min 1, max 1000" (developer.allegro.pl, jak-zarzadzac-ofertami)
 
 
 def command_id(channel_id: int, kind: str, value: Any, items: Iterable[tuple[int, int, int]]) -> str:
@@ -49,13 +54,14 @@ def command_id(channel_id: int, kind: str, value: Any, items: Iterable[tuple[int
 @dataclass(frozen=True)
 class CommandKind:
     path: str  # /sale/offer-quantity-change-commands
-    bucket: str  # the rate-limit bucket charged per offer
+    buckets: tuple[str, ...]  # the rate-limit buckets charged per offer changed (per minute, per hour)
     label: str
 
 
-QUANTITY = CommandKind("/sale/offer-quantity-change-commands", "quantity_changes", "quantity")
-PRICE = CommandKind("/sale/offer-price-change-commands", "price_changes", "price")
-PUBLICATION = CommandKind("/sale/offer-publication-commands", "requests", "publication")
+QUANTITY = CommandKind("/sale/offer-quantity-change-commands", ("quantity_changes", "quantity_changes_hour"),
+                       "quantity")
+PRICE = CommandKind("/sale/offer-price-change-commands", ("price_changes", "price_changes_hour"), "price")
+PUBLICATION = CommandKind("/sale/offer-publication-commands", (), "publication")
 
 
 @dataclass
@@ -76,18 +82,23 @@ class CommandBatch:
 
 
 class CommandRunner:
-    """Sends one command and waits for its per-offer outcome, through the connector's request helper."""
+    """Sends one command and reads its per-offer outcome, through the connector's request helper (which takes a
+    ``requests`` token per call; the caller has taken the offer-change tokens of the whole batch).
 
-    def __init__(self, request: Callable[..., Any], *, poll_interval: float, timeout: float,
-                 charge: Callable[[str, float], Any]) -> None:
+    Two requests per command when Allegro keeps pace: the ``PUT``, then — ``check_after`` seconds later, the time
+    Allegro usually needs — one ``GET …/{commandId}/tasks?limit=1000`` (a page per 1,000 offers), whose task
+    statuses are the outcome. Only offers still ``NEW`` are asked about again, every ``poll_interval`` (doubling)
+    until ``timeout``; what is still unfinished then is answered as a retryable failure. The command summary
+    (``GET …/{commandId}``) is never needed: the task report says everything it does, per offer."""
+
+    def __init__(self, request: Callable[..., Any], *, check_after: float, poll_interval: float,
+                 timeout: float) -> None:
         self.request = request  # async (method, path, json=None, params=None) -> httpx.Response
+        self.check_after = check_after
         self.poll_interval = poll_interval
         self.timeout = timeout
-        self.charge = charge
 
     async def run(self, batch: CommandBatch) -> list[ItemResult]:
-        if batch.kind is not PUBLICATION:
-            await self.charge(batch.kind.bucket, len(batch.listings))
         path = f"{batch.kind.path}/{batch.command_id}"
         response = await self.request("PUT", path, json=batch.body())
         if response.status_code not in (200, 201, 409):  # 409: sent before; read what became of it
@@ -97,44 +108,23 @@ class CommandRunner:
                                   f"({response.status_code}): {error_text(answer)}", answer=answer)
             raise ChannelRejected(f"{batch.kind.label} command: {response.status_code}", status=response.status_code,
                                   answer=answer)
-        # a fresh command is still being processed: its first status read waits one poll interval (the PUT
-        # answer already said it was registered); a 409's command may be long done: read at once
-        report = await self._wait(path, first_delay=self.poll_interval if response.status_code != 409 else 0.0)
-        count = report.get("taskCount") or {}
-        if count.get("total") and count.get("success", 0) >= count["total"]:
-            return self._each(batch, ok=True, answer={"command_id": batch.command_id, "taskCount": count})
-        return await self._tasks(batch, path, report)
+        # a fresh command is still being processed: read its tasks once Allegro has usually done it; a 409's
+        # command may be long done: read at once
+        if response.status_code != 409 and self.check_after > 0:
+            await asyncio.sleep(self.check_after)
+        return await self._outcome(batch, path)
 
-    async def _wait(self, path: str, *, first_delay: float = 0.0) -> dict[str, Any]:
+    async def _outcome(self, batch: CommandBatch, path: str) -> list[ItemResult]:
         deadline = time.monotonic() + self.timeout
-        if first_delay > 0:
-            await asyncio.sleep(first_delay)
-        while True:
-            response = await self.request("GET", path)
-            if response.status_code == 404:  # not registered (yet): Allegro has not seen the PUT
-                raise ChannelUnavailable(f"command {path} not found after it was sent")
-            report = body_of(response)
-            count = report.get("taskCount") or {}
-            total = count.get("total")
-            if total is not None and total > 0 and count.get("success", 0) + count.get("failed", 0) >= total:
-                return report
-            if time.monotonic() >= deadline:
-                return report  # unfinished tasks are reported as retryable below
-            await asyncio.sleep(self.poll_interval)
-
-    async def _tasks(self, batch: CommandBatch, path: str, report: dict[str, Any]) -> list[ItemResult]:
         outcome: dict[str, dict[str, Any]] = {}
-        offset = 0
+        pause = self.poll_interval
         while True:
-            response = await self.request("GET", f"{path}/tasks", params={"limit": TASK_PAGE, "offset": offset})
-            tasks = body_of(response).get("tasks") or []
-            for task in tasks:
-                offer = (task.get("offer") or {}).get("id")
-                if offer is not None:
-                    outcome[str(offer)] = task
-            if len(tasks) < TASK_PAGE:
+            outcome.update(await self._tasks(path))
+            waiting = [o for o in batch.listings if (outcome.get(o) or {}).get("status") not in ("SUCCESS", "FAIL")]
+            if not waiting or time.monotonic() + pause > deadline:
                 break
-            offset += len(tasks)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 2.0)
         results = []
         for offer_id, listing_ids in batch.listings.items():
             task = outcome.get(offer_id)
@@ -148,9 +138,25 @@ class CommandRunner:
                                               answer={"command_id": batch.command_id, "task": task}))
                 else:
                     results.append(ItemResult(listing_id, False, f"Allegro task not finished ({status or 'absent'})",
-                                              answer={"command_id": batch.command_id,
-                                                      "taskCount": report.get("taskCount")}))
+                                              answer={"command_id": batch.command_id}))
         return results
+
+    async def _tasks(self, path: str) -> dict[str, dict[str, Any]]:
+        """Offer id -> its task, every page of the command's task report."""
+        outcome: dict[str, dict[str, Any]] = {}
+        offset = 0
+        while True:
+            response = await self.request("GET", f"{path}/tasks", params={"limit": TASK_PAGE, "offset": offset})
+            if response.status_code == 404:  # not registered: Allegro has not seen the PUT
+                raise ChannelUnavailable(f"command {path} not found after it was sent")
+            tasks = body_of(response).get("tasks") or []
+            for task in tasks:
+                offer = (task.get("offer") or {}).get("id")
+                if offer is not None:
+                    outcome[str(offer)] = task
+            if len(tasks) < TASK_PAGE:
+                return outcome
+            offset += len(tasks)
 
     @staticmethod
     def _each(batch: CommandBatch, *, ok: bool, error: str | None = None, answer: Any = None) -> list[ItemResult]:
