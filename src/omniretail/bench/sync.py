@@ -19,7 +19,7 @@ offer changes/s, Shopify cost points restored/s; Allegro's real 9,000
 offer changes/min is 150/s; ``listing_writes_per_s`` in listing quantities) than the distinct listings changing
 per second is rate-bound (``rate_bound`` per channel and phase), and its lag is the time to work through the
 coalesced backlog, not the engine's; nothing may be lost all the same. ``OMNIRETAIL_BENCH_SYNC_LIMITS=plus`` lifts
-the fake channels' limits to large-account figures (Shopify Plus, a raised Allegro quota). Before the first phase
+the fake channels' limits to large-account figures (Shopify Plus, a raised Allegro quota) — configured on the Allegro channel as ``settings.rate_limits``, as a retailer with a raised quota would. Before the first phase
 one stock change is carried to every channel (``warm_up_s``), so the workers have booted when the clock starts.
 
 The path measured is the product's: stock events are delivered to the batch consumer
@@ -388,7 +388,13 @@ async def _connect(db, world, urls) -> None:
     from omniretail.platform.db import unit_of_work
     from omniretail.platform.models import UTCDateTime
 
-    settings = {"allegro": {"base_url": urls["allegro"], "command_check_s": 0.4, "command_poll_s": 0.2},
+    allegro = {"base_url": urls["allegro"], "command_check_s": 0.4, "command_poll_s": 0.2}
+    profile = os.environ.get("OMNIRETAIL_BENCH_SYNC_LIMITS", "realistic")
+    if profile != "realistic":  # a raised quota is configured on the channel, as a retailer with one would
+        per_s, burst = LIMITS[profile]["allegro"]
+        allegro["rate_limits"] = {bucket: {"rate": per_s, "burst": burst} for bucket in (
+            "requests", "quantity_changes", "quantity_changes_hour", "price_changes", "price_changes_hour")}
+    settings = {"allegro": allegro,
                 "shopify": {"connector": "shopify", "shop_url": urls["shopify"],
                             "location_id": "gid://shopify/Location/1"},
                 "webhook": {"url": f"{urls['webhook']}/hooks"}}
