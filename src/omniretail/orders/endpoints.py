@@ -49,7 +49,11 @@ async def place(session: SessionDep, principal: Writer, data: OrderCreate, respo
     if not placed.created:  # the same external id again: the order it made
         response.status_code = status.HTTP_200_OK
         return await service.get_order(session, placed.order_id, principal=principal)
-    return placed.read
+    # serialised once, straight from the model built from what was written (FastAPI would validate it again)
+    return Response(ORDER_JSON(placed.read), status_code=status.HTTP_201_CREATED, media_type="application/json")
+
+
+ORDER_JSON = OrderRead.__pydantic_serializer__.to_json
 
 
 @router.post("/orders/import", responses=CONFLICTS,

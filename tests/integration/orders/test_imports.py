@@ -138,3 +138,15 @@ async def test_a_placed_order_is_audited_once_with_its_id_and_status(client, ses
     data = [r[2] if isinstance(r[2], dict) else json.loads(r[2]) for r in rows]
     assert [d["status"] for d in data] == [201, 201] and data[1]["idempotency_key"] == "audit-1"
     assert data[0]["path"] == f"{API}/orders" and data[0]["method"] == "POST"
+
+
+async def test_the_placed_order_answer_is_the_order_as_read_back(client, session):
+    shop = await create_shop(session)
+    placed = await client.post(f"{API}/orders", headers=shop.auth, json=order_body(shop, [(0, 1), (1, 2)]))
+    assert placed.status_code == 201 and placed.headers["content-type"].startswith("application/json")
+    read = (await client.get(f"{API}/orders/{placed.json()['id']}", headers=shop.auth)).json()
+    created = placed.json()
+    assert created.keys() == read.keys()
+    for key in ("id", "number", "state", "total", "subtotal", "tax", "lines", "allowed_moves", "currency"):
+        assert created[key] == read[key], key
+    assert [fo["id"] for fo in created["fulfilment_orders"]] == [fo["id"] for fo in read["fulfilment_orders"]]
