@@ -112,11 +112,28 @@ VARIANT_BY_SKU = "(SELECT id FROM variant WHERE sku = :sku)"
 
 # PostgreSQL: reserve, record the reservation and append its events in ONE statement, so the row lock taken by
 # the UPDATE is held for a single round trip before the commit.
-_PG_EVENT = ("jsonb_build_object('variant_id', variant_id, 'location_id', location_id, 'on_hand', on_hand, "
-             "'reserved', reserved, 'safety_stock', safety_stock, 'available', on_hand - reserved - safety_stock, "
-             "'version', version, 'cause', 'reserved')")
 _PG_ALERT = ("jsonb_build_object('variant_id', variant_id, 'location_id', location_id, "
              "'available', on_hand - reserved - safety_stock, 'threshold', threshold, 'version', version)")
+# what a level update in one of these statements returns, for its events (the location's default threshold when
+# the level has none)
+_ROW_THRESHOLD = ("(SELECT d.default_low_stock_threshold FROM location_stock_settings d "
+                  "WHERE d.location_id = stock_level.location_id)")
+_LEVEL_RETURNING = ("stock_level.variant_id, stock_level.location_id, on_hand, reserved, safety_stock, version, "
+                    "low_stock_alerted, low_stock_changed_version = version AS alert_changed, "
+                    f"COALESCE(low_stock_threshold, {_ROW_THRESHOLD}) AS threshold")
+
+
+def _level_events(cause: str) -> str:
+    """The INSERT of the stock events (and low-stock alerts) of the levels CTE ``lvl``; ``cause``: an SQL
+    expression."""
+    event = ("jsonb_build_object('variant_id', variant_id, 'location_id', location_id, 'on_hand', on_hand, "
+             "'reserved', reserved, 'safety_stock', safety_stock, 'available', on_hand - reserved - safety_stock, "
+             f"'version', version, 'cause', {cause})")
+    return f"""INSERT INTO outbox (topic, coalesce_key, payload, created_at, attempts)
+  SELECT 'inventory.stock_changed', 'stock:' || variant_id, {event}, :now, 0 FROM lvl
+  UNION ALL
+  SELECT CASE WHEN low_stock_alerted THEN 'inventory.low_stock' ELSE 'inventory.low_stock_recovered' END,
+         NULL, {_PG_ALERT}, :now, 0 FROM lvl WHERE alert_changed"""
 
 
 def _pg_reserve_sql(variant: str) -> str:
@@ -132,11 +149,7 @@ res AS (
   RETURNING id
 ),
 ev AS (
-  INSERT INTO outbox (topic, coalesce_key, payload, created_at, attempts)
-  SELECT 'inventory.stock_changed', 'stock:' || variant_id, {_PG_EVENT}, :now, 0 FROM lvl
-  UNION ALL
-  SELECT CASE WHEN low_stock_alerted THEN 'inventory.low_stock' ELSE 'inventory.low_stock_recovered' END,
-         NULL, {_PG_ALERT}, :now, 0 FROM lvl WHERE alert_changed
+  {_level_events("'reserved'")}
 )
 SELECT res.id AS reservation_id, lvl.* FROM lvl CROSS JOIN res"""
 
@@ -155,16 +168,11 @@ def pg_reserve_many_ctes(*, want: str, gate: str) -> tuple[str, str]:
     Returns the checking CTEs (``need``, ``locked``, ``short``) and the writing ones (``lvl``, ``res``,
     ``lvl_ev``): put the CTE that ``gate`` names between them. Parameters: ``:now``, ``:reservation_kind``,
     ``:channel_id``."""
-    row_threshold = ("(SELECT d.default_low_stock_threshold FROM location_stock_settings d "
-                     "WHERE d.location_id = stock_level.location_id)")
-    returning = ("stock_level.variant_id, stock_level.location_id, on_hand, reserved, safety_stock, version, "
-                 "low_stock_alerted, low_stock_changed_version = version AS alert_changed, "
-                 f"COALESCE(low_stock_threshold, {row_threshold}) AS threshold")
     update = level_update(reserved="reserved + need.quantity", from_="need",
                           where="stock_level.variant_id = need.variant_id AND stock_level.location_id = "
                                 f"need.location_id AND ({gate})",
                           guard="on_hand - reserved - safety_stock >= need.quantity",
-                          default_threshold=row_threshold, returning=returning)
+                          default_threshold=_ROW_THRESHOLD, returning=_LEVEL_RETURNING)
     return f"""need AS (
   SELECT variant_id, location_id, SUM(quantity)::integer AS quantity FROM {want} GROUP BY variant_id, location_id
 ),
@@ -185,11 +193,7 @@ res AS (
          NULL, :now FROM {want} w WHERE EXISTS (SELECT 1 FROM lvl)
 ),
 lvl_ev AS (
-  INSERT INTO outbox (topic, coalesce_key, payload, created_at, attempts)
-  SELECT 'inventory.stock_changed', 'stock:' || variant_id, {_PG_EVENT}, :now, 0 FROM lvl
-  UNION ALL
-  SELECT CASE WHEN low_stock_alerted THEN 'inventory.low_stock' ELSE 'inventory.low_stock_recovered' END,
-         NULL, {_PG_ALERT}, :now, 0 FROM lvl WHERE alert_changed
+  {_level_events("'reserved'")}
 )"""
 
 
@@ -292,18 +296,10 @@ def _pg_apply_moves_sql() -> str:
     (variant, location) order; when one is missing or a decrease would go below what is reserved at a location
     that does not allow negative stock, NOTHING is written and no row comes back (the caller then takes the
     row-by-row path, which creates the level or refuses the move)."""
-    row_threshold = ("(SELECT d.default_low_stock_threshold FROM location_stock_settings d "
-                     "WHERE d.location_id = stock_level.location_id)")
-    returning = ("stock_level.variant_id, stock_level.location_id, on_hand, reserved, safety_stock, version, "
-                 "low_stock_alerted, low_stock_changed_version = version AS alert_changed, "
-                 f"COALESCE(low_stock_threshold, {row_threshold}) AS threshold, plan.kind")
     update = level_update(on_hand="on_hand + plan.delta", from_="plan",
                           where="stock_level.variant_id = plan.variant_id AND stock_level.location_id = "
                                 "plan.location_id AND plan.delta <> 0 AND NOT EXISTS (SELECT 1 FROM blocked)",
-                          default_threshold=row_threshold, returning=returning)
-    event = ("jsonb_build_object('variant_id', variant_id, 'location_id', location_id, 'on_hand', on_hand, "
-             "'reserved', reserved, 'safety_stock', safety_stock, 'available', on_hand - reserved - safety_stock, "
-             "'version', version, 'cause', kind)")
+                          default_threshold=_ROW_THRESHOLD, returning=f"{_LEVEL_RETURNING}, plan.kind")
     return f"""WITH want AS (
   SELECT * FROM unnest(CAST(:variants AS bigint[]), CAST(:locations AS bigint[]), CAST(:figures AS integer[]),
                        CAST(:counted AS boolean[]), CAST(:kinds AS varchar[]), CAST(:reasons AS varchar[]),
@@ -334,11 +330,7 @@ mov AS (
   RETURNING id, variant_id, location_id, quantity, on_hand_after
 ),
 ev AS (
-  INSERT INTO outbox (topic, coalesce_key, payload, created_at, attempts)
-  SELECT 'inventory.stock_changed', 'stock:' || variant_id, {event}, :now, 0 FROM lvl
-  UNION ALL
-  SELECT CASE WHEN low_stock_alerted THEN 'inventory.low_stock' ELSE 'inventory.low_stock_recovered' END,
-         NULL, {_PG_ALERT}, :now, 0 FROM lvl WHERE alert_changed
+  {_level_events("kind")}
 )
 SELECT id, variant_id, location_id, quantity, on_hand_after FROM mov"""
 
