@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omniretail.platform import clock
 from omniretail.platform.errors import InvalidInput, NotFound, TooManyItems
 from omniretail.platform.models import JSONType
-from omniretail.platform.ttl_cache import TtlCache
+from omniretail.platform.ttl_cache import CHANNEL_SECONDS, TtlCache
 
 from . import incoming as incoming_stock
 from . import phantom
@@ -130,10 +130,8 @@ def _bulk_incoming_stmt(dialect: str, *, horizon: bool):
 _BULK_INCOMING = {(d, h): _bulk_incoming_stmt(d, horizon=h) for d in ("postgresql", "sqlite") for h in (False, True)}
 
 
-# A channel's policy and source locations change rarely and are read by every availability query: kept
-# for CHANNEL_CACHE_SECONDS per process (a policy change reaches every answer within that time).
-CHANNEL_CACHE_SECONDS = 2.0
-_channel_cache: TtlCache[ChannelStock] = TtlCache(CHANNEL_CACHE_SECONDS)
+# A channel's policy and source locations, per process (``ttl_cache.CHANNEL_SECONDS``).
+_channel_cache: TtlCache[ChannelStock] = TtlCache(CHANNEL_SECONDS)
 
 
 async def channel_stock(session: AsyncSession, channel: str, *, channel_scope: frozenset[int] | None = None

@@ -243,7 +243,7 @@ async def place_order(session: AsyncSession, *, placement: Placement, principal:
     read = None
     if is_postgresql(session):  # one round trip: variants, prices, stock, the buyer and ids (placement_pg)
         read = await placement_pg.read(session, channel=channel, skus=skus, location_ids=[c.id for c in candidates],
-                                       match_params=match_params, at=now)
+                                       match_params=match_params, at=now, with_prices=not placement.imported)
         variants = read.variants
     else:
         variants = await sourcing.load_variants(session, channel=channel, skus=skus, at=now,

@@ -137,9 +137,10 @@ class Read:
 
 
 async def read(session, *, channel: sourcing.ChannelContext, skus: list[str], location_ids: list[int],
-               match_params: dict | None, at: datetime) -> Read:
+               match_params: dict | None, at: datetime, with_prices: bool = True) -> Read:
     """What placing an order reads, as one statement outside any transaction (the write re-checks the stock
-    under its locks): the variants priced for the channel, their stock at ``location_ids``, the buyer's
+    under its locks): the variants (priced for the channel when ``with_prices``), their stock at
+    ``location_ids``, the buyer's
     match, and ids for the order (1), its lines (n), reservations (n), fulfilment orders (n) and timeline
     entries (1 + 2n): enough unless a line is split between locations."""
     conn = await driver_connection(session, begin=False)
@@ -148,7 +149,7 @@ async def read(session, *, channel: sourcing.ChannelContext, skus: list[str], lo
               "locations": sorted(set(location_ids)), "key": None, "email": None, "phone": None,
               "n_0": 1, "n_1": n, "n_2": n, "n_3": n, "n_4": 1 + 2 * n, **(match_params or {})}
     rows = await conn.fetch(_READ[0], *(params[name] for name in _READ[1]))
-    variants = sourcing.variants_from_rows(rows, channel=channel, at=at, with_prices=True)
+    variants = sourcing.variants_from_rows(rows, channel=channel, at=at, with_prices=with_prices)
     stock: dict[int, dict[int, int]] = {}
     for r in rows:
         for location_id, available in (_parsed(r["stock"]) or {}).items():

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omniretail.locations import capacity
 from omniretail.platform.db import DriverQuery
 from omniretail.platform.models import JSONType, UTCDateTime
-from omniretail.platform.ttl_cache import TtlCache
+from omniretail.platform.ttl_cache import CHANNEL_SECONDS, TtlCache
 from omniretail.pricing import rules as price_rules
 from omniretail.routing.model import Candidate, OrderLine, RoutingPolicy, RoutingRequest, ShippingCostModel
 
@@ -50,11 +50,9 @@ _CHANNEL_Q = DriverQuery(_CHANNEL, json=("settings", "stock_policy", "opening_ho
 _EXISTING_Q = DriverQuery(text(
     "SELECT id FROM sales_order WHERE channel_id = :channel_id AND external_id = :external_id"))
 
-# A channel and its locations change rarely and every placement reads them: a context without capacity-limited
-# locations (whose load changes with every order) is kept per process for CHANNEL_CACHE_SECONDS, so a change of
-# the channel's settings or locations reaches new orders within that time (as it reaches availability answers).
-CHANNEL_CACHE_SECONDS = 2.0
-_contexts: TtlCache[ChannelContext] = TtlCache(CHANNEL_CACHE_SECONDS)
+# The channel and its locations, per process (``ttl_cache.CHANNEL_SECONDS``), unless a location has a daily
+# capacity: its load changes with every order.
+_contexts: TtlCache[ChannelContext] = TtlCache(CHANNEL_SECONDS)
 
 VARIANTS_WITH_PRICES_SQL = """
 SELECT v.id AS variant_id, v.sku, v.is_active, p.vat_rate, p.status,

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Hashable
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 V = TypeVar("V")
+
+# A channel's settings, policy and locations: every hot request reads them, they change rarely; a change reaches
+# every answer within this time (availability, order placement).
+CHANNEL_SECONDS = 2.0
 
 _ALL: list[TtlCache] = []
 _enabled = True
@@ -48,10 +52,5 @@ def set_enabled(enabled: bool) -> None:
     """Turn every cache on or off (off: each read goes to the database); clears them either way."""
     global _enabled
     _enabled = enabled
-    for cache in _ALL:
-        cache.clear()
-
-
-def clear_all() -> Any:
     for cache in _ALL:
         cache.clear()
