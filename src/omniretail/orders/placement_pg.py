@@ -140,9 +140,8 @@ async def read(session, *, channel: sourcing.ChannelContext, skus: list[str], lo
                match_params: dict | None, at: datetime, with_prices: bool = True) -> Read:
     """What placing an order reads, as one statement outside any transaction (the write re-checks the stock
     under its locks): the variants (priced for the channel when ``with_prices``), their stock at
-    ``location_ids``, the buyer's
-    match, and ids for the order (1), its lines (n), reservations (n), fulfilment orders (n) and timeline
-    entries (1 + 2n): enough unless a line is split between locations."""
+    ``location_ids``, the buyer's match, and ids for the order (1), its lines (n), reservations (n),
+    fulfilment orders (n) and timeline entries (1 + 2n): enough unless a line is split between locations."""
     conn = await driver_connection(session, begin=False)
     n = len(skus)
     params = {"skus": sorted(set(skus)), "channel_id": channel.id, "currency": channel.currency,
