@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from omniretail import __version__
+from omniretail.platform import gc_tuning
 from omniretail.platform.config import Settings, get_settings
 from omniretail.platform.db import Database, create_database
 
@@ -30,7 +31,9 @@ webshop and marketplaces.
 """
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, db: Database | None = None, *, server: bool = False) -> FastAPI:
+    """``server``: this process serves the app until it exits (the garbage collector is tuned after
+    startup: platform/gc_tuning.py); tests and in-process embedders leave it off."""
     settings = settings or get_settings()
     owns_db = db is None
 
@@ -48,6 +51,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
             worker = await start_inprocess_worker(app.state.db, settings, registry=handlers.load())
         app.state.worker = worker
+        if server:
+            gc_tuning.apply(settings.gc_threshold)
         yield
         if worker is not None:
             await worker.shutdown()

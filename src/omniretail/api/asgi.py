@@ -2,4 +2,4 @@
 
 from omniretail.api.app import create_app
 
-app = create_app()
+app = create_app(server=True)

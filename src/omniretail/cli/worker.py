@@ -39,6 +39,7 @@ def worker(ctx: click.Context, once: bool, no_scheduler: bool, metrics_port: int
 async def _run(*, once: bool, scheduler: bool, metrics_port: int | None = None,
                metrics_host: str = "127.0.0.1") -> None:
     from omniretail import handlers
+    from omniretail.platform import gc_tuning
     from omniretail.platform.db import create_database
     from omniretail.platform.worker import Worker, WorkerAlreadyRunning
 
@@ -47,6 +48,8 @@ async def _run(*, once: bool, scheduler: bool, metrics_port: int | None = None,
     try:
         runner = Worker(db, settings, registry=handlers.load(), run_scheduler=scheduler,
                         metrics_port=metrics_port, metrics_host=metrics_host)
+        if not once:
+            gc_tuning.apply(settings.gc_threshold)
         if once:
             while await runner.dispatcher.run_once():
                 pass

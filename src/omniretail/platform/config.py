@@ -7,13 +7,15 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from omniretail.platform import gc_tuning
 
 DEFAULT_VAR_DIR = Path("var")
 
@@ -47,6 +49,11 @@ class Settings(BaseSettings):
         "default: a connection broken by a database restart is discarded on its first error, and that "
         "request answers 503 with Retry-After.",
     )
+    gc_threshold: str = Field(
+        default=gc_tuning.DEFAULT_THRESHOLD,
+        description="Garbage-collector thresholds 'g0,g1,g2' of server and worker processes, set after startup "
+        "with what startup made frozen (platform/gc_tuning.py); empty: Python's defaults.",
+    )
     session_max_age_s: int = 12 * 3600
     secure_cookies: bool = False
     default_locale: str = "en"
@@ -74,6 +81,12 @@ class Settings(BaseSettings):
     backoffice_url: str = Field(
         default="", description="The back office's address (https://hub.example.com) for links in staff "
         "messages; links are relative while unset")
+
+    @field_validator("gc_threshold")
+    @classmethod
+    def _gc_threshold(cls, value: str) -> str:
+        gc_tuning.parse(value)
+        return value
 
     @classmethod
     def settings_customise_sources(
