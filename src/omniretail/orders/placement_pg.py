@@ -112,8 +112,10 @@ def _shape(table, rows: list[dict]) -> tuple[str, ...]:
 # --- the read: variants with prices, their stock, the buyer's match and the ids, in one round trip ----------
 
 # Sequences are read in InitPlans (evaluated once, and only when a variant row comes back); the buyer's profile
-# and identity ids only when the match finds none.
-_READ = numbered(re.sub(r"\bIN :(\w+)", r"= ANY(:\1)", f"""WITH m AS ({MATCH_SQL})
+# and identity ids only when the match finds none. The statement runs inside the function
+# ``order_placement_read`` (migration 0013: one generic plan per connection instead of planning it for every
+# order); a test fails when this text and the function's body differ.
+READ_STATEMENT, READ_PARAMETERS = numbered(re.sub(r"\bIN :(\w+)", r"= ANY(:\1)", f"""WITH m AS ({MATCH_SQL})
 SELECT q.*,
   (SELECT jsonb_object_agg(s.location_id, s.on_hand - s.reserved - s.safety_stock) FROM stock_level s
     WHERE s.variant_id = q.variant_id AND s.location_id = ANY(:locations)) AS stock,
@@ -125,6 +127,7 @@ SELECT q.*,
   {", ".join(f"ARRAY(SELECT nextval('{seq}') FROM generate_series(1, :n_{i}))" + f" AS ids_{i}"
              for i, seq in enumerate(_SEQUENCES))}
 FROM ({VARIANTS_WITH_PRICES_SQL}) q"""))
+_CALL_READ = f"SELECT * FROM order_placement_read({', '.join(f'${i}' for i in range(1, len(READ_PARAMETERS) + 1))})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +150,7 @@ async def read(session, *, channel: sourcing.ChannelContext, skus: list[str], lo
     params = {"skus": sorted(set(skus)), "channel_id": channel.id, "currency": channel.currency,
               "locations": sorted(set(location_ids)), "key": None, "email": None, "phone": None,
               "n_0": 1, "n_1": n, "n_2": n, "n_3": n, "n_4": 1 + 2 * n, **(match_params or {})}
-    rows = await conn.fetch(_READ[0], *(params[name] for name in _READ[1]))
+    rows = await conn.fetch(_CALL_READ, *(params[name] for name in READ_PARAMETERS))
     variants = sourcing.variants_from_rows(rows, channel=channel, at=at, with_prices=with_prices)
     stock: dict[int, dict[int, int]] = {}
     for r in rows:
