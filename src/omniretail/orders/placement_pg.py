@@ -105,8 +105,14 @@ SELECT (SELECT COUNT(*) FROM ord) AS placed, (SELECT COUNT(*) FROM lvl) AS level
 
 
 def _shape(table, rows: list[dict]) -> tuple[str, ...]:
-    names = set().union(*(row.keys() for row in rows)) if rows else {"id"}
-    return tuple(c.name for c in table.columns if c.name in names)
+    """The table's columns the rows give values for, in the table's order (memoised: a handful of shapes)."""
+    keys = frozenset().union(*(row.keys() for row in rows)) if rows else frozenset({"id"})
+    return _columns_of(table, keys)
+
+
+@lru_cache(maxsize=256)
+def _columns_of(table, keys: frozenset[str]) -> tuple[str, ...]:
+    return tuple(c.name for c in table.columns if c.name in keys)
 
 
 # --- the read: variants with prices, their stock, the buyer's match and the ids, in one round trip ----------
