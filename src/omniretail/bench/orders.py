@@ -1,7 +1,9 @@
 """``omniretail bench orders``: end-to-end order placement over HTTP against PostgreSQL.
 
 The app runs in a subprocess (granian when installed, else uvicorn; ``OMNIRETAIL_BENCH_SERVER_WORKERS``
-processes, default one per core; ``OMNIRETAIL_BENCH_DB_POOL`` connections each, default 20) on 127.0.0.1 against a scratch database seeded with N variants (``--scale``,
+processes, default one per core; ``OMNIRETAIL_BENCH_DB_POOL`` connections each, default the client count: a
+worker may be handed every client's request at once, and a request beyond the pool would open and close an
+overflow connection, ≈ 20 ms of PostgreSQL each) on 127.0.0.1 against a scratch database seeded with N variants (``--scale``,
 default 20,000) stocked at ``OMNIRETAIL_BENCH_LOCATIONS`` shipping locations (10) and priced on one channel.
 ``OMNIRETAIL_BENCH_WORKERS`` concurrent httpx clients (32) post ``POST /api/v1/orders`` for
 ``OMNIRETAIL_BENCH_SECONDS`` (15): 1–3 lines of random variants, shipped to a random place in Poland, by
@@ -55,7 +57,8 @@ def run(scale: int | None = None, database_url: str | None = None) -> dict[str, 
     statements = asyncio.run(_count_statements(url, channel_id))
     var_dir = tempfile.mkdtemp(prefix="omniretail-bench-orders-")
     port = _free_port()
-    server, name = _start_server(url, port, server_workers, var_dir)
+    pool = env_int("OMNIRETAIL_BENCH_DB_POOL", clients)
+    server, name = _start_server(url, port, server_workers, var_dir, pool=pool)
     try:
         _wait_ready(port, server)
         if shutil.which("wrk") and os.environ.get("OMNIRETAIL_BENCH_LOAD", "wrk") == "wrk":
@@ -74,7 +77,8 @@ def run(scale: int | None = None, database_url: str | None = None) -> dict[str, 
     return {
         **outcome, "pgbench_tps": None if pgbench is None else round(pgbench, 1),
         "ratio_to_pgbench": round(outcome["orders_per_s"] / pgbench, 3) if pgbench else None,
-        **statements, "server": name, "server_workers": server_workers, "clients": clients, "seconds": seconds,
+        **statements, "server": name, "server_workers": server_workers, "db_pool": pool, "clients": clients,
+        "seconds": seconds,
         **loaded,
     }
 
@@ -159,9 +163,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_server(url: str, port: int, workers: int, var_dir: str) -> tuple[subprocess.Popen, str]:
+def _start_server(url: str, port: int, workers: int, var_dir: str, *, pool: int) -> tuple[subprocess.Popen, str]:
     env = {**os.environ, "OMNIRETAIL_DATABASE_URL": url, "OMNIRETAIL_SECRET_KEY": SECRET,
-           "OMNIRETAIL_VAR_DIR": var_dir, "OMNIRETAIL_DB_POOL_SIZE": os.environ.get("OMNIRETAIL_BENCH_DB_POOL", "20")}
+           "OMNIRETAIL_VAR_DIR": var_dir, "OMNIRETAIL_DB_POOL_SIZE": str(pool)}
     if importlib.util.find_spec("granian") is not None:
         cmd = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
                "--workers", str(workers), "--no-access-log", "--log-level", "warning",
@@ -239,7 +243,8 @@ def _load_wrk(port: int, token: str, channel_id: int, *, variants: int, clients:
     with open(script, "w") as fh:
         fh.write(_WRK_SCRIPT % {"token": token, "bodies": bodies, "per_thread": 10_000})
     base = f"http://127.0.0.1:{port}"
-    subprocess.run(["wrk", "-t1", "-c4", "-d2s", "-s", script, base], check=True, capture_output=True)  # warm-up
+    # warm-up with every client, as pgbench connects before it measures: pools filled, statements prepared
+    subprocess.run(["wrk", "-t2", f"-c{clients}", "-d3s", "-s", script, base], check=True, capture_output=True)
     out = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--timeout", "10s", "-s", script, base],
                          check=True, capture_output=True, text=True).stdout
     shutil.rmtree(work, ignore_errors=True)
