@@ -48,14 +48,13 @@ async def _run(*, once: bool, scheduler: bool, metrics_port: int | None = None,
     try:
         runner = Worker(db, settings, registry=handlers.load(), run_scheduler=scheduler,
                         metrics_port=metrics_port, metrics_host=metrics_host)
-        if not once:
-            gc_tuning.apply(settings.gc_threshold)
         if once:
             while await runner.dispatcher.run_once():
                 pass
             if runner.scheduler is not None:
                 await runner.scheduler.run_due_jobs()
             return
+        gc_tuning.apply(settings.gc_threshold)  # a long-running process: platform/gc_tuning.py
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, runner.stop)
