@@ -21,6 +21,7 @@ TRANSFER = {
     "receive": Step(("in_transit",), "in_transit"),  # stays in transit until every shipped unit is in
     "complete": Step(("in_transit",), "received"),
     "cancel": Step(("requested",), "cancelled"),
+    "amend": Step(("requested",), "requested"),  # fewer units requested (the source cannot send them all)
 }
 
 COUNT_SHEET = {

@@ -1,4 +1,5 @@
-"""Transfers between locations: requested → in_transit → received, or cancelled before shipping.
+"""Transfers between locations: requested → in_transit → received, or cancelled before shipping; a request
+can give up units before it ships (:func:`amend_request`).
 
 Shipping writes a ``transfer_out`` movement per line at the source (the stock leaves it; a unit that is
 reserved there cannot be shipped); receiving writes ``transfer_in`` movements at the destination. A partial
@@ -24,7 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.platform import clock, outbox
@@ -46,6 +47,7 @@ TRANSFER_REQUESTED = "inventory.transfer_requested"
 TRANSFER_SHIPPED = "inventory.transfer_shipped"
 TRANSFER_RECEIVED = "inventory.transfer_received"
 TRANSFER_CANCELLED = "inventory.transfer_cancelled"
+TRANSFER_AMENDED = "inventory.transfer_amended"
 
 Scope = frozenset[int] | None
 
@@ -197,6 +199,34 @@ async def cancel_transfer(session: AsyncSession, transfer_id: int, *, actor: str
     cancelled = await get_transfer(session, transfer_id)
     await _announce(session, TRANSFER_CANCELLED, cancelled, {}, cancelled_by=actor)
     return cancelled
+
+
+async def hold_request(session: AsyncSession, transfer_id: int) -> None:
+    """Lock a request that has not shipped (its row, until commit) before a linked document changes its own rows
+    and then amends it: the same order as shipping (transfer, then the document), so the two never deadlock.
+    ``WrongState`` when it shipped or was cancelled."""
+    await _step(session, transfer_id, "amend", clock.now())
+
+
+async def amend_request(session: AsyncSession, transfer_id: int, *, remove: Lines, actor: str) -> TransferRead:
+    """Take units off a request that has not shipped (the source cannot send them). A line left with none goes;
+    a request left with nothing is cancelled (the linked document's ``before_cancel`` hook may refuse)."""
+    transfer = await get_transfer(session, transfer_id)
+    quantities = _quantities(transfer.lines, remove, limit=lambda x: x.quantity_requested, action="remove")
+    await hold_request(session, transfer_id)
+    for line_id, line in await _line_ids(session, transfer):
+        left = line.quantity_requested - quantities.get(line.sku, 0)
+        if left == line.quantity_requested:
+            continue
+        if left:
+            await session.execute(update(TL).where(TL.c.id == line_id).values(quantity_requested=left))
+        else:
+            await session.execute(delete(TL).where(TL.c.id == line_id))
+    amended = await get_transfer(session, transfer_id)
+    await _announce(session, TRANSFER_AMENDED, transfer, quantities, amended_by=actor)
+    if not amended.lines:
+        return await cancel_transfer(session, transfer_id, actor=actor)
+    return amended
 
 
 # --- reading -----------------------------------------------------------------------------------------------

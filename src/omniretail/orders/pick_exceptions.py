@@ -11,7 +11,9 @@
    rejected), never below what other orders still hold (the gap is reported as ``unresolved``: their picks
    will tell); *damaged* → a ``damage`` movement (reason ``damaged``) moving the units out of sellable stock;
 4. feeds the phantom-stock counters (``inventory.phantom``), which may hold availability back at that store;
-5. re-routes the missing units through the routing engine (``routing.solver.solve`` over the channel's other
+5. on a ship-to-store leg (goods a source sends to the pickup store, not shipped yet), takes the units off its
+   transfer and off the pickup store's waiting fulfilment order (``ship_to_store.shrink_leg``); then
+   re-routes the missing units through the routing engine (``routing.solver.solve`` over the channel's other
    sources, as placement does): a new fulfilment order there with its reservation and a store alert — or,
    where nobody has them, backorders or cancels them per the channel's ``unfillable`` setting;
 6. tells the customer only when the promise changes: a collected order whose units now come from another store
@@ -28,13 +30,13 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.auth.schemas import Principal
-from omniretail.inventory import ledger, phantom
+from omniretail.inventory import ledger, phantom, transfers
 from omniretail.inventory import repository as inventory_repo
 from omniretail.inventory import service as inventory_service
 from omniretail.platform import clock
 from omniretail.platform.errors import Conflict, InvalidInput
 
-from . import decline, fulfilment, rerouting, service
+from . import decline, fulfilment, rerouting, service, ship_to_store
 from .states import (
     COLLECTED,
     ORDER_STATES_THAT_FULFIL,
@@ -91,10 +93,6 @@ class NothingToReject(InvalidInput):
 
 def _check(fo, order, lines: list[PickRejection]) -> dict[int, dict]:
     """The fulfilment-order lines rejected, by order line id; raises for anything else."""
-    if fo["delivery_method"] == SHIP_TO_STORE:
-        raise Conflict(f"fulfilment order {fo['id']} sends goods to a pickup store with transfer "
-                       f"{fo['transfer_id']}: cancel it to re-route it (a rejected ship-to-store leg is not "
-                       f"re-routed yet)", fulfilment_order_id=fo["id"], transfer_id=fo["transfer_id"])
     if fo["state"] not in REJECTABLE:
         raise IllegalTransition(entity="fulfilment_order", entity_id=fo["id"], current=fo["state"],
                                 requested="pick_rejected", allowed=[],
@@ -156,6 +154,10 @@ async def reject_pick(session: AsyncSession, fulfilment_order_id: int, *, lines:
     ref = OrderRef.of(order)
     location_id = fo["location_id"]
 
+    leg = fo["delivery_method"] == SHIP_TO_STORE and fo.get("transfer_id") is not None
+    if leg:  # the transfer first, as shipping takes it: ship_to_store.shrink_leg amends it below
+        await transfers.hold_request(session, fo["transfer_id"])
+
     kept = []
     for ln in fo["lines"]:
         r = by_line.get(ln["order_line_id"])
@@ -213,6 +215,10 @@ async def reject_pick(session: AsyncSession, fulfilment_order_id: int, *, lines:
     if cancel:
         timeline.transition(ref, entity="fulfilment_order", from_state=fo["state"], to_state=F.CANCELLED.value,
                             fulfilment_order_id=fo["id"], data={"reason": "every line rejected at the shelf"})
+
+    if leg:  # 4b. the pickup store's leg and the transfer carry the rejected units no more
+        await ship_to_store.shrink_leg(session, fo, order, rejected={r.order_line_id: r.quantity for r in lines},
+                                       timeline=timeline, actor=actor)
 
     # 5. re-route, 6. tell the customer
     plan = await rerouting.reroute(session, order=order, rejecting_location_id=location_id,

@@ -20,6 +20,9 @@ Then, in the transfer's own transactions (``inventory.transfers`` runs the hooks
   ``received`` < ``quantity`` on the pickup lines); the last one makes the pickup fulfilment order ready for
   pickup — a pickup code and the "ready for pickup" message, as when a store picks it itself.
 
+A pick exception on the source's leg before it ships (``pick_exceptions``, :func:`shrink_leg`) takes the units
+off the transfer and the pickup store's leg (cancelling them when nothing is left) and re-routes them.
+
 The ship-to-store leg does not count in the order's state (``service.sync_order_state``): the order is
 fulfilled when the customer has the goods. Channel settings: ``ship_to_store`` (default true),
 ``transfer_days`` (transit time in the promise, default 1).
@@ -144,6 +147,28 @@ async def link(session: AsyncSession, store_plan: StorePlan, *, order: dict, ful
         for row, fo_id in zip(pickup_rows, ids, strict=True):
             row["id"] = fo_id
     return pickup_rows
+
+
+async def shrink_leg(session: AsyncSession, source_fo, order, *, rejected: dict[int, int], timeline: Timeline,
+                     actor: str) -> None:
+    """A ship-to-store leg lost units before it shipped (a pick exception at its source, whose fulfilment order
+    is already shrunk or cancelled, and whose transfer the caller holds: ``transfers.hold_request``): the pickup
+    store's leg waits for that much less (cancelled when nothing is left) and the transfer carries that much
+    less (cancelled with it). ``rejected``: order line id → units. The caller re-routes the units."""
+    pickup = await _leg(session, source_fo["transfer_id"], source=False)
+    if pickup is not None and pickup["state"] == F.AWAITING_TRANSFER:
+        kept = [{**ln, "quantity": ln["quantity"] - rejected.get(ln["order_line_id"], 0)} for ln in pickup["lines"]]
+        kept = [ln for ln in kept if ln["quantity"] > 0]
+        if kept:
+            await fulfilment._update_lines(session, pickup, order, kept)
+        else:
+            await fulfilment._move(session, pickup, order, F.CANCELLED, timeline, data={
+                "reason": "the goods it was waiting for were not found at the sending location"})
+    per_sku: dict[str, int] = {}
+    for ln in source_fo["lines"]:
+        if ln["order_line_id"] in rejected:
+            per_sku[ln["sku"]] = per_sku.get(ln["sku"], 0) + rejected[ln["order_line_id"]]
+    await transfers.amend_request(session, source_fo["transfer_id"], remove=sorted(per_sku.items()), actor=actor)
 
 
 # --- the transfer's hooks ----------------------------------------------------------------------------------

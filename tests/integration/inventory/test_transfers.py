@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import text
 
@@ -124,3 +126,26 @@ async def test_bad_requests_and_scoping(session, two_places):
     assert (await transfers.list_transfers(session, scope=frozenset({elsewhere})))[0] == []
     by_state, _ = await transfers.list_transfers(session, state="in_transit", location_id=wh)
     assert t.id in [x.id for x in by_state]
+
+
+async def test_a_request_gives_up_units_only_before_it_ships(session, two_places):
+    wh, store = two_places
+    t = await transfers.create_transfer(session, source_location_id=wh, destination_location_id=store,
+                                        lines=[("TR-A", 3), ("TR-B", 1)], actor="t")
+    with pytest.raises(InvalidInput, match="at most 1 of TR-B"):
+        await transfers.amend_request(session, t.id, remove=[("TR-B", 2)], actor="t")
+    amended = await transfers.amend_request(session, t.id, remove=[("TR-A", 1), ("TR-B", 1)], actor="t")
+    assert amended.state == "requested" and [(x.sku, x.quantity_requested) for x in amended.lines] == [("TR-A", 2)]
+    payload = (await session.execute(text(
+        "SELECT payload FROM outbox WHERE topic = 'inventory.transfer_amended' ORDER BY id DESC LIMIT 1"))).scalar_one()
+    payload = json.loads(payload) if isinstance(payload, str) else payload  # SQLite: text
+    assert sorted((x["sku"], x["quantity"]) for x in payload["lines"]) == [("TR-A", 1), ("TR-B", 1)]
+    emptied = await transfers.amend_request(session, t.id, remove=[("TR-A", 2)], actor="t")
+    assert emptied.state == "cancelled" and emptied.lines == []
+
+    shipped = await transfers.create_transfer(session, source_location_id=wh, destination_location_id=store,
+                                              lines=[("TR-A", 1)], actor="t")
+    await transfers.ship_transfer(session, shipped.id, actor="t")
+    with pytest.raises(WrongState):
+        await transfers.amend_request(session, shipped.id, remove=[("TR-A", 1)], actor="t")
+    await assert_invariants(session)

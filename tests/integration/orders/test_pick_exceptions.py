@@ -295,3 +295,65 @@ async def test_statements_and_time_of_one_rejection_with_rerouting(client, sessi
     figures.pop("warm-up")
     print(f"\n[{backend}] one pick rejection with re-routing (statements, ms): {figures}")
     assert all(n <= 45 for n, _ms in figures.values()), figures
+
+
+async def _transfer(session, transfer_id):
+    head = (await session.execute(text("SELECT source_location_id, destination_location_id, state FROM "
+                                       "stock_transfer WHERE id = :id"), {"id": transfer_id})).one()
+    lines = await session.execute(text(
+        "SELECT v.sku, l.quantity_requested FROM stock_transfer_line l JOIN variant v ON v.id = l.variant_id "
+        "WHERE l.transfer_id = :id ORDER BY v.sku"), {"id": transfer_id})
+    return (*head, [tuple(x) for x in lines])
+
+
+async def test_a_line_not_found_on_a_ship_to_store_leg_leaves_its_transfer_and_is_sent_from_elsewhere(
+        client, session):
+    # store B (Kraków) has none of SKU0: store A (Warsaw, 3 of them) sends 2 to it; the warehouse has 10
+    shop = await create_shop(session)
+    sku0 = shop.skus[0]
+    order = await _place(client, shop, [(0, 2), (1, 1)], delivery=_pickup(shop, shop.store_b))
+    leg = next(f for f in order["fulfilment_orders"] if f["delivery_method"] == "ship_to_store")
+    waiting = next(f for f in order["fulfilment_orders"] if f["transfer_id"] == leg["transfer_id"] and f is not leg)
+    assert (leg["location_id"], waiting["location_id"], waiting["state"]) == (
+        shop.store_a, shop.store_b, "awaiting_transfer")
+    assert await _transfer(session, leg["transfer_id"]) == (shop.store_a, shop.store_b, "requested", [(sku0, 2)])
+    line0 = next(x["id"] for x in order["lines"] if x["sku"] == sku0)
+    staff = await associate(session, shop.store_a)
+
+    # one of the two is not on store A's shelf
+    out = await _reject(client, staff, leg["id"], [{"order_line_id": line0, "quantity": 1, "reason": "not_found"}])
+    assert out["state"] == "new"
+    [line] = out["lines"]
+    assert line["stock"]["movement_kind"] == "count" and line["stock"]["removed"] == 1
+    [moved] = line["rerouted"]
+    assert (moved["location_id"], moved["quantity"], moved["ship_to_store"]) == (shop.warehouse, 1, True)
+    # store A's transfer carries one unit less; store B waits for one from A and one from the warehouse
+    assert await _transfer(session, leg["transfer_id"]) == (shop.store_a, shop.store_b, "requested", [(sku0, 1)])
+    assert await _transfer(session, moved["transfer_id"]) == (shop.warehouse, shop.store_b, "requested",
+                                                              [(sku0, 1)])
+    got = (await client.get(f"{API}/orders/{order['id']}", headers=shop.auth)).json()
+    fos = {f["id"]: f for f in got["fulfilment_orders"]}
+    assert [(x["sku"], x["quantity"]) for x in fos[leg["id"]]["lines"]] == [(sku0, 1)]
+    assert [(x["sku"], x["quantity"]) for x in fos[waiting["id"]]["lines"]] == [(sku0, 1)]
+    assert fos[waiting["id"]]["state"] == "awaiting_transfer"
+    assert await level(session, sku0, shop.store_a) == (2, 1)
+    assert await level(session, sku0, shop.warehouse) == (10, 1)
+    await assert_invariants(session)
+
+    # the last one is not there either: the leg, its transfer and store B's wait for it are cancelled
+    out = await _reject(client, staff, leg["id"], [{"order_line_id": line0, "quantity": 1, "reason": "not_found"}])
+    assert out["state"] == "cancelled"
+    [moved] = out["lines"][0]["rerouted"]
+    assert (moved["location_id"], moved["quantity"]) == (shop.warehouse, 1)
+    assert await _transfer(session, leg["transfer_id"]) == (shop.store_a, shop.store_b, "cancelled", [])
+    got = (await client.get(f"{API}/orders/{order['id']}", headers=shop.auth)).json()
+    fos = {f["id"]: f for f in got["fulfilment_orders"]}
+    assert (fos[leg["id"]]["state"], fos[waiting["id"]]["state"]) == ("cancelled", "cancelled")
+    sent = [f for f in got["fulfilment_orders"] if f["location_id"] == shop.warehouse and f["state"] == "new"]
+    assert sorted(x["quantity"] for f in sent for x in f["lines"]) == [1, 1]
+    assert got["state"] not in ("cancelled", "completed") and all(x["quantity_cancelled"] == 0 for x in got["lines"])
+    assert await level(session, sku0, shop.store_a) == (1, 0)
+    assert await level(session, sku0, shop.warehouse) == (10, 2)
+    kinds = [e["kind"] for e in got["timeline"]]
+    assert kinds.count("pick.rejected") == 2 and "customer.told_of_change" in kinds
+    await assert_invariants(session)
