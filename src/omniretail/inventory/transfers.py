@@ -211,9 +211,9 @@ async def hold_request(session: AsyncSession, transfer_id: int) -> None:
 async def amend_request(session: AsyncSession, transfer_id: int, *, remove: Lines, actor: str) -> TransferRead:
     """Take units off a request that has not shipped (the source cannot send them). A line left with none goes;
     a request left with nothing is cancelled (the linked document's ``before_cancel`` hook may refuse)."""
+    await hold_request(session, transfer_id)  # then read the lines: no concurrent amendment is lost
     transfer = await get_transfer(session, transfer_id)
     quantities = _quantities(transfer.lines, remove, limit=lambda x: x.quantity_requested, action="remove")
-    await hold_request(session, transfer_id)
     for line_id, line in await _line_ids(session, transfer):
         left = line.quantity_requested - quantities.get(line.sku, 0)
         if left == line.quantity_requested:
