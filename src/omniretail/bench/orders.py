@@ -3,12 +3,14 @@
 The app runs in a subprocess (granian when installed, else uvicorn; ``OMNIRETAIL_BENCH_SERVER_WORKERS``
 processes, default one per core; ``OMNIRETAIL_BENCH_DB_POOL`` connections each, default the client count: a
 worker may be handed every client's request at once, and a request beyond the pool would open and close an
-overflow connection, ≈ 20 ms of PostgreSQL each) on 127.0.0.1 against a scratch database seeded with N variants (``--scale``,
-default 20,000) stocked at ``OMNIRETAIL_BENCH_LOCATIONS`` shipping locations (10) and priced on one channel.
-``OMNIRETAIL_BENCH_WORKERS`` concurrent httpx clients (32) post ``POST /api/v1/orders`` for
-``OMNIRETAIL_BENCH_SECONDS`` (15): 1–3 lines of random variants, shipped to a random place in Poland, by
-customers drawn from a pool (so most are matched, some are new). Each order goes through validation, pricing,
-customer matching, routing (greedy), reservation, the order rows and the outbox in one transaction.
+overflow connection, ≈ 20 ms of PostgreSQL each) on 127.0.0.1 against a scratch database seeded with N variants
+(``--scale``, default 20,000) stocked at ``OMNIRETAIL_BENCH_LOCATIONS`` shipping locations (10) and priced on one
+channel, vacuumed and checkpointed. ``OMNIRETAIL_BENCH_WORKERS`` concurrent clients (32; wrk, else httpx) post
+``POST /api/v1/orders``: a 3 s warm-up with every client, then ``ANALYZE`` (what autovacuum would do after the
+first orders: :func:`_analyze`), then ``OMNIRETAIL_BENCH_SECONDS`` (15) measured. Each order has 1–3 lines of
+random variants, shipped to a random place in Poland, by customers drawn from a pool (so most are matched, some
+are new), and goes through validation, pricing, customer matching, routing (greedy), reservation, the order rows
+and the outbox.
 
 Keys: ``orders_per_s``, ``p50_ms``, ``p99_ms`` (201 responses), ``pgbench_tps`` (tpcb-like, same client count,
 same server), ``ratio_to_pgbench``, and ``sql_statements_per_order``: statements one two-line order costs in the
@@ -62,10 +64,11 @@ def run(scale: int | None = None, database_url: str | None = None) -> dict[str, 
     try:
         _wait_ready(port, server)
         if shutil.which("wrk") and os.environ.get("OMNIRETAIL_BENCH_LOAD", "wrk") == "wrk":
-            outcome = _load_wrk(port, token, channel_id, variants=variants, clients=clients, seconds=seconds)
+            outcome = _load_wrk(port, token, channel_id, variants=variants, clients=clients, seconds=seconds,
+                                after_warm_up=lambda: _analyze(url))
         else:
             outcome = asyncio.run(_load(port, token, channel_id, variants=variants, clients=clients,
-                                        seconds=seconds))
+                                        seconds=seconds, after_warm_up=lambda: _analyze(url)))
     finally:
         server.terminate()
         try:
@@ -231,8 +234,23 @@ end
 """
 
 
-def _load_wrk(port: int, token: str, channel_id: int, *, variants: int, clients: int, seconds: int
-              ) -> dict[str, Any]:
+def _analyze(url: str) -> None:
+    """Statistics of the tables the warm-up filled. The order tables start empty, and a plan cached while a
+    table looked empty (the foreign-key checks' ``SELECT … WHERE id = $1``, the placement read's generic plan)
+    scans it whole for every order as it grows. Autovacuum would analyze them soon after the first orders; the
+    servers this runs on may run with it off (these CI machines do), so the bench does it: the statistics change
+    and every connection plans those statements again. Measured: without it PostgreSQL's CPU per order grew
+    from 1.9 to 2.8 ms over four 10 s runs, sequentially scanning ``sales_order`` and ``customer``."""
+    import psycopg
+
+    from omniretail.platform.db import sync_url
+
+    with psycopg.connect(sync_url(url).replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute("ANALYZE")
+
+
+def _load_wrk(port: int, token: str, channel_id: int, *, variants: int, clients: int, seconds: int,
+              after_warm_up=None) -> dict[str, Any]:
     """Load from wrk (C, Lua bodies): the load generator takes little of the 2 cores the server needs."""
     import json
 
@@ -249,6 +267,8 @@ def _load_wrk(port: int, token: str, channel_id: int, *, variants: int, clients:
     base = f"http://127.0.0.1:{port}"
     # warm-up with every client, as pgbench connects before it measures: pools filled, statements prepared
     subprocess.run(["wrk", "-t2", f"-c{clients}", "-d3s", "-s", script, base], check=True, capture_output=True)
+    if after_warm_up is not None:
+        after_warm_up()
     out = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--timeout", "10s", "-s", script, base],
                          check=True, capture_output=True, text=True).stdout
     shutil.rmtree(work, ignore_errors=True)
@@ -260,8 +280,8 @@ def _load_wrk(port: int, token: str, channel_id: int, *, variants: int, clients:
             "errors": w["socket_errors"], "load_generator": "wrk"}
 
 
-async def _load(port: int, token: str, channel_id: int, *, variants: int, clients: int, seconds: int
-                ) -> dict[str, Any]:
+async def _load(port: int, token: str, channel_id: int, *, variants: int, clients: int, seconds: int,
+                after_warm_up=None) -> dict[str, Any]:
     import httpx
 
     headers = {"Authorization": f"Bearer {token}"}
@@ -273,6 +293,13 @@ async def _load(port: int, token: str, channel_id: int, *, variants: int, client
                                  timeout=30) as http:
         warm_until = time.perf_counter() + 2.0
         stop_at = warm_until + seconds
+
+        async def settle() -> None:
+            await asyncio.sleep(2.0)
+            if after_warm_up is not None:
+                await asyncio.to_thread(after_warm_up)
+
+        settling = asyncio.create_task(settle())
 
         async def client(seed: int) -> None:
             rng = random.Random(seed)
@@ -289,6 +316,7 @@ async def _load(port: int, token: str, channel_id: int, *, variants: int, client
                         latencies.append((time.perf_counter() - began) * 1000)
 
         await asyncio.gather(*(client(i) for i in range(clients)))
+        await settling
     latencies.sort()
     return {"orders_per_s": round(counts["ok"] / seconds, 1), "p50_ms": round(percentile(latencies, 50), 1),
             "p99_ms": round(percentile(latencies, 99), 1), "orders": counts["ok"], "conflicts": counts["conflict"],
