@@ -41,7 +41,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
     async def lifespan(app: FastAPI):
         if app.state.db is None:
             app.state.db = create_database(settings.database_url, echo=settings.sql_echo,
-                                           pool_size=settings.db_pool_size, pre_ping=settings.db_pool_pre_ping)
+                                           pool_size=settings.db_pool_size, pool_overflow=settings.db_pool_overflow,
+                                           pre_ping=settings.db_pool_pre_ping)
         if app.state.db.is_sqlite:
             log.info("embedded SQLite mode: one process, writers serialised (%s)", settings.database_url)
         worker = None

@@ -100,7 +100,9 @@ class Database:
             yield
 
 
-def create_database(url: str, *, echo: bool = False, pool_size: int = 20, pre_ping: bool = False) -> Database:
+def create_database(url: str, *, echo: bool = False, pool_size: int = 20, pool_overflow: int | None = None,
+                    pre_ping: bool = False) -> Database:
+    """``pool_overflow``: connections opened beyond ``pool_size`` for a burst (None: as many; PostgreSQL)."""
     url = normalise_url(url)
     sqlite = is_sqlite_url(url)
     if sqlite:
@@ -112,7 +114,8 @@ def create_database(url: str, *, echo: bool = False, pool_size: int = 20, pre_pi
         read_engine = engine.execution_options(sqlite_begin="DEFERRED")
         return Database(url, engine, read_engine, True, asyncio.Lock())
     engine = create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping, pool_recycle=1800,
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size if pool_overflow is None else pool_overflow,
+        pool_pre_ping=pre_ping, pool_recycle=1800,
         json_deserializer=orjson.loads,  # JSON/JSONB columns read back: the same values, ~5x faster than json
     )
     return Database(url, engine, engine, False, None)

@@ -1,0 +1,28 @@
+import asyncio
+
+import pytest
+from pydantic import ValidationError
+
+from omniretail.platform.config import Settings
+from omniretail.platform.db import create_database
+
+URL = "postgresql://nobody@127.0.0.1:1/none"  # nothing connects: the pool is only built
+
+
+@pytest.mark.parametrize(("overflow", "expected"), [(None, 3), (0, 0), (5, 5)])
+def test_the_overflow_beyond_the_pool_is_as_many_as_the_pool_unless_set(overflow, expected):
+    db = create_database(URL, pool_size=3, pool_overflow=overflow)
+    try:
+        assert db.engine.pool.size() == 3
+        assert db.engine.pool._max_overflow == expected
+    finally:
+        asyncio.run(db.dispose())
+
+
+def test_pool_settings_are_checked_when_they_load():
+    assert Settings(db_pool_overflow=0).db_pool_overflow == 0
+    assert Settings().db_pool_overflow is None
+    with pytest.raises(ValidationError, match="db_pool_overflow"):
+        Settings(db_pool_overflow=-1)
+    with pytest.raises(ValidationError, match="db_pool_size"):
+        Settings(db_pool_size=0)
