@@ -36,7 +36,7 @@ from typing import Any
 
 from .registry import scenario
 from .stock_data import CHANNEL_CODE, env_int, load, postgres_answers, sku
-from .support import percentile, run_pgbench, scratch_database
+from .support import _psql_dsn, percentile, run_pgbench, scratch_database
 
 DEFAULT_SCALE = 20_000
 SECRET = "bench-secret-key-not-for-production"
@@ -243,9 +243,7 @@ def _analyze(url: str) -> None:
     from 1.9 to 2.8 ms over four 10 s runs, sequentially scanning ``sales_order`` and ``customer``."""
     import psycopg
 
-    from omniretail.platform.db import sync_url
-
-    with psycopg.connect(sync_url(url).replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+    with psycopg.connect(_psql_dsn(url), autocommit=True) as conn:
         conn.execute("ANALYZE")
 
 
@@ -295,7 +293,7 @@ async def _load(port: int, token: str, channel_id: int, *, variants: int, client
         stop_at = warm_until + seconds
 
         async def settle() -> None:
-            await asyncio.sleep(2.0)
+            await asyncio.sleep(warm_until - time.perf_counter())
             if after_warm_up is not None:
                 await asyncio.to_thread(after_warm_up)
 
