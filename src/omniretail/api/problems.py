@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from omniretail.platform.errors import PROBLEM_TYPE_PREFIX, DomainError
@@ -72,6 +73,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         log.warning("database unavailable on %s: %s", request.url.path, exc.orig)
         body = _problem(503, "database-unavailable", "Service unavailable",
                         "the database is busy or unreachable; retry shortly", request)
+        return problem_response(request, body, {"Retry-After": "1"})
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_timeout(request: Request, exc: PoolTimeout):
+        log.warning("no database connection free in time on %s: %s", request.url.path, exc)
+        body = _problem(503, "database-busy", "Service unavailable",
+                        "every database connection of this process is in use; retry shortly", request)
         return problem_response(request, body, {"Retry-After": "1"})
 
     @app.exception_handler(Exception)

@@ -2,8 +2,8 @@
 
 The app runs in a subprocess (granian when installed, else uvicorn; ``OMNIRETAIL_BENCH_SERVER_WORKERS``
 processes, default one per core; ``OMNIRETAIL_BENCH_DB_POOL`` connections each, default the client count: a
-worker may be handed every client's request at once, and a request beyond the pool would open and close an
-overflow connection, ≈ 20 ms of PostgreSQL each) on 127.0.0.1 against a scratch database seeded with N variants
+worker may be handed every client's request at once, and a request beyond the pool would wait for a connection)
+on 127.0.0.1 against a scratch database seeded with N variants
 (``--scale``, default 20,000) stocked at ``OMNIRETAIL_BENCH_LOCATIONS`` shipping locations (10) and priced on one
 channel, vacuumed and checkpointed. ``OMNIRETAIL_BENCH_WORKERS`` concurrent clients (32; wrk, else httpx) post
 ``POST /api/v1/orders``: a 3 s warm-up with every client, then ``ANALYZE`` (what autovacuum would do after the

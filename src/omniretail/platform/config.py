@@ -44,10 +44,12 @@ class Settings(BaseSettings):
     sql_echo: bool = False
     db_pool_size: int = Field(default=20, ge=1, description="Database connections each server process keeps")
     db_pool_overflow: int | None = Field(
-        default=None, ge=0,
-        description="Connections a server process may open beyond the pool for a burst and close after use (each "
-        "costs PostgreSQL ≈ 20 ms to open); unset: as many as the pool. 0: a request beyond the pool waits for a "
-        "free connection instead.",
+        default=0, ge=0,
+        description="Connections a server process may open beyond the pool for a burst and close after use. 0 "
+        "(the default): a request beyond the pool waits for a pooled connection (the pool grows to its size as "
+        "needed and keeps them). Each overflow connection costs PostgreSQL a new backend (≈ 10–20 ms of its CPU: "
+        "catalog caches and plans made again); measured, 32 clients on 2 processes with 8 pooled connections "
+        "each: ≈ 190 orders/s with 8 overflow, ≈ 410 with none. Unset: as many as the pool.",
     )
     db_pool_pre_ping: bool = Field(
         default=False,

@@ -101,8 +101,10 @@ class Database:
 
 
 def create_database(url: str, *, echo: bool = False, pool_size: int = 20, pool_overflow: int | None = None,
-                    pre_ping: bool = False) -> Database:
-    """``pool_overflow``: connections opened beyond ``pool_size`` for a burst (None: as many; PostgreSQL)."""
+                    pre_ping: bool = False, pool_timeout: float = 30.0) -> Database:
+    """``pool_overflow``: connections opened beyond ``pool_size`` for a burst and closed after use (None: as
+    many; PostgreSQL). ``pool_timeout``: seconds a session waits for a connection when all are taken (then
+    ``sqlalchemy.exc.TimeoutError``: HTTP 503 with Retry-After)."""
     url = normalise_url(url)
     sqlite = is_sqlite_url(url)
     if sqlite:
@@ -115,7 +117,7 @@ def create_database(url: str, *, echo: bool = False, pool_size: int = 20, pool_o
         return Database(url, engine, read_engine, True, asyncio.Lock())
     engine = create_async_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size if pool_overflow is None else pool_overflow,
-        pool_pre_ping=pre_ping, pool_recycle=1800,
+        pool_pre_ping=pre_ping, pool_recycle=1800, pool_timeout=pool_timeout,
         json_deserializer=orjson.loads,  # JSON/JSONB columns read back: the same values, ~5x faster than json
     )
     return Database(url, engine, engine, False, None)
