@@ -40,8 +40,16 @@ def _ranking(shortlist: Shortlist, missing: list[int], opened: set[int]) -> list
     return [(j, gives) for _, j, gives in scored]
 
 
-def greedy_plan(shortlist: Shortlist, *, open_with: int | None = None) -> Plan:
-    """The greedy plan; ``open_with`` forces the first location (an index into the shortlist)."""
+def first_ranking(shortlist: Shortlist) -> list[tuple[int, list]]:
+    """The ranking the greedy plan opens with (nothing shipped yet): computed once, it serves the plan and
+    its runner-up."""
+    return _ranking(shortlist, [ln.quantity for ln in shortlist.lines], set())
+
+
+def greedy_plan(shortlist: Shortlist, *, open_with: int | None = None,
+                ranking: list[tuple[int, list]] | None = None) -> Plan:
+    """The greedy plan; ``open_with`` forces the first location (an index into the shortlist); ``ranking``:
+    :func:`first_ranking`, when already known."""
     request = shortlist.request
     missing = [ln.quantity for ln in shortlist.lines]
     max_parcels = request.policy.max_parcels
@@ -51,7 +59,8 @@ def greedy_plan(shortlist: Shortlist, *, open_with: int | None = None) -> Plan:
         if open_with is not None and not opened:
             j, gives = open_with, _what_it_gives(shortlist, open_with, missing)
         else:
-            ranking = _ranking(shortlist, missing, opened)
+            if ranking is None or opened:
+                ranking = _ranking(shortlist, missing, opened)
             if not ranking:
                 break
             j, gives = ranking[0]
@@ -63,13 +72,16 @@ def greedy_plan(shortlist: Shortlist, *, open_with: int | None = None) -> Plan:
     return price_plan(request, assignments)
 
 
-def greedy_runner_up(shortlist: Shortlist, chosen: Plan | None = None) -> Plan | None:
+def greedy_runner_up(shortlist: Shortlist, chosen: Plan | None = None,
+                     ranking: list[tuple[int, list]] | None = None) -> Plan | None:
     """The greedy plan that opens with the second-ranked location instead of the first — or the third, and
-    so on, until the plan uses other locations than ``chosen`` (the greedy plan); None if none does."""
+    so on, until the plan uses other locations than ``chosen`` (the greedy plan); None if none does.
+    ``ranking``: :func:`first_ranking`, when already known."""
     if shortlist.request.policy.max_parcels == 0:
         return None
-    chosen = chosen or greedy_plan(shortlist)
-    for j, _ in _ranking(shortlist, [ln.quantity for ln in shortlist.lines], set())[1:]:
+    ranking = first_ranking(shortlist) if ranking is None else ranking
+    chosen = chosen or greedy_plan(shortlist, ranking=ranking)
+    for j, _ in ranking[1:]:
         plan = greedy_plan(shortlist, open_with=j)
         if plan.locations != chosen.locations:
             return plan

@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 from typing import Any
 
 LineId = int | str
@@ -125,8 +126,21 @@ class RoutingRequest:
     def distance_to(self, candidate: Candidate) -> float | None:
         if candidate.latitude is None or candidate.longitude is None:
             return None
-        return distance_km(candidate.latitude, candidate.longitude,
-                           self.destination_latitude, self.destination_longitude)
+        key = (candidate.latitude, candidate.longitude)
+        km = self._distances.get(key)
+        if km is None:
+            km = self._distances[key] = distance_km(candidate.latitude, candidate.longitude,
+                                                    self.destination_latitude, self.destination_longitude)
+        return km
+
+    @cached_property
+    def _distances(self) -> dict[tuple[float, float], float]:
+        """Distances already measured (the plans of one order price the same locations again and again)."""
+        return {}
+
+    @cached_property
+    def candidates_by_id(self) -> dict[int, Candidate]:
+        return {c.location_id: c for c in self.candidates}
 
 
 @dataclass(frozen=True)
@@ -253,13 +267,13 @@ class WavePlan:
 def price_plan(request: RoutingRequest, assignments: Iterable[Assignment]) -> Plan:
     """Price a set of assignments for ``request`` and list what stays unfilled: the one cost function."""
     assignments = tuple(a for a in assignments if a.quantity > 0)
-    by_id = {c.location_id: c for c in request.candidates}
+    by_id = request.candidates_by_id
     costs = request.costs
     used: dict[int, float | None] = {}
     unit_cost = 0.0
     for a in assignments:
         candidate = by_id[a.location_id]
-        km = used.setdefault(a.location_id, request.distance_to(candidate))
+        km = used[a.location_id] = request.distance_to(candidate)
         unit_cost += costs.unit_cost(km) * a.quantity
     parcel_cost = 0.0
     for location_id, km in used.items():

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from .greedy import greedy_plan, greedy_runner_up
+from .greedy import first_ranking, greedy_plan, greedy_runner_up
 from .milp import plan_optimally
 from .model import Explanation, Plan, RoutingRequest, WavePlan
 from .shortlist import Shortlist, StockPool, shortlist
@@ -55,9 +55,10 @@ def solve(request: RoutingRequest, strategy: str = "greedy", *, runner_up: bool 
     sl = shortlist(request)
     second: Plan | None = None
     if strategy == "greedy":
-        plan = greedy_plan(sl)
+        ranking = first_ranking(sl)
+        plan = greedy_plan(sl, ranking=ranking)
         if runner_up:
-            second = greedy_runner_up(sl, plan)
+            second = greedy_runner_up(sl, plan, ranking=ranking)
         rule = GREEDY_RUNNER_UP
     else:
         plan, greedy = _optimal_plan(sl, time_limit)
