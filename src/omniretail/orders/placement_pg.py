@@ -36,8 +36,9 @@ from .sourcing import VARIANTS_WITH_PRICES_SQL
 
 _SEQUENCES = ("sales_order_id_seq", "order_line_id_seq", "reservation_id_seq", "fulfilment_order_id_seq",
               "order_event_id_seq")
-_ALLOCATE = "SELECT " + ", ".join(
-    f"ARRAY(SELECT nextval('{seq}') FROM generate_series(1, ${i + 1}))" for i, seq in enumerate(_SEQUENCES))
+# ``nextvals(sequence, n)`` (migration 0014): n ids in a PL/pgSQL loop, ≈ 10 µs less per array than
+# ``ARRAY(SELECT nextval(…) FROM generate_series(1, n))`` (a function scan started for each)
+_ALLOCATE = "SELECT " + ", ".join(f"nextvals('{seq}', ${i + 1})" for i, seq in enumerate(_SEQUENCES))
 
 
 def _insert_rows(table, param: str, columns: tuple[str, ...], *, one: bool = False) -> str:
@@ -117,10 +118,11 @@ def _columns_of(table, keys: frozenset[str]) -> tuple[str, ...]:
 
 # --- the read: variants with prices, their stock, the buyer's match and the ids, in one round trip ----------
 
-# Sequences are read in InitPlans (evaluated once, and only when a variant row comes back); the buyer's profile
-# and identity ids only when the match finds none. The statement runs inside the function
-# ``order_placement_read`` (migration 0013: one generic plan per connection instead of planning it for every
-# order); a test fails when this text and the function's body differ.
+# Sequences are read in InitPlans (evaluated once, and only when a variant row comes back: ``(SELECT …)`` around
+# the volatile ``nextvals`` keeps it from running for every row); the buyer's profile and identity ids only when
+# the match finds none. The statement runs inside the function ``order_placement_read`` (migration 0013: one
+# generic plan per connection instead of planning it for every order; its body last replaced by 0014); a test
+# fails when this text and the function's body differ.
 READ_STATEMENT, READ_PARAMETERS = numbered(re.sub(r"\bIN :(\w+)", r"= ANY(:\1)", f"""WITH m AS ({MATCH_SQL})
 SELECT q.*,
   (SELECT jsonb_object_agg(s.location_id, s.on_hand - s.reserved - s.safety_stock) FROM stock_level s
@@ -130,8 +132,7 @@ SELECT q.*,
                      THEN nextval('customer_id_seq') END,
                 CASE WHEN CAST(:key AS text) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM m WHERE rank = 0)
                      THEN nextval('customer_identity_id_seq') END]) AS customer_ids,
-  {", ".join(f"ARRAY(SELECT nextval('{seq}') FROM generate_series(1, :n_{i}))" + f" AS ids_{i}"
-             for i, seq in enumerate(_SEQUENCES))}
+  {", ".join(f"(SELECT nextvals('{seq}', :n_{i})) AS ids_{i}" for i, seq in enumerate(_SEQUENCES))}
 FROM ({VARIANTS_WITH_PRICES_SQL}) q"""))
 _CALL_READ = f"SELECT * FROM order_placement_read({', '.join(f'${i}' for i in range(1, len(READ_PARAMETERS) + 1))})"
 

@@ -18,7 +18,7 @@ async def test_the_function_runs_the_statement_the_code_builds_with_one_generic_
     body = source.split("RETURN QUERY ", 1)[1].rsplit(";", 1)[0]
     assert body == placement_pg.READ_STATEMENT, (
         "orders/placement_pg.READ_STATEMENT changed: write a migration that replaces order_placement_read "
-        "with the new statement (see migration 0013)")
+        "with the new statement (see migrations 0013 and 0014)")
     assert "plan_cache_mode=force_generic_plan" in config
 
     conn = await driver_connection(session)
