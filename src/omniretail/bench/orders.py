@@ -7,13 +7,15 @@ on 127.0.0.1 against a scratch database seeded with N variants
 (``--scale``, default 20,000) stocked at ``OMNIRETAIL_BENCH_LOCATIONS`` shipping locations (10) and priced on one
 channel, vacuumed and checkpointed. ``OMNIRETAIL_BENCH_WORKERS`` concurrent clients (32; wrk, else httpx) post
 ``POST /api/v1/orders``: a 3 s warm-up with every client, then ``ANALYZE`` (what autovacuum would do after the
-first orders: :func:`_analyze`), then ``OMNIRETAIL_BENCH_SECONDS`` (15) measured. Each order has 1–3 lines of
-random variants, shipped to a random place in Poland, by customers drawn from a pool (so most are matched, some
-are new), and goes through validation, pricing, customer matching, routing (greedy), reservation, the order rows
-and the outbox.
+first orders: :func:`_analyze`), then ``OMNIRETAIL_BENCH_ROUNDS`` (3) rounds, each ``OMNIRETAIL_BENCH_SECONDS``
+/ rounds (15 / 3 s) of orders followed by as long of pgbench (tpcb-like, same client count, same server, the
+server idle): this machine's speed drifts by ±20 % over minutes, and measured in turn both see the same drift.
+Each order has 1–3 lines of random variants, shipped to a random place in Poland, by customers drawn from a pool
+(so most are matched, some are new), and goes through validation, pricing, customer matching, routing (greedy),
+reservation, the order rows and the outbox.
 
-Keys: ``orders_per_s``, ``p50_ms``, ``p99_ms`` (201 responses), ``pgbench_tps`` (tpcb-like, same client count,
-same server), ``ratio_to_pgbench``, and ``sql_statements_per_order``: statements one two-line order costs in the
+Keys: ``orders_per_s`` (over all rounds), ``p50_ms`` (the median round's), ``p99_ms`` (the worst round's; 201
+responses), ``pgbench_tps`` (the rounds' mean), ``ratio_to_pgbench``, ``rounds`` (each round's figures), and ``sql_statements_per_order``: statements one two-line order costs in the
 service (a known customer; ``…_new_customer`` for a first order), counted with ``platform.sqlcount`` (those sent
 through SQLAlchemy and straight through the driver) after a warm-up order on each pooled connection. On
 PostgreSQL that is one read and one write, which also carries the request's audit entry, so the request adds
@@ -36,7 +38,7 @@ from typing import Any
 
 from .registry import scenario
 from .stock_data import CHANNEL_CODE, env_int, load, postgres_answers, sku
-from .support import _psql_dsn, percentile, run_pgbench, scratch_database
+from .support import _psql_dsn, percentile, pgbench_tps, prepare_pgbench, scratch_database
 
 DEFAULT_SCALE = 20_000
 SECRET = "bench-secret-key-not-for-production"
@@ -60,15 +62,23 @@ def run(scale: int | None = None, database_url: str | None = None) -> dict[str, 
     var_dir = tempfile.mkdtemp(prefix="omniretail-bench-orders-")
     port = _free_port()
     pool = env_int("OMNIRETAIL_BENCH_DB_POOL", clients)
+    rounds = max(1, env_int("OMNIRETAIL_BENCH_ROUNDS", 3))
+    per_round = max(1, seconds // rounds)
     server, name = _start_server(url, port, server_workers, var_dir, pool=pool)
+    measured: list[tuple[dict[str, Any], float | None]] = []
     try:
         _wait_ready(port, server)
+        pgbench_db = prepare_pgbench(clients=clients)
         if shutil.which("wrk") and os.environ.get("OMNIRETAIL_BENCH_LOAD", "wrk") == "wrk":
-            outcome = _load_wrk(port, token, channel_id, variants=variants, clients=clients, seconds=seconds,
-                                after_warm_up=lambda: _analyze(url))
+            load_round = _wrk_load(port, token, channel_id, variants=variants, clients=clients, work=var_dir,
+                                   after_warm_up=lambda: _analyze(url))
         else:
-            outcome = asyncio.run(_load(port, token, channel_id, variants=variants, clients=clients,
-                                        seconds=seconds, after_warm_up=lambda: _analyze(url)))
+            load_round = _httpx_load(port, token, channel_id, variants=variants, clients=clients,
+                                     after_warm_up=lambda: _analyze(url))
+        for _ in range(rounds):  # the machine's speed drifts over minutes: measure both in turn
+            outcome = load_round(per_round)
+            tps = None if pgbench_db is None else pgbench_tps(pgbench_db, clients=clients, seconds=per_round)
+            measured.append((outcome, tps))
     finally:
         server.terminate()
         try:
@@ -76,13 +86,29 @@ def run(scale: int | None = None, database_url: str | None = None) -> dict[str, 
         except subprocess.TimeoutExpired:
             server.kill()
         shutil.rmtree(var_dir, ignore_errors=True)
-    pgbench = run_pgbench(clients=clients, seconds=seconds)
     return {
-        **outcome, "pgbench_tps": None if pgbench is None else round(pgbench, 1),
-        "ratio_to_pgbench": round(outcome["orders_per_s"] / pgbench, 3) if pgbench else None,
-        **statements, "server": name, "server_workers": server_workers, "db_pool": pool, "clients": clients,
-        "seconds": seconds,
-        **loaded,
+        **_combined(measured, per_round), **statements, "server": name, "server_workers": server_workers,
+        "db_pool": pool, "clients": clients, "seconds": per_round * rounds, **loaded,
+    }
+
+
+def _combined(measured: list[tuple[dict[str, Any], float | None]], per_round: int) -> dict[str, Any]:
+    """The rounds together: orders/s and pgbench TPS over all of them, the median round's p50 and the worst
+    round's p99, and each round's figures."""
+    outcomes = [o for o, _ in measured]
+    tps = [t for _, t in measured if t is not None]
+    orders_per_s = sum(o["orders"] for o in outcomes) / (per_round * len(outcomes))
+    pgbench = sum(tps) / len(tps) if tps else None
+    p50s = sorted(o["p50_ms"] for o in outcomes)
+    return {
+        "orders_per_s": round(orders_per_s, 1), "p50_ms": p50s[len(p50s) // 2],
+        "p99_ms": max(o["p99_ms"] for o in outcomes), "orders": sum(o["orders"] for o in outcomes),
+        "non_2xx": sum(o.get("non_2xx", o.get("conflicts", 0)) for o in outcomes),
+        "errors": sum(o["errors"] for o in outcomes), "load_generator": outcomes[0]["load_generator"],
+        "pgbench_tps": None if pgbench is None else round(pgbench, 1),
+        "ratio_to_pgbench": round(orders_per_s / pgbench, 3) if pgbench else None,
+        "rounds": [{"orders_per_s": o["orders_per_s"], "pgbench_tps": None if t is None else round(t, 1),
+                    "ratio_to_pgbench": round(o["orders_per_s"] / t, 3) if t else None} for o, t in measured],
     }
 
 
@@ -247,14 +273,14 @@ def _analyze(url: str) -> None:
         conn.execute("ANALYZE")
 
 
-def _load_wrk(port: int, token: str, channel_id: int, *, variants: int, clients: int, seconds: int,
-              after_warm_up=None) -> dict[str, Any]:
-    """Load from wrk (C, Lua bodies): the load generator takes little of the 2 cores the server needs."""
+def _wrk_load(port: int, token: str, channel_id: int, *, variants: int, clients: int, work: str,
+              after_warm_up=None):
+    """Load from wrk (C, Lua bodies): the load generator takes little of the 2 cores the server needs. Returns
+    a function that measures one round of ``seconds``; the first call warms up first. Its files go in ``work``."""
     import json
 
     customers = max(100, variants // 10)
     rng = random.Random(11)
-    work = tempfile.mkdtemp(prefix="omniretail-bench-wrk-")
     bodies = os.path.join(work, "bodies.jsonl")
     with open(bodies, "w") as fh:
         for _ in range(20_000):
@@ -263,19 +289,42 @@ def _load_wrk(port: int, token: str, channel_id: int, *, variants: int, clients:
     with open(script, "w") as fh:
         fh.write(_WRK_SCRIPT % {"token": token, "bodies": bodies, "per_thread": 10_000})
     base = f"http://127.0.0.1:{port}"
-    # warm-up with every client, as pgbench connects before it measures: pools filled, statements prepared
-    subprocess.run(["wrk", "-t2", f"-c{clients}", "-d3s", "-s", script, base], check=True, capture_output=True)
-    if after_warm_up is not None:
-        after_warm_up()
-    out = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--timeout", "10s", "-s", script, base],
-                         check=True, capture_output=True, text=True).stdout
-    shutil.rmtree(work, ignore_errors=True)
-    line = next(x for x in out.splitlines() if x.startswith("WRK-JSON "))
-    w = json.loads(line[len("WRK-JSON "):])
-    ok = w["requests"] - w["non2xx"] - w["socket_errors"]
-    return {"orders_per_s": round(ok / (w["duration_us"] / 1e6), 1), "p50_ms": round(w["p50_us"] / 1000, 1),
-            "p99_ms": round(w["p99_us"] / 1000, 1), "orders": ok, "non_2xx": w["non2xx"],
-            "errors": w["socket_errors"], "load_generator": "wrk"}
+    warmed = False
+
+    def measure(seconds: int) -> dict[str, Any]:
+        nonlocal warmed
+        if not warmed:
+            # warm-up with every client, as pgbench connects before it measures: pools filled, statements prepared
+            subprocess.run(["wrk", "-t2", f"-c{clients}", "-d3s", "-s", script, base], check=True,
+                           capture_output=True)
+            if after_warm_up is not None:
+                after_warm_up()
+            warmed = True
+        out = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--timeout", "10s", "-s", script,
+                              base], check=True, capture_output=True, text=True).stdout
+        line = next(x for x in out.splitlines() if x.startswith("WRK-JSON "))
+        w = json.loads(line[len("WRK-JSON "):])
+        ok = w["requests"] - w["non2xx"] - w["socket_errors"]
+        return {"orders_per_s": round(ok / (w["duration_us"] / 1e6), 1), "p50_ms": round(w["p50_us"] / 1000, 1),
+                "p99_ms": round(w["p99_us"] / 1000, 1), "orders": ok, "non_2xx": w["non2xx"],
+                "errors": w["socket_errors"], "load_generator": "wrk"}
+
+    return measure
+
+
+def _httpx_load(port: int, token: str, channel_id: int, *, variants: int, clients: int, after_warm_up=None):
+    """Load from httpx clients in this process (without wrk): a function that measures one round; the first
+    round's warm-up ends with ``after_warm_up``."""
+    calls = 0
+
+    def measure(seconds: int) -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        outcome = asyncio.run(_load(port, token, channel_id, variants=variants, clients=clients, seconds=seconds,
+                                    after_warm_up=after_warm_up if calls == 1 else None))
+        return {**outcome, "orders_per_s": round(outcome["orders"] / seconds, 1), "load_generator": "httpx"}
+
+    return measure
 
 
 async def _load(port: int, token: str, channel_id: int, *, variants: int, clients: int, seconds: int,

@@ -53,6 +53,13 @@ def scratch_database(kind: str, name: str = "omniretail_bench") -> str:
 
 def run_pgbench(*, clients: int, seconds: int = 15, scale: int | None = None) -> float | None:
     """TPS of ``pgbench -b tpcb-like`` on a scratch database of the same server, or None without pgbench."""
+    target = prepare_pgbench(clients=clients, scale=scale)
+    return None if target is None else pgbench_tps(target, clients=clients, seconds=seconds)
+
+
+def prepare_pgbench(*, clients: int, scale: int | None = None) -> str | None:
+    """A scratch ``pgbench -i`` database (scale at least the client count) to run :func:`pgbench_tps` against,
+    or None without pgbench."""
     if shutil.which("pgbench") is None:
         return None
     import psycopg
@@ -64,6 +71,12 @@ def run_pgbench(*, clients: int, seconds: int = 15, scale: int | None = None) ->
         conn.execute('CREATE DATABASE "omniretail_pgbench"')
     target = dsn.rsplit("/", 1)[0] + "/omniretail_pgbench"
     subprocess.run(["pgbench", "-i", "-q", "-s", str(scale), target], check=True, capture_output=True)
+    return target
+
+
+def pgbench_tps(target: str, *, clients: int, seconds: int) -> float | None:
+    """TPS of ``pgbench -b tpcb-like`` for ``seconds`` with ``clients`` against a :func:`prepare_pgbench`
+    database."""
     out = subprocess.run(
         ["pgbench", "-b", "tpcb-like", "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds), target],
         check=True, capture_output=True, text=True,
