@@ -74,9 +74,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
 
     from omniretail.channels.feeds.endpoints import public_router as feeds_router  # Google fetches /feeds/…
 
-    from .routers import api_router
+    from .routers import API_ROUTERS
 
-    app.include_router(api_router, prefix=API_PREFIX)
+    for router in API_ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
     app.include_router(feeds_router)
 
     from omniretail.web.pages import install_web
