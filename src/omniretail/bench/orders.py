@@ -16,11 +16,12 @@ Each order has 1–3 lines of random variants, shipped to a random place in Pola
 reservation, the order rows and the outbox.
 
 Keys: ``orders_per_s`` (over all rounds), ``p50_ms`` (the median round's), ``p99_ms`` (the worst round's; 201
-responses), ``pgbench_tps`` (the rounds' mean), ``ratio_to_pgbench``, ``rounds`` (each round's figures), and ``sql_statements_per_order``: statements one two-line order costs in the
-service (a known customer; ``…_new_customer`` for a first order), counted with ``platform.sqlcount`` (those sent
-through SQLAlchemy and straight through the driver) after a warm-up order on each pooled connection. On
-PostgreSQL that is one read and one write, which also carries the request's audit entry, so the request adds
-only its token lookup (cached 5 s) and no BEGIN/COMMIT. The load clients share the machine with the server.
+responses), ``pgbench_tps`` (the rounds' mean), ``ratio_to_pgbench``, ``rounds`` (each round's figures), and
+``sql_statements_per_order``: statements one two-line order costs in the service (a known customer;
+``…_new_customer`` for a first order), counted with ``platform.sqlcount`` (those sent through SQLAlchemy and
+straight through the driver) after a warm-up order on each pooled connection. On PostgreSQL that is one read and
+one write, which also carries the request's audit entry, so the request adds only its token lookup (cached 5 s) and
+no BEGIN/COMMIT. The load clients share the machine with the server.
 """
 
 from __future__ import annotations
