@@ -26,3 +26,15 @@ def test_pool_settings_are_checked_when_they_load():
         Settings(db_pool_overflow=-1)
     with pytest.raises(ValidationError, match="db_pool_size"):
         Settings(db_pool_size=0)
+
+
+@pytest.mark.parametrize(("server_pool", "worker_pool"), [(20, 10), (8, 4), (1, 4), (40, 20)])
+def test_the_worker_keeps_its_connections_instead_of_opening_overflow_ones(server_pool, worker_pool):
+    from omniretail.cli.worker import worker_database
+
+    db = worker_database(Settings(database_url=URL, db_pool_size=server_pool))
+    try:
+        assert db.engine.pool.size() == worker_pool
+        assert db.engine.pool._max_overflow == 0
+    finally:
+        asyncio.run(db.dispose())
