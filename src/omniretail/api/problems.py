@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
+from asyncpg.exceptions import DataError as AsyncpgDataError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -40,6 +41,11 @@ def _problem(status: int, code: str, title: str, detail: str, request: Request, 
             "instance": request.url.path, **extra}
 
 
+def _refused_while_binding(error: BaseException) -> bool:
+    """asyncpg refused a parameter while encoding it: an integer beyond 64 bits."""
+    return isinstance(error, AsyncpgDataError) and "out of int64 range" in str(error)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError):
@@ -67,6 +73,29 @@ def install_problem_handlers(app: FastAPI) -> None:
         log.info("integrity error on %s: %s", request.url.path, exc.orig)
         body = _problem(409, "conflict", "Conflict", "the change conflicts with existing data", request)
         return problem_response(request, body)
+
+    # A value the database cannot hold (an id beyond 64 bits in a path, where no schema sets a bound): the driver
+    # refuses it (SQLite: OverflowError; asyncpg: DataError while binding; PostgreSQL: a data exception).
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(request: Request, exc: Exception):
+        log.info("value out of range on %s: %s", request.url.path, exc)
+        body = _problem(422, "value-out-of-range", "Value out of range",
+                        "a value in the request cannot be stored: a number beyond 9223372036854775807, or text "
+                        "longer than its field holds", request)
+        return problem_response(request, body)
+
+    @app.exception_handler(DBAPIError)
+    async def _driver(request: Request, exc: DBAPIError):
+        if _refused_while_binding(getattr(exc.orig, "__cause__", None) or exc.orig):  # through SQLAlchemy
+            return await _out_of_range(request, exc)
+        return await _unexpected(request, exc)
+
+    @app.exception_handler(AsyncpgDataError)
+    async def _driver_direct(request: Request, exc: Exception):
+        if _refused_while_binding(exc):  # the hot paths' statements sent straight through asyncpg
+            return await _out_of_range(request, exc)
+        return await _unexpected(request, exc)
 
     @app.exception_handler(OperationalError)
     async def _operational(request: Request, exc: OperationalError):

@@ -2,20 +2,74 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# what an e-mail address and a phone number must look like to be taken (matching normalises them further)
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+PHONE_PATTERN = re.compile(r"^\+?[\d\s().\-/]+$")
+
+
+def checked_email(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    if not EMAIL_PATTERN.match(value.strip()):
+        raise ValueError("not an e-mail address (name@example.com)")
+    return value.strip()
+
+
+def checked_phone(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    digits = sum(ch.isdigit() for ch in value)
+    if not PHONE_PATTERN.match(value.strip()) or not 6 <= digits <= 15:
+        raise ValueError("not a phone number (6–15 digits, optionally +country code)")
+    return value.strip()
 
 
 class CustomerDetails(BaseModel):
-    """Who placed an order, as the channel tells it; matched to a profile by identity, e-mail or phone."""
+    """Who placed an order, as the channel tells it; matched to a profile by identity, e-mail or phone. An
+    e-mail or phone that cannot be one is refused (422), not dropped: the buyer would get no messages."""
 
     name: str = Field(default="", max_length=200)
-    email: str | None = Field(default=None, max_length=254)
-    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=254, examples=["anna@example.com"])
+    phone: str | None = Field(default=None, max_length=40, examples=["+48 501 234 567"])
     external_id: str | None = Field(default=None, max_length=200, description="The channel's id for the buyer")
     locale: str | None = Field(default=None, max_length=10)
     marketing_consent: bool | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return checked_email(value)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return checked_phone(value)
+
+
+class ImportedBuyer(CustomerDetails):
+    """A marketplace's buyer, taken as the marketplace reports it: an unusable e-mail or phone is left out (the
+    order is imported all the same; the buyer is matched by what remains), never a reason to refuse the order."""
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        try:
+            return checked_email(value)
+        except ValueError:
+            return None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        try:
+            return checked_phone(value)
+        except ValueError:
+            return None
 
 
 class CustomerIdentityRead(BaseModel):

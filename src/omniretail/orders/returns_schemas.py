@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -110,7 +111,8 @@ class ReturnInspect(BaseModel):
 
 
 class RefundCreate(BaseModel):
-    amount: AmountIn | None = Field(default=None, description="Default: everything still owed on the return")
+    amount: Annotated[AmountIn, Field(gt=0)] | None = Field(
+        default=None, description="More than zero; default: everything still owed on the return")
     method: RefundMethod = RefundMethod.ORIGINAL_PAYMENT
     include_shipping: bool = Field(default=False, description="Also pay back the order's shipping (once per order)")
     location_id: int | None = Field(default=None, description="The store paying out (cash); default: the return's")

@@ -7,12 +7,20 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from omniretail.customers.schemas import CustomerDetails
-from omniretail.pricing.schemas import AmountIn, AmountOut, UtcDatetime
+from omniretail.customers.schemas import CustomerDetails, ImportedBuyer
+from omniretail.pricing.schemas import MAX_AMOUNT, AmountIn, AmountOut, UtcDatetime
 
 MAX_LINES = 200
+MAX_BIGINT = 2**63 - 1  # what a database integer column holds
+
+
+def not_blank(value: str | None) -> str | None:
+    """An external id is how a repeat is recognised: a blank one would make every blank-id order the same order."""
+    if value is not None and not value.strip():
+        raise ValueError("must not be blank")
+    return value
 
 
 class DeliveryMethod(StrEnum):
@@ -72,7 +80,7 @@ class OrderCreate(BaseModel):
     channel's price lists, never from the request."""
 
     channel_id: int
-    external_id: str | None = Field(default=None, max_length=200,
+    external_id: str | None = Field(default=None, min_length=1, max_length=200,
                                     description="The channel's id (cart, receipt); placing it twice gives one order")
     customer: CustomerDetails | None = None
     delivery: Delivery
@@ -82,12 +90,26 @@ class OrderCreate(BaseModel):
     origin_location_id: int | None = Field(default=None, description="The store where staff entered the order")
     note: str = Field(default="", max_length=1000)
 
+    @field_validator("external_id")
+    @classmethod
+    def _external_id(cls, value: str | None) -> str | None:
+        return not_blank(value)
+
 
 class ImportedLine(BaseModel):
     sku: str = Field(min_length=1, max_length=64)
     quantity: int = Field(ge=1, le=10_000)
     unit_price: AmountIn = Field(description="What the channel charged per unit")
     discount: AmountIn = Field(default=Decimal(0), description="Discount on the whole line")
+
+    @model_validator(mode="after")
+    def _sensible(self) -> ImportedLine:
+        subtotal = self.unit_price * self.quantity
+        if subtotal >= MAX_AMOUNT:
+            raise ValueError(f"unit_price × quantity must be below {MAX_AMOUNT:,}")
+        if self.discount > subtotal:
+            raise ValueError("discount is for the whole line and cannot exceed unit_price × quantity")
+        return self
 
 
 class ImportStatus(StrEnum):
@@ -101,17 +123,23 @@ class OrderImport(BaseModel):
 
     channel_id: int
     external_id: str = Field(min_length=1, max_length=200)
-    revision: int | None = Field(default=None, ge=0, description="The channel's revision or event sequence")
+    revision: int | None = Field(default=None, ge=0, le=MAX_BIGINT,
+                                 description="The channel's revision or event sequence")
     status: ImportStatus = ImportStatus.PLACED
     cancel_reason: str | None = Field(default=None, max_length=500)
     placed_at: UtcDatetime | None = None
     currency: str | None = Field(default=None, description="Must be the channel's currency when given")
-    buyer: CustomerDetails | None = None
+    buyer: ImportedBuyer | None = None
     delivery: Delivery
     lines: list[ImportedLine] = Field(min_length=1, max_length=MAX_LINES)
     shipping_amount: AmountIn = Decimal(0)
     payment_status: PaymentStatus = PaymentStatus.PAID
     note: str = Field(default="", max_length=1000)
+
+    @field_validator("external_id")
+    @classmethod
+    def _external_id(cls, value: str | None) -> str | None:
+        return not_blank(value)
 
 
 class OrderCancel(BaseModel):

@@ -9,6 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from omniretail.platform.errors import InvalidInput
+
+# A line may come to at most this many minor units (10^14 in major units): 200 lines and the shipping then still
+# sum far inside a database's 64-bit integer.
+MAX_LINE_MINOR = 10**16
+
 
 @dataclass(frozen=True, slots=True)
 class LineAmounts:
@@ -37,6 +43,8 @@ def line_amounts(*, unit_price: int, quantity: int, discount: int, tax_rate: Dec
     if quantity <= 0:
         return LineAmounts(0, 0, 0, 0)
     subtotal = unit_price * quantity
+    if subtotal >= MAX_LINE_MINOR:
+        raise InvalidInput("a line's unit price × quantity is too large", field="lines")
     discount = max(0, min(discount, subtotal))
     base = subtotal - discount
     if prices_include_tax:

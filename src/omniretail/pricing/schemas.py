@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -23,6 +24,7 @@ from . import rules
 
 MAX_BULK_ITEMS = 1000
 MAX_AMOUNT = Decimal(10) ** 13
+_DECIMAL_TEXT = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
 
 def decimal_input(value: Any) -> Decimal:
@@ -39,6 +41,8 @@ def decimal_input(value: Any) -> Decimal:
     if isinstance(value, Decimal | int):
         amount = Decimal(value)
     elif isinstance(value, str):
+        if not _DECIMAL_TEXT.match(value.strip()):  # no exponents ("1e3"), NaN or Infinity: what the schema says
+            raise ValueError(f"not a decimal amount such as \"19.99\": {value!r}")
         try:
             amount = Decimal(value.strip())
         except InvalidOperation:
