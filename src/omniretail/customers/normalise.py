@@ -17,6 +17,20 @@ def normalise_email(value: str | None) -> str | None:
     return value if "@" in value else None
 
 
+# where a number written without its country code is taken to be from, by the channel's language
+LOCALE_REGIONS = {"pl": "PL", "tr": "TR", "sq": "AL"}
+
+
+def phone_region(*, country: str | None = None, locale: str | None = None) -> str:
+    """The region a local number ("0532 123 45 67") is read in: the delivery country when known, else the one
+    the channel's language suggests (Polish, Turkish, Albanian), else Poland."""
+    if country and len(country.strip()) == 2:
+        return country.strip().upper()
+    if locale:
+        return LOCALE_REGIONS.get(locale.split("-")[0].split("_")[0].lower(), DEFAULT_REGION)
+    return DEFAULT_REGION
+
+
 def normalise_phone(value: str | None, region: str = DEFAULT_REGION) -> str | None:
     """E.164 (``+48501234567``), or None when the text is not a possible phone number."""
     if value is None or not value.strip():

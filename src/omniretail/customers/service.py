@@ -35,7 +35,7 @@ from omniretail.platform.outbox import append_event
 from omniretail.platform.pagination import SortSpec, paginate
 
 from .models import Customer, CustomerIdentity, CustomerMerge
-from .normalise import identity_key, normalise_email, normalise_phone
+from .normalise import identity_key, normalise_email, normalise_phone, phone_region
 from .schemas import CustomerDetails
 
 MERGED_TOPIC = "customers.merged"
@@ -75,9 +75,11 @@ class CustomerMatch:
         return self.key is None
 
 
-def normalised(details: CustomerDetails | None, *, default_locale: str) -> dict:
+def normalised(details: CustomerDetails | None, *, default_locale: str, region: str | None = None) -> dict:
+    """``region``: where a phone number without its country code is from (default: by ``default_locale``)."""
     details = details or CustomerDetails()
-    email, phone = normalise_email(details.email), normalise_phone(details.phone)
+    email = normalise_email(details.email)
+    phone = normalise_phone(details.phone, region or phone_region(locale=default_locale))
     return {"name": details.name.strip(), "email": email, "phone": phone,
             "locale": normalise_locale(details.locale or default_locale),
             "marketing_consent": bool(details.marketing_consent),
@@ -114,11 +116,11 @@ UNION ALL
 SELECT c.id, NULL, 2, c.email, c.phone FROM customer c WHERE c.phone = :phone AND c.merged_into_id IS NULL"""
 
 
-def match_request(details: CustomerDetails | None, *, channel_id: int, default_locale: str = "en"
-                  ) -> tuple[CustomerMatch, dict | None]:
+def match_request(details: CustomerDetails | None, *, channel_id: int, default_locale: str = "en",
+                  region: str | None = None) -> tuple[CustomerMatch, dict | None]:
     """The buyer normalised (a match that found nothing yet) and the parameters of the match statement
     (None: an anonymous buyer, nothing to match)."""
-    d = normalised(details, default_locale=default_locale)
+    d = normalised(details, default_locale=default_locale, region=region)
     base = CustomerMatch(None, None, d["key"], d["name"], d["email"], d["phone"], d["locale"],
                          d["marketing_consent"], "none" if d["key"] is None else "new")
     if d["key"] is None:
@@ -137,9 +139,9 @@ def pick_match(base: CustomerMatch, rows) -> CustomerMatch:
 
 
 async def find_customer(session: AsyncSession, *, channel_id: int, details: CustomerDetails | None,
-                        default_locale: str = "en") -> CustomerMatch:
+                        default_locale: str = "en", region: str | None = None) -> CustomerMatch:
     """One statement: the channel identity, else the oldest live profile with the e-mail, else the phone."""
-    base, params = match_request(details, channel_id=channel_id, default_locale=default_locale)
+    base, params = match_request(details, channel_id=channel_id, default_locale=default_locale, region=region)
     if params is None:
         return base
     stmt = _MATCH[bool(base.email), bool(base.phone)]

@@ -27,7 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.auth import service as auth_service
 from omniretail.auth.schemas import Principal
+from omniretail.channels import settings as channel_settings
 from omniretail.customers import service as customers_service
+from omniretail.customers.normalise import phone_region
 from omniretail.customers.schemas import CustomerDetails
 from omniretail.inventory import service as inventory_service
 from omniretail.inventory.repository import is_postgresql
@@ -44,7 +46,9 @@ from .schemas import Delivery, OrderCreate, OrderImport
 from .states import AT_ONE_STORE, OrderState
 
 ORDERS, LINES, FULFILMENT = Order.__table__, OrderLine.__table__, FulfilmentOrder.__table__
-UNFILLABLE = ("backorder", "cancel_line", "reject")
+UNFILLABLE = channel_settings.UNFILLABLE  # the values of the channel setting ``unfillable``
+# Channel settings orders.promise reads straight from ``settings`` (through placement_rows): checked up front.
+PROMISE_SETTINGS = ("transfer_days", "pickup_promise_hours")
 UNPAID = ("pending",)
 
 
@@ -185,11 +189,8 @@ def _price_lines(channel: sourcing.ChannelContext, placement: Placement,
 
 
 def _unfillable_policy(channel: sourcing.ChannelContext, placement: Placement) -> str:
-    policy = channel.setting("unfillable") or ("backorder" if placement.imported else "reject")
-    if policy not in UNFILLABLE:
-        raise InvalidInput(f"channel {channel.code} has an unknown unfillable policy {policy!r}",
-                           allowed=list(UNFILLABLE))
-    return policy
+    """One of ``UNFILLABLE``: ``setting`` refuses any other stored value (a 422 naming settings.unfillable)."""
+    return channel.setting("unfillable") or ("backorder" if placement.imported else "reject")
 
 
 def _allocate(lines: list[_Line], plan, policy: str) -> None:
@@ -236,10 +237,12 @@ async def place_order(session: AsyncSession, *, placement: Placement, principal:
     origin = _check_access(channel, placement, principal)
     if channel.existing_order_id is not None:
         return Placed(channel.existing_order_id, created=False)
+    channel.check_settings(*PROMISE_SETTINGS)
     candidates, collected = _candidates(channel, delivery)
     skus = [x.sku for x in placement.lines]
+    region = phone_region(country=delivery.address.country if delivery.address else None, locale=channel.locale)
     buyer, match_params = customers_service.match_request(placement.customer, channel_id=channel.id,
-                                                          default_locale=channel.locale)
+                                                          default_locale=channel.locale, region=region)
     read = None
     if is_postgresql(session):  # one round trip: variants, prices, stock, the buyer and ids (placement_pg)
         read = await placement_pg.read(session, channel=channel, skus=skus, location_ids=[c.id for c in candidates],
@@ -282,7 +285,8 @@ async def place_order(session: AsyncSession, *, placement: Placement, principal:
     if placement.shipping_amount is not None:
         shipping = _minor(placement.shipping_amount, channel.currency, "shipping_amount")
     elif not collected:
-        shipping = _minor(Decimal(str(channel.setting("shipping_fee", "0"))), channel.currency, "shipping_fee")
+        shipping = _minor(Decimal(str(channel.setting("shipping_fee", "0"))), channel.currency,
+                          "settings.shipping_fee")
     else:
         shipping = 0
     amounts = totals.order_amounts(line_amounts, shipping=shipping)
@@ -293,7 +297,7 @@ async def place_order(session: AsyncSession, *, placement: Placement, principal:
         match = buyer
     else:
         match = await customers_service.find_customer(session, channel_id=channel.id, details=placement.customer,
-                                                      default_locale=channel.locale)
+                                                      default_locale=channel.locale, region=region)
     one_statement = (read is not None and read.ids is not None and store_plan is None and plan is explanation.plan
                      and plan.assignments and not match.fill)
     if match.customer_id is not None and not one_statement:

@@ -52,6 +52,14 @@ class Address(BaseModel):
     latitude: float | None = Field(default=None, ge=-90, le=90, description="Used to route to the nearest stock")
     longitude: float | None = Field(default=None, ge=-180, le=180)
 
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        """ISO 3166 alpha-2, upper case ("pl" is PL): routing zones and phone numbers read it."""
+        if not value.isascii() or not value.isalpha():
+            raise ValueError("an ISO 3166 country code such as PL, TR or AL")
+        return value.upper()
+
 
 class Delivery(BaseModel):
     method: DeliveryMethod

@@ -82,3 +82,16 @@ async def test_numbers_beyond_what_is_stored_are_a_422(client, session):
         answer = await client.get(path, headers=shop.auth)
         assert answer.status_code == 422, answer.text
         assert problem(answer)["type"].endswith(":value-out-of-range"), answer.text
+
+
+async def test_a_local_phone_number_is_read_in_the_delivery_country(client, session):
+    """A buyer in Turkey typing "0532 …" gets a profile with +90…: matched next time and reachable by SMS."""
+    shop = await create_shop(session)
+    body = order_body(shop, [(0, 1)], customer={"name": "Ayşe", "phone": "0532 123 45 67"})
+    body["delivery"]["address"]["country"] = "tr"
+    placed = await client.post(f"{API}/orders", headers=shop.auth, json=body)
+    assert placed.status_code == 201, placed.text
+    order = placed.json()
+    assert order["shipping_address"]["country"] == "TR"
+    customer = await client.get(f"{API}/customers/{order['customer_id']}", headers=shop.auth)
+    assert customer.json()["phone"] == "+905321234567", customer.text
