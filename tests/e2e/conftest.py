@@ -115,11 +115,12 @@ def live_server(_browser_available, tmp_path_factory, e2e_smtp) -> str:
     root = tmp_path_factory.mktemp("e2e")
     database_url = f"sqlite+aiosqlite:///{root / 'e2e.db'}"
     upgrade(database_url)
-    settings = Settings(database_url=database_url, secret_key=seed.SECRET_KEY, var_dir=root,
-                        smtp_host="127.0.0.1", smtp_port=e2e_smtp[0], smtp_starttls=False,
-                        smtp_from="Kaszub Outdoor <orders@kaszub.example>")
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
+    settings = Settings(database_url=database_url, secret_key=seed.SECRET_KEY, var_dir=root,
+                        smtp_host="127.0.0.1", smtp_port=e2e_smtp[0], smtp_starttls=False,
+                        smtp_from="Kaszub Outdoor <orders@kaszub.example>",
+                        public_url=base_url)  # the links in customer messages (the decline link) lead here
     _in_thread(lambda: seed.seed(database_url, base_url=base_url))
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))

@@ -47,6 +47,11 @@ def sample_data(template: str, currency: str = "PLN") -> NotificationData:
                             "estimated_delivery": date(2026, 12, 3)}
     if template == "delayed":
         data["delay"] = {"reason": "A supplier delivery arrived late.", "new_estimate": date(2026, 12, 10)}
+    if template == "items_removed":
+        data["lines"] = data["lines"][1:]
+        data["totals"] = None
+        data["removal"] = {"lines": [{"sku": lines[0][0], "name": lines[0][1], "quantity": 1, "reason": "removed"}],
+                           "refunded": True}
     if template == "fulfilment_changed":
         data["lines"], data["totals"] = data["lines"][:1], None
         data["change"] = {"kind": "another_store", "decline_url": "https://shop.example.com/orders/decline/abc",

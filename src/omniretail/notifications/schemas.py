@@ -25,7 +25,12 @@ Append one outbox event in the transaction that changed the order::
                 "opening_hours": {"mon": [["09:00", "21:00"]], "sun": []}}},   # the location's own format
             "shipment": {"carrier": "InPost", "tracking_number": "6800…", "tracking_url": "https://…",
                          "estimated_delivery": "2026-12-03"},
-            "delay": {"reason": "…", "new_estimate": "2026-12-10"},
+            "delay": {"reason": "…", "new_estimate": "2026-12-10",           # delayed: a reason in words, or
+                      "lines": [{"sku": "RUN-42", "name": "Runner 42", "quantity": 2,  # the lines that wait
+                                 "reason": "backordered"}],  # backordered | preordered
+                      "decline_url": "https://…"},  # optional: the signed link to refund them instead
+            "removal": {"lines": [{"sku": "RUN-42", "name": "Runner 42", "quantity": 2, "reason": "removed"}],
+                        "refunded": True},        # items_removed: lines taken off the order (paid: refunded)
             "change": {"kind": "another_store", "store": {…}, "decline_url": "https://…"},  # fulfilment_changed
             "cancellation": {"reason": "The item is no longer available."},
             "refund": {"amount": "199.00", "method": "card", "reason": "…"},
@@ -34,11 +39,16 @@ Append one outbox event in the transaction that changed the order::
         }})
 
 Build it with ``NotifyPayload(...)`` and ``notify_event(payload)`` to validate when you emit. Amounts are
-decimal strings in the order's currency (never floats); times without a zone are taken as UTC. Which sections are required depends on the
-template: ``ready_for_pickup`` needs ``pickup``, ``shipped`` needs ``shipment``, ``cancelled`` needs
-``cancellation.reason`` (a customer is always told why), ``refunded`` needs ``refund``, ``fulfilment_changed`` needs ``change``. ``delayed`` may carry
-``delay``. ``return_authorised`` and ``return_received`` need ``return_request`` (its ``store``: where to bring
-the goods, or where they came in; none: any store that takes returns, or the post). The event is consumed at least once; the notification is sent once per (event, recipient, template).
+decimal strings in the order's currency (never floats); times without a zone are taken as UTC. Which sections
+are required depends on the template: ``ready_for_pickup`` needs ``pickup``, ``shipped`` needs ``shipment``,
+``cancelled`` needs ``cancellation.reason`` (a customer is always told why), ``refunded`` needs ``refund``,
+``fulfilment_changed`` needs ``change``. ``delayed`` may carry ``delay``: free ``reason`` text, or the ``lines``
+that wait, each with a reason code (``backordered``, ``preordered``) that the template words in the message's
+language. ``items_removed`` needs ``removal``: the lines taken off the order (reason ``removed``), never told as
+a delay. ``return_authorised`` and ``return_received`` need ``return_request`` (its ``store``: where to bring
+the goods, or where they came in; none: any store that takes returns, or the post). Links a customer follows
+(``decline_url``) are absolute. The event is consumed at least once; the notification is sent once per (event,
+recipient, template).
 A payload that does not validate is parked at once with the validation error in ``outbox.last_error``.
 """
 
@@ -54,13 +64,13 @@ from omniretail.platform.i18n import SUPPORTED_LOCALES
 from omniretail.platform.money import MoneyError, validate_currency
 
 TOPIC = "orders.notify"
-TEMPLATES = ("order_confirmed", "ready_for_pickup", "shipped", "delayed", "cancelled", "refunded",
-             "fulfilment_changed", "return_authorised", "return_received")
-TemplateName = Literal["order_confirmed", "ready_for_pickup", "shipped", "delayed", "cancelled", "refunded",
-                       "fulfilment_changed", "return_authorised", "return_received"]
+TEMPLATES = ("order_confirmed", "ready_for_pickup", "shipped", "delayed", "items_removed", "cancelled",
+             "refunded", "fulfilment_changed", "return_authorised", "return_received")
+TemplateName = Literal["order_confirmed", "ready_for_pickup", "shipped", "delayed", "items_removed", "cancelled",
+                       "refunded", "fulfilment_changed", "return_authorised", "return_received"]
 Channel = Literal["email", "sms"]
-# A customer cannot opt out of hearing that their order was cancelled.
-MANDATORY_TEMPLATES = frozenset({"cancelled"})
+# A customer cannot opt out of hearing that their order, or part of it, was cancelled.
+MANDATORY_TEMPLATES = frozenset({"cancelled", "items_removed"})
 
 Amount = Annotated[Decimal, Field(max_digits=18, decimal_places=4)]
 
@@ -133,9 +143,58 @@ class Shipment(_Part):
         return value or None
 
 
+def _absolute_link(value: str | None) -> str | None:
+    """A link a customer can follow from an e-mail: absolute, http(s)."""
+    if value and not value.lower().startswith(("https://", "http://")):
+        raise ValueError("must be an absolute http(s) link")
+    return value or None
+
+
+WebLink = Annotated[str | None, AfterValidator(_absolute_link)]
+# Why a line of an order is mentioned: it waits for stock (``backordered``) or for an expected delivery
+# (``preordered``), or it was taken off the order (``removed``). Templates word each in their language.
+LineReason = Literal["backordered", "preordered", "removed"]
+WAITING = ("backordered", "preordered")
+
+
+class AffectedLine(_Part):
+    """A line a message is about, and why: the template writes the sentence in the message's language."""
+
+    sku: str = ""
+    name: str = Field(min_length=1)
+    quantity: int | None = Field(default=None, ge=1, description="Units concerned; none: the line")
+    reason: LineReason
+
+
 class Delay(_Part):
-    reason: str | None = None
+    reason: str | None = Field(default=None, description="Free text, shown as it is (not translated)")
     new_estimate: date | None = None
+    lines: list[AffectedLine] = Field(default_factory=list, description="Lines that wait (backordered, "
+                                                                        "preordered)")
+    decline_url: WebLink = Field(default=None, description="Signed link to refund the waiting lines instead")
+
+    @field_validator("lines")
+    @classmethod
+    def _waiting(cls, lines: list[AffectedLine]) -> list[AffectedLine]:
+        if any(line.reason not in WAITING for line in lines):
+            raise ValueError("a delay's lines wait (backordered, preordered); removed lines are told with "
+                             "items_removed")
+        return lines
+
+
+class Removal(_Part):
+    """Lines taken off the order (not available): not charged, or refunded when they were paid for."""
+
+    lines: list[AffectedLine] = Field(min_length=1)
+    refunded: bool = Field(default=False, description="They were paid for and are refunded (a refunded message "
+                                                      "gives the amount); else they are not charged")
+
+    @field_validator("lines")
+    @classmethod
+    def _removed(cls, lines: list[AffectedLine]) -> list[AffectedLine]:
+        if any(line.reason != "removed" for line in lines):
+            raise ValueError("the lines of a removal have reason 'removed'")
+        return lines
 
 
 class Change(_Part):
@@ -145,14 +204,7 @@ class Change(_Part):
     kind: Literal["another_store", "ship_to_store"]
     store: Store | None = None
     new_estimate: date | None = None
-    decline_url: str | None = None
-
-    @field_validator("decline_url")
-    @classmethod
-    def _web_link(cls, value: str | None) -> str | None:
-        if value and not value.lower().startswith(("https://", "http://", "/")):
-            raise ValueError("decline_url must be an http(s) link")
-        return value or None
+    decline_url: WebLink = None
 
 
 class Cancellation(_Part):
@@ -192,6 +244,7 @@ class NotificationData(_Part):
     pickup: Pickup | None = None
     shipment: Shipment | None = None
     delay: Delay | None = None
+    removal: Removal | None = None
     change: Change | None = None
     cancellation: Cancellation | None = None
     refund: Refund | None = None
@@ -207,7 +260,7 @@ class NotificationData(_Part):
 
 
 REQUIRED_SECTION = {"ready_for_pickup": "pickup", "shipped": "shipment", "cancelled": "cancellation",
-                    "refunded": "refund", "fulfilment_changed": "change",
+                    "refunded": "refund", "fulfilment_changed": "change", "items_removed": "removal",
                     "return_authorised": "return_request", "return_received": "return_request"}
 
 

@@ -25,6 +25,7 @@ from omniretail.platform.config import get_settings
 from omniretail.platform.errors import Conflict, NotFound, PermissionDenied
 
 from . import refunds, service, totals
+from .returns_schemas import RefundMethod
 from .states import FULFILMENT_OPEN, FulfilmentState
 from .timeline import OrderRef, Timeline
 
@@ -32,6 +33,7 @@ FULFILMENT, LINES, ORDERS, REFUNDS = service.FULFILMENT, service.LINES, service.
 LINK_DAYS = 30
 ACTOR = "customer:decline-link"  # who declines, on the order's timeline
 PAID = ("paid", "authorized")
+REFUND_METHOD = RefundMethod.ORIGINAL_PAYMENT.value  # a declined line is paid back the way it was paid
 DECLINABLE = tuple(s.value for s in FULFILMENT_OPEN)
 # a re-routed leg not on its way yet (a shipped transfer's units land in the store's stock as they are)
 UNPICKED_OR_PICKED = (FulfilmentState.NEW.value, FulfilmentState.PICKING.value, FulfilmentState.PICKED.value)
@@ -68,13 +70,26 @@ def check_token(order_id: int, line_id: int, token: str, *, secret_key: str | No
         raise InvalidLink("this decline link has expired; contact the shop", field="token", expired=True)
 
 
+def absolute_url(url: str, public_url: str | None = None) -> str:
+    """``url`` as a link a customer can follow: a path is put on ``public_url`` (a channel's own address), else
+    on the instance's ``public_url`` setting; an absolute link stays as it is."""
+    if not url.startswith("/"):
+        return url
+    base = (public_url or "").strip() or get_settings().public_url
+    return f"{base.rstrip('/')}{url}"
+
+
 def decline_link(order_id: int, line_id: int, *, secret_key: str | None = None,
                  public_url: str | None = None) -> dict[str, str]:
     """What a message needs to offer the refund: the token and the customer's page (``web/decline_pages``: the
-    choice, then a form that posts the token). Integrators post the token to ``/api/v1`` + the same path."""
+    choice, then a form that posts the token). Integrators post the token to ``/api/v1`` + the same path.
+
+    ``decline_url`` is always absolute: on ``public_url`` when given, else on the instance's ``public_url``
+    setting. ``decline_path`` is the same link without the address, for a message to put on its channel's own
+    address (``orders.messages``)."""
     token = make_token(order_id, line_id, secret_key=secret_key)
-    path = f"/orders/{order_id}/lines/{line_id}/decline"
-    return {"decline_token": token, "decline_url": f"{(public_url or '').rstrip('/')}{path}?token={token}"}
+    path = f"/orders/{order_id}/lines/{line_id}/decline?token={token}"
+    return {"decline_token": token, "decline_path": path, "decline_url": absolute_url(path, public_url)}
 
 
 # --- money --------------------------------------------------------------------------------------------------
@@ -101,13 +116,15 @@ async def refund_units(session: AsyncSession, order, line_id: int, units: int, *
             return None
         refund_id = (await session.execute(insert(REFUNDS).values(
             return_id=None, order_id=order["id"], amount_minor=amount, shipping_minor=0, currency=currency,
-            method="original", location_id=None, reference=None, reason=reason[:500], actor=actor,
+            method=REFUND_METHOD, location_id=None, reference=None, reason=reason[:500], actor=actor,
             created_at=timeline.at).returning(REFUNDS.c.id))).scalar_one()
-        details = {"refund_id": refund_id, "amount": str(money.from_minor(amount, currency)), "method": "original",
+        details = {"refund_id": refund_id, "amount": str(money.from_minor(amount, currency)), "method": REFUND_METHOD,
                    "order_line_id": line_id, "sku": line["sku"], "quantity": units}
         timeline.record(ref, "refund.created", data=details)
-        timeline.notify(ref, "refunded", data={**details, "refund": {"amount": details["amount"], "method": "original",
-                                                                    "reason": reason}})
+        # no reason in the customer's message: ``reason`` is the hub's own words (English), kept on the refund
+        # row; the message of the change (items_removed) or the customer's own decline says why
+        timeline.notify(ref, "refunded", data={**details, "refund": {"amount": details["amount"],
+                                                                    "method": REFUND_METHOD}})
         return details
     charged = max(0, line["quantity"] - line["quantity_cancelled"])  # already counts the units dropped
     amounts = totals.line_amounts(unit_price=line["unit_price_minor"], quantity=charged,

@@ -17,12 +17,16 @@ Intent → notification template:
 * ``order_shipped`` → ``shipped``: carrier, tracking number and link, the lines in that shipment
 * ``order_cancelled`` → ``cancelled``: the reason (the intent's, else the order's, else a default)
 * ``pickup_expired`` → ``cancelled``: "Not collected by <date>" (the deadline, in the store's time zone)
-* ``line_backordered`` → ``delayed``: the reason names the product and SKU
-* ``line_cancelled`` → ``delayed``: the product and SKU were removed and are not charged (a cancelled line is
-  not a cancelled order)
+* ``line_backordered`` → ``delayed``: ``delay.lines``, the line that waits (product, SKU, units) with its reason
+  code — ``backordered``, or ``preordered`` when the line waits for an expected delivery — and the signed link
+  to refund it instead (``delay.decline_url``). The template words it in the message's language: the payload
+  carries no sentence.
+* ``line_cancelled`` → ``items_removed``: ``removal.lines``, the line taken off the order (reason ``removed``),
+  and ``removal.refunded`` when a refund was recorded for it (a paid order; the ``refunded`` message gives the
+  amount) — else it is not charged. A cancelled line is not a cancelled order, nor a delay.
 * ``line_rerouted`` → ``fulfilment_changed``: a pick exception moved (part of) a collected line to another store
   (``change.store``) or sends it to the customer's store first; the line, and the signed link to refund it
-  (``data.decline_url``, on the channel's ``settings.public_url``); ``line_backordered`` carries the link too
+  (``change.decline_url``)
 * ``refunded`` → ``refunded``: ``amount`` (decimal string, or ``amount_minor``), ``method``, ``reason`` — in
   ``data`` or in ``data.refund``
 * ``return_authorised`` / ``return_received`` → the templates of the same name: the return's number, its lines
@@ -31,9 +35,13 @@ Intent → notification template:
 * ``order_received``, ``order_collected``, ``order_delivered`` → no message, nothing recorded
 * anything else → ``Undeliverable`` (parked with the reason), as is an intent whose message does not validate
 
+A link a customer follows is absolute: the intent's ``decline_path`` on the channel's ``settings.public_url``,
+else on the instance's address (the worker's ``public_url`` setting).
+
 A customer is told once that an order is cancelled: an expired pickup emits ``pickup_expired`` and then
-``order_cancelled`` in one transaction, and only the first becomes a message. A ``delayed`` message for an
-order that is cancelled by the time the intent is handled is dropped (its cancellation message says it all).
+``order_cancelled`` in one transaction, and only the first becomes a message. A ``delayed`` or
+``items_removed`` message for an order that is cancelled by the time the intent is handled is dropped (its
+cancellation message says it all).
 The signature is the channel's ``settings.shop_name`` when it has one.
 
 Idempotency (the outbox is at-least-once): every message written leaves an entry on the order's timeline, kind
@@ -67,7 +75,7 @@ from omniretail.platform.i18n import normalise_locale
 from omniretail.platform.jobs import Event, Undeliverable, handles
 from omniretail.platform.money import from_minor
 
-from . import service
+from . import decline, service
 from .fulfilment import DEFAULT_PICKUP_DAYS
 from .returns_models import ReturnLine, SalesReturn
 from .states import OrderState
@@ -83,13 +91,15 @@ TEMPLATE_FOR = {
     "order_cancelled": "cancelled",
     "pickup_expired": "cancelled",
     "line_backordered": "delayed",
-    "line_cancelled": "delayed",
+    "line_cancelled": "items_removed",  # not a delay: the line is gone (``removal``)
     "line_rerouted": "fulfilment_changed",  # a pick exception moved a collected line (``pick_exceptions``)
     "refunded": "refunded",
     "return_authorised": "return_authorised",
     "return_received": "return_received",
     "order_delayed": "delayed",  # a promise slipped: ``data.reason`` and ``data.new_estimate`` (a date)
 }
+# messages an order cancelled meanwhile no longer needs: its cancellation message says it all
+NOT_AFTER_CANCEL = frozenset({"delayed", "items_removed"})
 # intents no customer message goes with
 SILENT = frozenset({"order_received", "order_collected", "order_delivered"})
 DEFAULT_CANCEL_REASON = "The order was cancelled by the shop. Contact us if you have any questions."
@@ -126,7 +136,7 @@ async def compose_customer_message(session: AsyncSession, event: Event) -> None:
         return  # a redelivery: this intent's message was written by an earlier delivery
     if template == "cancelled" and any(m.get("template") == "cancelled" for m in written):
         return  # the customer was already told that the order is cancelled
-    if template == "delayed" and order["state"] == OrderState.CANCELLED:
+    if template in NOT_AFTER_CANCEL and order["state"] == OrderState.CANCELLED:
         return  # the order's cancellation message tells them
     data = await _Composer(session, order, event).data(intent)
     try:
@@ -192,8 +202,16 @@ class _Composer:
             data["cancellation"] = {"reason": str(reason).strip() or DEFAULT_CANCEL_REASON}
         elif intent == "pickup_expired":
             data["cancellation"] = {"reason": await self._expiry_reason()}
-        elif intent in ("line_backordered", "line_cancelled"):
-            data["delay"] = {"reason": self._line_reason(intent, lines)}
+        elif intent == "line_backordered":
+            line = self._affected(lines)
+            waits = "preordered" if line is not None and line.state == "preordered" else "backordered"
+            data["delay"] = {"lines": [self._affected_line(line, waits)], "decline_url": await self._decline_url()}
+        elif intent == "line_cancelled":
+            line = self._affected(lines)
+            data["removal"] = {"lines": [self._affected_line(line, "removed")],
+                               "refunded": await self._refunded(line)}
+            if data["removal"]["refunded"]:
+                data["totals"] = None  # a paid order's totals still count what is being refunded
         elif intent == "line_rerouted":
             data["change"] = await self._change()
             data["lines"] = self._show(lines, {self.intent_data.get("order_line_id"): int(
@@ -338,42 +356,55 @@ class _Composer:
                              "tracking_url": url},
                 "lines": source.get("lines") or []}
 
-    def _line_reason(self, intent: str, lines: list[_Line]) -> str:
+    def _affected(self, lines: list[_Line]) -> _Line | None:
+        """The order line an intent is about: by its id, else by SKU."""
         data = self.intent_data
-        line = next((x for x in lines if x.id == data.get("order_line_id")), None) or next(
-            (x for x in lines if x.sku == data.get("sku")), None)
-        sku = line.sku if line else str(data.get("sku") or "")
-        what = f"{line.name} ({sku})" if line else sku or "An item"
-        units = int(data.get("quantity") or 0)
-        what = f"{units} × {what}" if units else what
-        link = self._decline_url()
-        decline = f" If you would rather not wait, you can have it refunded: {link}" if link else ""
-        if intent == "line_backordered" and line is not None and line.state == "preordered":
-            return (f"{what} is pre-ordered: it will be sent as soon as the delivery we are expecting arrives."
-                    f"{decline}")
-        if intent == "line_backordered":
-            return f"{what} is on backorder and will follow as soon as it is back in stock.{decline}"
-        return f"{what} is not available and has been removed from your order; you will not be charged for it."
+        return next((x for x in lines if x.id == data.get("order_line_id")), None) or next(
+            (x for x in lines if data.get("sku") and x.sku == data.get("sku")), None)
 
-    def _decline_url(self) -> str | None:
-        """The signed refund link of a changed line, on the shop's own address (``settings.public_url``)."""
-        url = self.intent_data.get("decline_url")
-        if not url:
-            return None
-        base = str((self._channel_settings or {}).get("public_url") or "").rstrip("/")
-        return f"{base}{url}" if url.startswith("/") else url
+    def _affected_line(self, line: _Line | None, reason: str) -> dict[str, Any]:
+        """What the message says of that line — product, SKU, units and a reason code, no sentence: the
+        template words it in the message's language."""
+        sku = line.sku if line else str(self.intent_data.get("sku") or "")
+        if not sku and line is None:
+            raise Undeliverable(f"{NOTIFY}: order line {self.intent_data.get('order_line_id')!r} of order "
+                                f"{self.order['number']} not found")
+        units = int(self.intent_data.get("quantity") or 0)
+        return {"sku": sku, "name": line.name if line else sku, "quantity": units if units > 0 else None,
+                "reason": reason}
+
+    async def _refunded(self, line: _Line | None) -> bool:
+        """Whether the units of a removed line were paid and so refunded (``decline.refund_units`` records the
+        refund in the same transaction as the intent); else they are simply not charged."""
+        if line is None:
+            return False
+        units = int(self.intent_data.get("quantity") or 0)
+        rows = await self.session.execute(select(EVENTS.c.data).where(EVENTS.c.order_id == self.order["id"],
+                                                                      EVENTS.c.kind == "refund.created"))
+        return any((d or {}).get("order_line_id") == line.id and (not units or (d or {}).get("quantity") == units)
+                   for d in rows.scalars())
+
+    async def _decline_url(self) -> str | None:
+        """The signed refund link of a changed line, always absolute: on the shop's own address (the channel's
+        ``settings.public_url``), else on the instance's (the ``public_url`` setting)."""
+        data = self.intent_data
+        base = str((await self._channel()).get("public_url") or "").strip()
+        if not base.lower().startswith(("https://", "http://")):
+            base = self.event.context.settings.public_url  # none, or not an address a link can start with
+        # the path; an intent written before ``decline_path`` has the link, absolute or a bare path
+        link = data.get("decline_path") or data.get("decline_url")
+        return decline.absolute_url(str(link), base) if link else None
 
     async def _change(self) -> dict[str, Any]:
         """A collected line now comes from elsewhere: another store (where) or sent to theirs (later)."""
-        await self._channel()
         moves = self.intent_data.get("to") or []
         elsewhere = [m for m in moves if not m.get("ship_to_store")]
         if elsewhere:
             return {"kind": "another_store", "store": await self._store(elsewhere[0]["location_id"]),
-                    "decline_url": self._decline_url()}
+                    "decline_url": await self._decline_url()}
         store = self.order["pickup_location_id"]
         return {"kind": "ship_to_store", "store": await self._store(store) if store else None,
-                "decline_url": self._decline_url()}
+                "decline_url": await self._decline_url()}
 
     async def _return(self, lines: list[_Line]) -> dict[str, Any]:
         """The return (RMA) as it is now: number, lines with the order's product names, value, the store it

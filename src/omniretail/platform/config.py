@@ -86,9 +86,21 @@ class Settings(BaseSettings):
     backoffice_alert_email: str | None = Field(
         default=None, description="Where the back office hears of orders running late at stores; the active "
         "owners when unset")
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="The address customers reach this instance at "
+        "(https://shop.example.com): the base of links in customer messages (a channel's `public_url` setting "
+        "wins for its orders' messages)")
     backoffice_url: str = Field(
         default="", description="The back office's address (https://hub.example.com) for links in staff "
         "messages; links are relative while unset")
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.lower().startswith(("https://", "http://")):
+            raise ValueError("public_url must be an absolute http(s) address, e.g. https://shop.example.com")
+        return value
 
     @field_validator("gc_threshold")
     @classmethod

@@ -240,29 +240,40 @@ async def test_an_uncollected_pickup_is_told_once_why_it_was_cancelled(client, s
     assert f"Reason: {reason}" in _text(mailbox.to(JOHN)[-1])
 
 
-async def test_lines_that_wait_or_were_dropped_are_a_delay_naming_the_product(client, session, db,
-                                                                              mail_settings, mailbox):
+async def test_lines_that_wait_are_a_delay_and_dropped_ones_a_removal_naming_the_product(
+        client, session, db, mail_settings, mailbox):
     shop = await create_shop(session, settings={"unfillable": "cancel_line", "allow_split": False})
     worker = message_worker(db, mail_settings)
     order = await _place(client, shop, [(0, 20), (1, 1)], delivery=ship_to(52.40, 16.92), customer=ENGLISH_JOHN)
     await drain(worker)
     sent = await _notified(session, order["id"])
-    assert [p["template"] for p in sent] == ["order_confirmed", "delayed"]
+    assert [p["template"] for p in sent] == ["order_confirmed", "items_removed"]  # removed, not delayed
     sku = shop.skus[0]
-    assert sent[1]["data"]["delay"]["reason"] == (
-        f"20 × Product {sku} ({sku}) is not available and has been removed from your order; "
-        "you will not be charged for it.")
+    assert sent[1]["data"]["removal"] == {"lines": [{"sku": sku, "name": f"Product {sku}", "quantity": 20,
+                                                     "reason": "removed"}], "refunded": False}
+    assert "delay" not in sent[1]["data"]
     assert sent[0]["data"]["lines"] == [{"sku": shop.skus[1], "name": f"Product {shop.skus[1]}", "quantity": 1,
                                          "unit_price": "19.99"}]
     assert [m["Subject"] for m in mailbox.to(JOHN)] == [f"Order {order['number']} confirmed",
-                                                        f"Order {order['number']} is delayed"]
+                                                        f"An item was removed from your order {order['number']}"]
+    body = _text(mailbox.to(JOHN)[-1])
+    assert f"20 × Product {sku} ({sku}) is not available and has been removed from your order." in body
+    assert "You will not be charged for it." in body and "delayed" not in body and "longer" not in body
 
     waiting = await create_shop(session, settings={"unfillable": "backorder"})
     order = await _place(client, waiting, [(0, 15)], delivery=ship_to(52.40, 16.92), customer=POLISH_ANNA)
     await drain(worker)
     delayed = (await _notified(session, order["id"]))[-1]
-    assert delayed["template"] == "delayed" and waiting.skus[0] in delayed["data"]["delay"]["reason"]
+    assert delayed["template"] == "delayed"
+    [line] = delayed["data"]["delay"]["lines"]  # the units beyond the stock wait
+    units = line.pop("quantity")
+    assert line == {"sku": waiting.skus[0], "name": f"Product {waiting.skus[0]}", "reason": "backordered"}
+    assert 0 < units <= 15
+    assert "reason" not in delayed["data"]["delay"]  # no sentence in the payload: the template words it
     assert mailbox.to(ANNA)[-1]["Subject"] == f"Opóźnienie zamówienia {order['number']}"
+    body = _text(mailbox.to(ANNA)[-1])
+    assert f"{units} × Product {waiting.skus[0]} ({waiting.skus[0]}) – produkt chwilowo niedostępny" in body
+    assert "backorder" not in body and "is on" not in body
 
 
 async def test_a_refund_intent_and_an_unknown_one(client, session, db, mail_settings, mailbox):

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from omniretail.orders import decline
 from omniretail.platform import i18n as fmt
+from omniretail.platform.config import get_settings
 from tests.integration.inventory.helpers import assert_invariants
 from tests.integration.orders.helpers import API, associate, create_shop, level, order_body, outbox
 
@@ -39,8 +40,10 @@ async def _rejected_pickup(client, session, *, locale: str = "en", settings: dic
                                                           "reason": "damaged"}]})
     assert r.status_code == 200, r.text
     [told] = await outbox(session, "orders.customer_message", template="line_rerouted", order_id=order["id"])
-    link = told["data"]["decline_url"]
+    link = told["data"]["decline_path"]
     assert link.startswith(f"/orders/{order['id']}/lines/{line_id}/decline?token=")  # the page, not the API
+    # the link as a customer gets it: absolute, on the instance's address (the channel has none of its own)
+    assert told["data"]["decline_url"] == get_settings().public_url + link
     return shop, order, line_id, link
 
 
@@ -103,7 +106,7 @@ async def test_a_backordered_line_shows_the_backorder(client, session):
                       headers=staff, json={"lines": [{"order_line_id": line_id, "quantity": 2,
                                                       "reason": "not_found"}]})
     [told] = await outbox(session, "orders.customer_message", template="line_backordered", order_id=order["id"])
-    page = await client.get(told["data"]["decline_url"], headers=EN)
+    page = await client.get(told["data"]["decline_path"], headers=EN)
     assert page.status_code == 200, page.text
     assert "On backorder" in page.text and re.search(r"Quantity affected</dt>\s*<dd>2</dd>", page.text)
     form = {"token": told["data"]["decline_token"], "csrf_token": csrf_from(page)}

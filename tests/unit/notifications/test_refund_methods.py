@@ -1,0 +1,68 @@
+"""A refund message names the refund method in the customer's language for every method the API offers
+(``orders.returns_schemas.RefundMethod``), never as the API's code (``original_payment``): each locale's
+``_parts.j2`` names exactly those methods, so the enum and the templates cannot drift apart unnoticed."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from omniretail.notifications.samples import sample_data
+from omniretail.notifications.templates import _context, _environment, render
+from omniretail.orders.returns_schemas import RefundMethod
+
+LOCALES = ("en", "pl", "tr", "sq")
+LABEL = {"en": "Refund method", "pl": "Metoda zwrotu", "tr": "İade yöntemi", "sq": "Mënyra e rimbursimit"}
+
+
+def _method_names(locale: str) -> dict[str, str]:
+    """The locale's ``methods`` map, as the templates see it."""
+    data = sample_data("refunded", "PLN")
+    return dict(_environment(False).get_template(f"{locale}/_parts.j2").make_module(
+        _context(locale, data)).methods)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_each_locale_names_exactly_the_apis_refund_methods(locale):
+    names = _method_names(locale)
+    assert set(names) == {m.value for m in RefundMethod}, f"{locale}/_parts.j2 methods drifted from RefundMethod"
+    assert all(name.strip() for name in names.values())
+    assert len(set(names.values())) == len(names)  # two methods never read the same
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("method", [m.value for m in RefundMethod])
+def test_the_refund_message_names_every_method_in_the_customers_language(method, locale):
+    data = sample_data("refunded", "PLN").model_copy(deep=True)
+    data.refund.method = method
+    data.refund.amount = Decimal("790.97")
+    message = render("refunded", locale, data)
+    name = _method_names(locale)[method]
+    assert f"{LABEL[locale]}: {name}" in message.text
+    assert f"{LABEL[locale]}: {name}" in message.html.replace("&#39;", "'")
+    for part in (message.subject, message.text, message.html, message.sms):
+        # the API's code never shows, unless it is this language's own word for it (English "cash")
+        if method not in name:
+            assert method not in part, f"{locale}: the raw code {method!r} shows"
+        assert f"{LABEL[locale]}: {method}\n" not in part or name == method
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_polish_bug_original_payment_reads_as_words(locale):
+    data = sample_data("refunded", "PLN").model_copy(deep=True)
+    data.refund.method = RefundMethod.ORIGINAL_PAYMENT.value
+    text = render("refunded", locale, data).text
+    assert "original_payment" not in text
+    expected = {"en": "original payment method", "pl": "pierwotna metoda płatności",
+                "tr": "orijinal ödeme yöntemi", "sq": "mënyra origjinale e pagesës"}[locale]
+    assert f"{LABEL[locale]}: {expected}" in text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_method_without_a_name_is_left_out_not_shown_raw(locale):
+    data = sample_data("refunded", "PLN").model_copy(deep=True)
+    data.refund.method = "bank_transfer"  # not a method the API offers
+    message = render("refunded", locale, data)
+    for part in (message.text, message.html, message.sms):
+        assert "bank_transfer" not in part and LABEL[locale] not in part
