@@ -31,6 +31,7 @@ from .states import (
     IllegalTransition,
     OrderState,
     allowed_order_moves,
+    check_payment_move,
     order_move,
     order_path,
     order_state_for,
@@ -231,8 +232,12 @@ async def release_lines(session: AsyncSession, lines: list[dict]) -> list[int]:
 
 async def record_payment(session: AsyncSession, order_id: int, *, payment_status: str, actor: str,
                          principal: Principal) -> None:
-    """The payment provider (or the till) reports: a paid or authorised order is confirmed."""
-    order, _fos = await visible_order(session, order_id, principal=principal)
+    """The payment provider (or the till) reports: a paid or authorised order is confirmed. Only the moves in
+    ``states.PAYMENT_MOVES`` (409 otherwise, with the allowed ones); the same status again changes nothing."""
+    order, _fos = await visible_order(session, order_id, principal=principal, lock=True)  # one report at a time
+    check_payment_move(order_id, order["payment_status"], payment_status)
+    if payment_status == order["payment_status"]:
+        return  # reported again (a retried webhook): nothing changes
     timeline = Timeline(actor=actor)
     if order["state"] == OrderState.PENDING_PAYMENT and payment_status not in ("pending", "refunded"):
         await move_order(session, order, OrderState.CONFIRMED.value, timeline,

@@ -101,6 +101,27 @@ class IllegalTransition(Conflict):
             allowed=allowed)
 
 
+# What a payment provider, a till or staff may report next. The same status again changes nothing; a refund made
+# here (``orders/refunds.py``) sets ``refunded`` itself.
+PAYMENT_MOVES: dict[str, tuple[str, ...]] = {
+    "pending": ("authorized", "paid", "pay_on_pickup", "cash_on_delivery"),
+    "authorized": ("paid", "pending"),  # captured, or the authorisation was voided or lapsed
+    "pay_on_pickup": ("paid", "pending"),
+    "cash_on_delivery": ("paid", "pending"),
+    "paid": ("refunded",),
+    "refunded": (),
+}
+
+
+def check_payment_move(order_id: int, current: str, requested: str) -> None:
+    """``IllegalTransition`` (409 with the allowed statuses) unless ``requested`` may follow ``current``."""
+    if requested != current and requested not in PAYMENT_MOVES.get(current, ()):
+        raise IllegalTransition(entity="payment", entity_id=order_id, current=current, requested=requested,
+                                allowed=PAYMENT_MOVES.get(current, ()),
+                                detail=f"the payment of order {order_id} is {current}; it cannot become {requested} "
+                                       f"(allowed: {', '.join(PAYMENT_MOVES.get(current, ())) or 'none'})")
+
+
 def allowed_order_moves(current: str) -> tuple[OrderState, ...]:
     return ORDER_MOVES[OrderState(current)]
 

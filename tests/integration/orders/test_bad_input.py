@@ -95,3 +95,20 @@ async def test_a_local_phone_number_is_read_in_the_delivery_country(client, sess
     assert order["shipping_address"]["country"] == "TR"
     customer = await client.get(f"{API}/customers/{order['customer_id']}", headers=shop.auth)
     assert customer.json()["phone"] == "+905321234567", customer.text
+
+
+async def test_payment_status_moves_only_forward(client, session):
+    shop = await create_shop(session)
+    order = (await client.post(f"{API}/orders", headers=shop.auth,
+                               json=order_body(shop, [(0, 1)], payment_status="pending"))).json()
+    pay = f"{API}/orders/{order['id']}/payment"
+    for status in ("authorized", "paid", "paid"):  # the same report twice changes nothing
+        answer = await client.post(pay, headers=shop.auth, json={"payment_status": status})
+        assert answer.status_code == 200, answer.text
+        assert (answer.json()["payment_status"], answer.json()["state"]) == (status, "confirmed")
+    back = await client.post(pay, headers=shop.auth, json={"payment_status": "pending"})
+    assert back.status_code == 409, back.text
+    body = problem(back)
+    assert (body["current_state"], body["requested_state"], body["allowed"]) == ("paid", "pending", ["refunded"])
+    events = (await client.get(f"{API}/orders/{order['id']}", headers=shop.auth)).json()["timeline"]
+    assert [e["data"].get("payment_status") for e in events if e["kind"] == "payment"] == ["paid"]
