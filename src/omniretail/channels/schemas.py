@@ -7,9 +7,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, PlainSerializer, WrapValidator
 
 from omniretail.platform.money import validate_currency
+
+from .settings import ChannelSettings, keep_as_sent
 
 
 class ChannelKind(StrEnum):
@@ -65,7 +67,9 @@ def _check_location_ids(value: list[int]) -> list[int]:
 
 
 Currency = Annotated[str, AfterValidator(validate_currency)]
-Settings = Annotated[dict[str, Any], AfterValidator(_check_settings)]
+# Checked as ChannelSettings (its errors name the key: settings.routing_strategy), kept as the object sent.
+Settings = Annotated[ChannelSettings, WrapValidator(keep_as_sent), AfterValidator(_check_settings),
+                     PlainSerializer(lambda value: value, return_type=dict[str, Any])]
 LocationIds = Annotated[list[int], AfterValidator(_check_location_ids)]
 ChannelCode = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
 ChannelName = Annotated[str, Field(min_length=1, max_length=200)]
@@ -81,7 +85,8 @@ class ChannelCreate(BaseModel):
     is_active: bool = True
     location_ids: LocationIds = Field(default_factory=list,
                                       description="Locations that may fulfil the channel, first = preferred")
-    settings: Settings = Field(default_factory=dict, description="Non-secret connector settings")
+    settings: Settings = Field(default_factory=dict, description="Non-secret settings: the known ones "
+                               "(docs/channel-settings.md) are checked, others (a connector's own) kept as sent")
     secrets: Annotated[dict[str, str], AfterValidator(_check_secret_names)] = Field(
         default_factory=dict, description="Write-only; stored encrypted, never returned"
     )
@@ -98,7 +103,7 @@ class ChannelUpdate(BaseModel):
     prices_include_tax: bool | None = None
     is_active: bool | None = None
     location_ids: LocationIds | None = Field(default=None, description="Replaces the list; order = priority")
-    settings: Settings | None = Field(default=None, description="Replaces the settings")
+    settings: Settings | None = Field(default=None, description="Replaces the settings (checked as on create)")
     secrets: Annotated[dict[str, str | None], AfterValidator(_check_secret_names)] | None = Field(
         default=None, description="Sets the named secrets; a null value removes that secret; others are kept"
     )

@@ -22,6 +22,7 @@ from omniretail.platform.pagination import SortSpec, paginate
 
 from .models import Channel, ChannelLocation
 from .schemas import ChannelCreate, ChannelKind, ChannelLocale, ChannelRead, ChannelUpdate
+from .settings import check_amounts
 
 SORTS = SortSpec({"id": Channel.id, "code": Channel.code, "name": Channel.name})
 CHANGED_TOPIC = "channels.channel.changed"
@@ -199,6 +200,7 @@ async def create_channel(
     if await get_channel_by_code(session, data.code):
         raise AlreadyExists(f"channel code {data.code!r} is taken", field="code")
     await _check_locations(session, data.location_ids)
+    check_amounts(data.settings, data.currency)  # the schema checked each setting; this, against the currency
     channel = Channel(
         code=data.code, name=data.name, kind=data.kind.value, currency=data.currency,
         locale=data.locale.value, prices_include_tax=data.prices_include_tax, is_active=data.is_active,
@@ -228,6 +230,9 @@ async def update_channel(
     for name, value in changes.items():
         if value is None:
             raise InvalidInput(f"{name} cannot be null", field=name)
+    if "settings" in changes or "currency" in changes:
+        check_amounts(changes.get("settings", channel.settings), changes.get("currency", channel.currency))
+    for name, value in changes.items():
         setattr(channel, name, value)
     fields = list(changes)
     if data.location_ids is not None:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Boolean, Date, Float, Integer, Numeric, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniretail.channels import settings as channel_settings
 from omniretail.locations import capacity
 from omniretail.platform.db import DriverQuery
 from omniretail.platform.models import JSONType, UTCDateTime
@@ -120,6 +121,8 @@ class ChannelContext:
     stock_policy: dict[str, Any]
     existing_order_id: int | None
     locations: tuple[PlaceLocation, ...]
+    # the settings :meth:`setting` found valid; shared by the copies of a cached context (``replace``)
+    checked: set[str] = field(default_factory=set, repr=False, compare=False)
     # derived once (the context is cached and read by every placement)
     sources: tuple[PlaceLocation, ...] = field(init=False, repr=False, compare=False)  # may fulfil, active
     _by_id: dict[int, PlaceLocation] = field(init=False, repr=False, compare=False)
@@ -129,10 +132,24 @@ class ChannelContext:
         object.__setattr__(self, "_by_id", {loc.id: loc for loc in self.locations})
 
     def setting(self, name: str, default: Any = None) -> Any:
-        """A channel rule for orders: ``settings`` first, then ``stock_policy``."""
+        """A channel rule for orders: ``settings`` first, then ``stock_policy``. A known setting is checked as
+        channels check it on write (``channels.settings``), once per context: a bad value stored before that
+        check is a 422 naming it (``settings.routing_strategy``), not a crash further on."""
         if name in (self.settings or {}):
-            return self.settings[name]
-        return (self.stock_policy or {}).get(name, default)
+            where, value = "settings", self.settings[name]
+        elif name in (self.stock_policy or {}):
+            where, value = "stock_policy", self.stock_policy[name]
+        else:
+            return default
+        if name not in self.checked:
+            channel_settings.check_stored(name, value, channel_id=self.id, channel_code=self.code, where=where)
+            self.checked.add(name)
+        return value
+
+    def check_settings(self, *names: str) -> None:
+        """Check settings others read straight from ``settings`` (the promise clock) as :meth:`setting` does."""
+        for name in names:
+            self.setting(name)
 
     def location(self, location_id: int | None) -> PlaceLocation | None:
         return self._by_id.get(location_id)
