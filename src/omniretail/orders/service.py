@@ -198,8 +198,14 @@ async def sync_order_state(session: AsyncSession, order_id: int, timeline: Timel
 async def cancel_order(session: AsyncSession, order_id: int, *, reason: str, actor: str,
                        principal: Principal | None) -> None:
     """Cancel an order that has not shipped or been handed over: its open fulfilment orders are cancelled and
-    their reservations released (the stock is available again), the customer is told why."""
-    order, _fos = await visible_order(session, order_id, principal=principal)
+    their reservations released (the stock is available again), the customer is told why. Of an order that has
+    partly gone out (``partially_fulfilled``) the rest is cancelled: ``remainder.cancel_remainder``."""
+    order, _fos = await visible_order(session, order_id, principal=principal, lock=True)
+    if order["state"] == OrderState.PARTIALLY_FULFILLED:
+        from .remainder import cancel_remainder  # it builds on this module
+
+        await cancel_remainder(session, order, _fos, reason=reason, actor=actor)
+        return
     timeline = Timeline(actor=actor)
     await move_order(session, order, OrderState.CANCELLED.value, timeline, data={"reason": reason},
                      values={"cancel_reason": reason})

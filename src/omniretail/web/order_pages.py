@@ -152,7 +152,9 @@ async def _detail(request: Request, session, principal: Principal, order_id: int
         "locations": await location_choices(session, principal), "states": ORDER_STATES,
         "fo_states": FULFILMENT_STATES, "payment_statuses": PAYMENT_STATUSES, "methods": DELIVERY_METHODS,
         "fo_actions": FULFILMENT_ACTIONS, "event_kinds": EVENT_KINDS,
-        "can_cancel": writer and OrderState.CANCELLED.value in order.allowed_moves,
+        # a partly shipped order: its rest (orders/remainder.py)
+        "can_cancel": writer and (OrderState.CANCELLED.value in order.allowed_moves
+                                  or order.state == OrderState.PARTIALLY_FULFILLED.value),
         "can_pay": writer and order.state not in (OrderState.CANCELLED.value, OrderState.RETURNED.value),
         "writer": writer, "errors": errors or {}, "values": values or {},
         "done": DONE_MESSAGES.get(done),
