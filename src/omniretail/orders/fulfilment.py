@@ -63,7 +63,9 @@ async def read(session: AsyncSession, fo_id: int) -> FulfilmentOrderRead:
     fo = (await session.execute(select(FULFILMENT).where(FULFILMENT.c.id == fo_id))).first()
     shipments = (await session.execute(select(SHIPMENTS).where(SHIPMENTS.c.fulfilment_order_id == fo_id)
                                        .order_by(SHIPMENTS.c.id))).all()
-    return fulfilment_read(fo, shipments)
+    order_state = (await session.execute(select(service.ORDERS.c.state).where(
+        service.ORDERS.c.id == fo.order_id))).scalar_one()
+    return fulfilment_read(fo, shipments, order_state)
 
 
 async def _move(session: AsyncSession, fo, order, target: F, timeline: Timeline, *,

@@ -15,7 +15,7 @@ from .schemas import (
     OrderRead,
     OrderSummaryRead,
 )
-from .states import allowed_fulfilment_moves, allowed_order_moves
+from .states import actionable_fulfilment_moves, allowed_order_moves
 
 Row = Mapping[str, Any]
 
@@ -38,12 +38,13 @@ def _line_fields(line: Row, currency: str) -> dict[str, Any]:
 _FULFILMENT_LINE_KEYS = ("order_line_id", "sku", "quantity", "reservation_id", "received")
 
 
-def _fulfilment_fields(fo: Row, shipments: list[Row] = ()) -> dict[str, Any]:
+def _fulfilment_fields(fo: Row, shipments: list[Row] = (), order_state: str | None = None) -> dict[str, Any]:
     fo = _m(fo)
     return {
         "id": fo["id"], "order_id": fo["order_id"], "location_id": fo["location_id"],
         "delivery_method": fo["delivery_method"], "state": fo["state"],
-        "allowed_moves": [str(s) for s in allowed_fulfilment_moves(fo["state"], fo["delivery_method"])],
+        "allowed_moves": [str(s) for s in actionable_fulfilment_moves(fo["state"], fo["delivery_method"],
+                                                                      order_state)],
         "lines": [{**{k: ln.get(k) for k in _FULFILMENT_LINE_KEYS}, "shipped": ln.get("shipped", 0)}
                   for ln in fo["lines"]],
         "has_pickup_code": fo.get("pickup_code") is not None, "checked_in_at": fo.get("checked_in_at"),
@@ -57,8 +58,8 @@ def line_read(line: Row, currency: str) -> OrderLineRead:
     return OrderLineRead.model_validate(_line_fields(line, currency))
 
 
-def fulfilment_read(fo: Row, shipments: list[Row] = ()) -> FulfilmentOrderRead:
-    return FulfilmentOrderRead.model_validate(_fulfilment_fields(fo, shipments))
+def fulfilment_read(fo: Row, shipments: list[Row] = (), order_state: str | None = None) -> FulfilmentOrderRead:
+    return FulfilmentOrderRead.model_validate(_fulfilment_fields(fo, shipments, order_state))
 
 
 def event_read(event: Row) -> OrderEventRead:
@@ -94,6 +95,6 @@ def order_read(order: Row, *, lines: list[Row], fulfilment_orders: list[Row], sh
         "channel_revision": o["channel_revision"], "note": o["note"], "cancel_reason": o["cancel_reason"],
         "routing": o["routing"] or {}, "updated_at": o["updated_at"],
         "lines": [_line_fields(x, currency) for x in sorted(lines, key=lambda x: _m(x)["position"])],
-        "fulfilment_orders": [_fulfilment_fields(f, by_fo.get(_m(f)["id"], [])) for f in
+        "fulfilment_orders": [_fulfilment_fields(f, by_fo.get(_m(f)["id"], []), o["state"]) for f in
                               sorted(fulfilment_orders, key=lambda x: _m(x)["id"])],
         "timeline": [dict(_m(e)) for e in events]})

@@ -133,6 +133,19 @@ def allowed_fulfilment_moves(current: str, delivery_method: str | None = None) -
     return tuple(m for m in moves if delivery_method in MOVE_NEEDS.get(m, frozenset({delivery_method})))
 
 
+def actionable_fulfilment_moves(current: str, delivery_method: str, order_state: str | None = None
+                                ) -> tuple[FulfilmentState, ...]:
+    """The moves a client may ask for now (what the read model lists as ``allowed_moves``): a ship-to-store leg
+    ships with its transfer, not on its own; an order that may not be fulfilled (payment pending) only lets its
+    fulfilment orders be cancelled."""
+    moves = allowed_fulfilment_moves(current, delivery_method)
+    if delivery_method == SHIP_TO_STORE:
+        moves = tuple(m for m in moves if m != F.SHIPPED)
+    if order_state is not None and order_state not in ORDER_STATES_THAT_FULFIL:
+        moves = tuple(m for m in moves if m == F.CANCELLED)
+    return moves
+
+
 def order_move(current: str, requested: str, *, order_id: int | None = None) -> OrderState:
     """Check one order move; returns the new state or raises IllegalTransition."""
     target = OrderState(requested)

@@ -112,3 +112,17 @@ async def test_payment_status_moves_only_forward(client, session):
     assert (body["current_state"], body["requested_state"], body["allowed"]) == ("paid", "pending", ["refunded"])
     events = (await client.get(f"{API}/orders/{order['id']}", headers=shop.auth)).json()["timeline"]
     assert [e["data"].get("payment_status") for e in events if e["kind"] == "payment"] == ["paid"]
+
+
+async def test_the_listed_moves_are_the_ones_that_work(client, session):
+    shop = await create_shop(session)
+    order = (await client.post(f"{API}/orders", headers=shop.auth,
+                               json=order_body(shop, [(0, 1)], payment_status="pending"))).json()
+    [fo] = order["fulfilment_orders"]
+    assert fo["allowed_moves"] == ["cancelled"]  # not picked while the payment is pending
+    assert (await client.get(f"{API}/fulfilment-orders/{fo['id']}", headers=shop.auth)).json()["allowed_moves"] \
+        == ["cancelled"]
+    assert (await client.post(f"{API}/fulfilment-orders/{fo['id']}/pick", headers=shop.auth)).status_code == 409
+    paid = await client.post(f"{API}/orders/{order['id']}/payment", headers=shop.auth,
+                             json={"payment_status": "paid"})
+    assert paid.json()["fulfilment_orders"][0]["allowed_moves"] == ["picking", "cancelled"]

@@ -58,7 +58,8 @@ async def test_ship_to_store_journey(client, session):
     refused = await _post(client, shop.auth, f"/inventory/transfers/{transfer_id}/ship", status=409)
     assert refused["current_state"] == "new"  # not picked yet
     await _post(client, shop.auth, f"/fulfilment-orders/{leg['id']}/pick")
-    await _post(client, shop.auth, f"/fulfilment-orders/{leg['id']}/picked")
+    picked = await _post(client, shop.auth, f"/fulfilment-orders/{leg['id']}/picked")
+    assert picked["allowed_moves"] == ["cancelled"]  # it ships with its transfer, not on its own
     not_so = await _post(client, shop.auth, f"/fulfilment-orders/{leg['id']}/ship",
                          {"carrier": "own", "tracking_number": "T1"}, status=409)
     assert not_so["transfer_id"] == transfer_id
