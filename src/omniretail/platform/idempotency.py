@@ -8,6 +8,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Integer, String, UniqueConstraint, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -35,13 +36,24 @@ class IdempotencyRecord(IdMixin, Base):
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
+    """What makes two requests "the same" for a key: method, path and body — a JSON body by its content, not its
+    bytes (a client that re-serialises its retry with other spacing or key order sends the same request)."""
     h = hashlib.sha256()
     h.update(method.encode())
     h.update(b" ")
     h.update(path.encode())
     h.update(b"\n")
-    h.update(body)
+    h.update(_canonical(body))
     return h.hexdigest()
+
+
+def _canonical(body: bytes) -> bytes:
+    if not body or body[:1] not in b"{[":
+        return body
+    try:
+        return orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONDecodeError:
+        return body
 
 
 async def claim_key(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 from tests.factories import bearer, create_location, create_user_with_token, problem
 
 STORE = {
@@ -74,6 +76,11 @@ async def test_idempotent_post_replays_and_rejects_other_body(client, session):
     other = await client.post("/api/v1/locations", json={**STORE, "code": "WAW-02"}, headers=headers)
     assert other.status_code == 422
     assert problem(other)["type"].endswith(":idempotency-key-reused")
+    # the same content serialised otherwise (spacing, key order) is the same request
+    respaced = json.dumps(dict(reversed(list(STORE.items()))), indent=2).encode()
+    third = await client.post("/api/v1/locations", content=respaced,
+                              headers={**headers, "Content-Type": "application/json"})
+    assert third.status_code == 201 and third.headers.get("idempotent-replayed") == "true", third.text
 
 
 async def test_cursor_pagination_walks_every_location(client, session):
