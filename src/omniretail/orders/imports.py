@@ -8,7 +8,7 @@ newer snapshot of the order (a higher ``revision``): it is applied with ``UPDATE
 
 from __future__ import annotations
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.auth.schemas import Principal
@@ -33,42 +33,69 @@ async def import_order(session: AsyncSession, *, data: OrderImport, principal: P
             return OrderImportRead(created=True, revision_applied=True,
                                    order=await service.get_order(session, placed.order_id, principal=None))
         return OrderImportRead(created=True, revision_applied=True, order=placed.read)
-    applied = await apply_revision(session, placed.order_id, data=data, actor=actor)
-    return OrderImportRead(created=False, revision_applied=applied,
+    applied, not_applied = await apply_revision(session, placed.order_id, data=data, actor=actor)
+    return OrderImportRead(created=False, revision_applied=applied, not_applied=not_applied,
                            order=await service.get_order(session, placed.order_id, principal=None))
 
 
-async def apply_revision(session: AsyncSession, order_id: int, *, data: OrderImport, actor: str) -> bool:
-    """Apply a newer snapshot of an imported order: the address, and a cancellation by the buyer. An
-    update without a revision, or with one not newer than the order's, changes nothing."""
+# Before anything has left, the delivery address may still change; after, the parcel is on its way.
+ADDRESS_CHANGEABLE = frozenset({OrderState.PENDING_PAYMENT, OrderState.CONFIRMED, OrderState.IN_FULFILMENT})
+
+
+async def apply_revision(session: AsyncSession, order_id: int, *, data: OrderImport, actor: str
+                         ) -> tuple[bool, list[str]]:
+    """Apply a newer snapshot of an imported order: the address (until something has shipped), and a
+    cancellation by the buyer (of what has not gone out yet). Returns whether it was applied and what it
+    changed that the order does not take (``lines``: the lines of a placed order are not re-imported; ``address``
+    after shipping; ``cancel`` once everything went out) — each also an alert on the order's timeline for staff.
+    An update without a revision, or with one not newer than the order's, changes nothing."""
     if data.revision is None:
-        return False
+        return False, []
     order = await service.order_row(session, order_id)
     address = data.delivery.address.model_dump(exclude_none=True) if data.delivery.address else None
+    address_changes = address != order["shipping_address"]
+    address_allowed = order["state"] in ADDRESS_CHANGEABLE
     ORDERS = service.ORDERS
+    values = {"channel_revision": data.revision, "updated_at": clock.now()}
+    if address_changes and address_allowed:
+        values["shipping_address"] = address
     moved = (await session.execute(
         update(ORDERS).where(ORDERS.c.id == order_id, or_(ORDERS.c.channel_revision.is_(None),
                                                           ORDERS.c.channel_revision < data.revision))
-        .values(channel_revision=data.revision, shipping_address=address, updated_at=clock.now())
-        .returning(ORDERS.c.id))).first()
+        .values(**values).returning(ORDERS.c.id))).first()
     if moved is None:
-        return False
+        return False, []
     timeline = Timeline(actor=actor)
     ref = OrderRef.of(order)
+    not_applied: list[str] = []
     timeline.record(ref, "channel.revision", data={"revision": data.revision,
                                                    "previous": order["channel_revision"]})
-    if address != order["shipping_address"]:
+    if address_changes and address_allowed:
         timeline.transition(ref, entity="order", from_state=order["state"], to_state=order["state"],
                             kind="order.address_changed", data={"address": address})
+    elif address_changes:
+        not_applied.append("address")
+        timeline.transition(ref, entity="order", from_state=order["state"], to_state=order["state"],
+                            kind="order.address_change_refused", data={"address": address, "revision": data.revision})
+    wanted = sorted((x.sku, x.quantity) for x in data.lines)
+    placed = sorted((x.sku, x.quantity) for x in (await session.execute(
+        select(service.LINES.c.sku, service.LINES.c.quantity).where(service.LINES.c.order_id == order_id))).all())
+    if wanted != placed:
+        not_applied.append("lines")
+        timeline.transition(ref, entity="order", from_state=order["state"], to_state=order["state"],
+                            kind="order.lines_change_refused",
+                            data={"revision": data.revision, "lines": [{"sku": s, "quantity": q} for s, q in wanted]})
     await timeline.write(session)
     if data.status == ImportStatus.CANCELLED and order["state"] != OrderState.CANCELLED:
         reason = data.cancel_reason or BUYER_CANCELLED
-        if OrderState.CANCELLED in allowed_order_moves(order["state"]):
+        if OrderState.CANCELLED in allowed_order_moves(order["state"]) \
+                or order["state"] == OrderState.PARTIALLY_FULFILLED:  # the rest: orders/remainder.py
             await service.cancel_order(session, order_id, reason=reason, actor=actor, principal=None)
         else:  # already shipped or handed over: staff must handle it (a return), the channel is told
+            not_applied.append("cancel")
             refusal = Timeline(actor=actor)
             refusal.transition(ref, entity="order", from_state=order["state"], to_state=order["state"],
                                kind="order.cancel_refused", data={"reason": reason})
             await refusal.write(session)
-    return True
+    return True, not_applied
 

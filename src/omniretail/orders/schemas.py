@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -297,4 +297,8 @@ class OrderRead(OrderSummaryRead):
 class OrderImportRead(BaseModel):
     created: bool = Field(description="False when the order was already imported")
     revision_applied: bool = Field(description="Whether this revision changed the order")
+    not_applied: list[Literal["address", "lines", "cancel"]] = Field(
+        default_factory=list, description="What the revision changed that the order did not take: `lines` (a placed "
+        "order's lines are not re-imported), `address` (something has shipped), `cancel` (everything went out); "
+        "each is an alert on the order's timeline for staff")
     order: OrderRead

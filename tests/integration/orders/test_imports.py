@@ -80,6 +80,28 @@ async def test_out_of_order_revisions_apply_once_and_in_order(client, session):
     await assert_invariants(session)
 
 
+async def test_a_revision_after_shipping_changes_no_address_and_reports_what_it_did_not_take(client, session):
+    shop = await create_shop(session, kind="marketplace_allegro")
+    bot = await integration(session, shop.channel_id)
+    order = (await client.post(f"{API}/orders/import", headers=bot,
+                               json=_import(shop, "S-1", revision=1))).json()["order"]
+    [fo] = order["fulfilment_orders"]
+    for move in ("pick", "picked"):
+        assert (await client.post(f"{API}/fulfilment-orders/{fo['id']}/{move}", headers=shop.auth)).status_code == 200
+    shipped = await client.post(f"{API}/fulfilment-orders/{fo['id']}/ship", headers=shop.auth,
+                                json={"carrier": "InPost", "tracking_number": "P-1"})
+    assert shipped.status_code == 200, shipped.text
+    later = await client.post(f"{API}/orders/import", headers=bot, json=_import(
+        shop, "S-1", revision=2, city="Kalisz", lines=((0, 2, "99.00"),)))
+    body = later.json()
+    assert body["revision_applied"] and sorted(body["not_applied"]) == ["address", "lines"]
+    assert body["order"]["shipping_address"]["city"] == "Poznań"  # the parcel left for Poznań
+    kinds = [e["kind"] for e in body["order"]["timeline"]]
+    assert "order.address_change_refused" in kinds and "order.lines_change_refused" in kinds
+    unchanged = await client.post(f"{API}/orders/import", headers=bot, json=_import(shop, "S-1", revision=3))
+    assert unchanged.json()["not_applied"] == []
+
+
 async def test_an_integration_imports_only_for_its_own_channels(client, session):
     shop = await create_shop(session, kind="marketplace_allegro")
     other = await create_shop(session, kind="marketplace_allegro")
