@@ -120,6 +120,8 @@ async def take_back_form(request: Request, session: SessionDep, principal: Store
     store, chooser = await _store_or_chooser(request, session, principal, location_id)
     if chooser is not None:
         return chooser
+    if not number.strip():  # opened without an order: find it first
+        return RedirectResponse(f"/store/returns?location_id={store.id}", status_code=303)
     order = await _returnable(session, principal, number)
     return await _form(request, session, principal, store, order)
 

@@ -27,6 +27,8 @@ async def test_take_back_an_order_collected_in_another_store_with_a_cash_refund(
     link = f"/store/returns/take-back?location_id={c}&amp;number={order['number']}"
     assert link in found.text
 
+    bare = await client.get("/store/returns/take-back", params={"location_id": c}, headers=HTML)
+    assert (bare.status_code, bare.headers["location"]) == (303, f"/store/returns?location_id={c}")  # find it first
     form = await client.get(link.replace("&amp;", "&"), headers=HTML)
     assert form.status_code == 200 and f"Units back: {shop.skus[0]}" in form.text
     token = csrf_from(form)
