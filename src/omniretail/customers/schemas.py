@@ -58,18 +58,19 @@ class ImportedBuyer(CustomerDetails):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        try:
-            return checked_email(value)
-        except ValueError:
-            return None
+        return _usable(checked_email, value)
 
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
-        try:
-            return checked_phone(value)
-        except ValueError:
-            return None
+        return _usable(checked_phone, value)
+
+
+def _usable(check, value: str | None) -> str | None:
+    try:
+        return check(value)
+    except ValueError:
+        return None
 
 
 class CustomerIdentityRead(BaseModel):
