@@ -104,7 +104,8 @@ def _units_charged_at_placement(line) -> int:
 async def refund_units(session: AsyncSession, order, line_id: int, units: int, *, timeline: Timeline, actor: str,
                        reason: str) -> dict[str, Any] | None:
     """Units of a line the customer will not get: a refund row when the order was paid, else the order is
-    charged less (the line and order amounts recomputed). Returns the refund's details, if any."""
+    charged less (the line and order amounts recomputed, the shipping's tax with them: ``totals``). Returns the
+    refund's details, if any."""
     row = (await session.execute(select(LINES).where(LINES.c.id == line_id))).first()._mapping
     line = {**row, "_gross": order["prices_include_tax"]}
     ref = OrderRef.of(order)
@@ -132,13 +133,19 @@ async def refund_units(session: AsyncSession, order, line_id: int, units: int, *
                                                                     charged=charged),
                                   tax_rate=Decimal(line["tax_rate"]), prices_include_tax=line["_gross"])
     d_sub = amounts.subtotal - line["unit_price_minor"] * (charged + units)
-    d_disc, d_tax, d_total = (amounts.discount - line["discount_minor"], amounts.tax - line["tax_minor"],
-                              amounts.total - line["total_minor"])
+    d_disc = amounts.discount - line["discount_minor"]
     await session.execute(update(LINES).where(LINES.c.id == line_id).values(
         discount_minor=amounts.discount, tax_minor=amounts.tax, total_minor=amounts.total))
+    # the tax and total follow from every line as it now stands: the shipping's tax is shared out again over
+    # the lines' values (dropping the only line at a rate moves its share of the shipping to the other rates)
+    stored = (await session.execute(select(LINES.c.tax_rate, LINES.c.tax_minor, LINES.c.total_minor)
+                                    .where(LINES.c.order_id == order["id"]).order_by(LINES.c.position))).all()
+    whole = totals.order_amounts([totals.LineAmounts(0, 0, x.tax_minor, x.total_minor, Decimal(x.tax_rate))
+                                  for x in stored], shipping=order["shipping_minor"],
+                                 prices_include_tax=order["prices_include_tax"])
     await session.execute(update(ORDERS).where(ORDERS.c.id == order["id"]).values(
         subtotal_minor=ORDERS.c.subtotal_minor + d_sub, discount_minor=ORDERS.c.discount_minor + d_disc,
-        tax_minor=ORDERS.c.tax_minor + d_tax, total_minor=ORDERS.c.total_minor + d_total))
+        tax_minor=whole.tax, total_minor=whole.total))
     timeline.record(ref, "line.repriced", data={"order_line_id": line_id, "units_dropped": units,
                                                 "total": str(money.from_minor(amounts.total, currency))})
     return None

@@ -289,7 +289,8 @@ async def place_order(session: AsyncSession, *, placement: Placement, principal:
                           "settings.shipping_fee")
     else:
         shipping = 0
-    amounts = totals.order_amounts(line_amounts, shipping=shipping)
+    # the shipping is charged in the channel's convention and taxed like the goods (totals.shipping_tax)
+    amounts = totals.order_amounts(line_amounts, shipping=shipping, prices_include_tax=channel.prices_include_tax)
 
     if read is not None:
         match = customers_service.pick_match(buyer, read.customer_rows)

@@ -16,6 +16,7 @@ from .schemas import (
     OrderSummaryRead,
 )
 from .states import actionable_fulfilment_moves, allowed_order_moves
+from .totals import shipping_tax_of
 
 Row = Mapping[str, Any]
 
@@ -92,6 +93,7 @@ def order_read(order: Row, *, lines: list[Row], fulfilment_orders: list[Row], sh
         "shipping_address": o["shipping_address"], "subtotal": from_minor(o["subtotal_minor"], currency),
         "discount": from_minor(o["discount_minor"], currency), "tax": from_minor(o["tax_minor"], currency),
         "shipping": from_minor(o["shipping_minor"], currency), "prices_include_tax": o["prices_include_tax"],
+        "shipping_tax": from_minor(shipping_tax_of(o["tax_minor"], (_m(x)["tax_minor"] for x in lines)), currency),
         "channel_revision": o["channel_revision"], "note": o["note"], "cancel_reason": o["cancel_reason"],
         "routing": o["routing"] or {}, "updated_at": o["updated_at"],
         "lines": [_line_fields(x, currency) for x in sorted(lines, key=lambda x: _m(x)["position"])],

@@ -1,6 +1,8 @@
 """Refunds of inspected returns: partial or in full, by the original payment, cash, card, store credit or a
-voucher; never more than the goods' value (plus the order's shipping when chosen, once per order), and never
-more than was paid for the order less what was refunded already (``returns_amounts.plan_refund``).
+voucher; never more than the goods' value (plus the order's shipping when chosen, once per order, as it was
+paid: with its tax, which on a net channel came on top of it), and never more than was paid for the order less
+what was refunded already (``returns_amounts.plan_refund``). The tax share of the shipping paid back is on the
+timeline's ``refund.created`` entry (``shipping_tax``).
 
 Two refunds of one return at once pay once: the order row is locked first (``SELECT … FOR UPDATE`` on
 PostgreSQL; SQLite has one writer), and the return is updated with ``UPDATE … WHERE state = 'inspected' AND
@@ -23,14 +25,14 @@ from omniretail.auth.schemas import Principal
 from omniretail.platform import money
 from omniretail.platform.errors import Conflict, InvalidInput
 
-from . import returns, service
-from .returns_amounts import OverRefund, plan_refund
+from . import returns, service, totals
+from .returns_amounts import OverRefund, plan_refund, shipping_tax_part
 from .returns_models import Refund
 from .returns_schemas import RefundCreate, RefundMethod
 from .returns_states import IllegalTransition, ReturnState, allowed_return_moves
 from .timeline import OrderRef, Timeline
 
-REFUNDS, RETURNS, ORDERS = Refund.__table__, returns.RETURNS, service.ORDERS
+REFUNDS, RETURNS, ORDERS, LINES = Refund.__table__, returns.RETURNS, service.ORDERS, service.LINES
 R = ReturnState
 UNPAID = ("pending",)
 CREDIT_METHODS = (RefundMethod.STORE_CREDIT, RefundMethod.VOUCHER)
@@ -61,15 +63,22 @@ async def refund_return(session: AsyncSession, return_id: int, *, data: RefundCr
             requested = money.to_minor(money.parse_amount(data.amount, currency), currency)
         except money.MoneyError as exc:
             raise InvalidInput(str(exc), field="amount") from None
-    refunded_order, shipping_refunded_order = (await session.execute(
-        select(func.coalesce(func.sum(REFUNDS.c.amount_minor), 0), func.coalesce(func.sum(REFUNDS.c.shipping_minor), 0))
+    lines_tax = select(func.coalesce(func.sum(LINES.c.tax_minor), 0)).where(LINES.c.order_id == order["id"])
+    refunded_order, shipping_refunded_order, lines_tax = (await session.execute(
+        select(func.coalesce(func.sum(REFUNDS.c.amount_minor), 0), func.coalesce(func.sum(REFUNDS.c.shipping_minor), 0),
+               lines_tax.scalar_subquery())
         .where(REFUNDS.c.order_id == order["id"]))).one()
     refunded_order, shipping_refunded_order = int(refunded_order), int(shipping_refunded_order)  # numeric on PG
+    lines_tax = int(lines_tax)
     paid = 0 if order["payment_status"] in UNPAID else order["total_minor"]
+    # the shipping as the customer paid it: on a net channel its tax came on top and goes back with it
+    shipping_tax = max(0, totals.shipping_tax_of(order["tax_minor"], [lines_tax]))
+    shipping_paid = totals.charged_shipping(order["shipping_minor"], shipping_tax,
+                                            prices_include_tax=order["prices_include_tax"])
     try:
         plan = plan_refund(goods_due=ret["amount_minor"],
                            goods_refunded=ret["refunded_minor"] - ret["shipping_refunded_minor"],
-                           shipping_left=max(0, order["shipping_minor"] - shipping_refunded_order),
+                           shipping_left=max(0, shipping_paid - shipping_refunded_order),
                            paid_left=paid - refunded_order, requested=requested,
                            include_shipping=data.include_shipping)
     except OverRefund as exc:
@@ -96,7 +105,10 @@ async def refund_return(session: AsyncSession, return_id: int, *, data: RefundCr
     details = {"refund_id": refund_id, "amount": amount, "shipping": str(money.from_minor(plan.shipping, currency)),
                "method": data.method.value, "reference": reference, "location_id": location_id}
     ref = OrderRef.of(order)
-    timeline.record(ref, "refund.created", data={"return_id": return_id, "return_number": ret["number"], **details})
+    tax_back = shipping_tax_part(shipping_tax, paid=shipping_paid, refunded=shipping_refunded_order,
+                                 refunding=plan.shipping)
+    timeline.record(ref, "refund.created", data={"return_id": return_id, "return_number": ret["number"], **details,
+                                                 "shipping_tax": str(money.from_minor(tax_back, currency))})
     if plan.settles:
         timeline.transition(ref, entity="return", from_state=R.INSPECTED.value, to_state=R.REFUNDED.value,
                             kind="return.refunded", data={"return_id": return_id, "return_number": ret["number"],

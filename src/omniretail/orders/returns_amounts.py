@@ -7,7 +7,10 @@ arithmetic). The value of ``k`` units returned after ``r`` earlier ones is ``sha
 back exactly the line total — never a minor unit more. Tax is shared out the same way.
 
 A refund pays back the goods' value still owed on a return and, when chosen, the order's shipping (once per
-order), never more than was paid for the order minus what was refunded already.
+order) as the customer paid it — its tax included, which on a net channel came on top of ``shipping``
+(``totals.charged_shipping``) — never more than was paid for the order minus what was refunded already. The
+shipping's tax goes back in proportion to the shipping paid back, shared out like a line's so that refunding
+all of it, in any number of refunds, gives back exactly the shipping's tax (:func:`shipping_tax_part`).
 """
 
 from __future__ import annotations
@@ -53,6 +56,15 @@ def units_value(*, total: int, tax: int, charged: int, already_returned: int, qu
     return UnitsValue(part(total), part(tax))
 
 
+def shipping_tax_part(shipping_tax: int, *, paid: int, refunded: int, refunding: int) -> int:
+    """The tax in ``refunding`` more of the shipping the customer ``paid`` (its tax ``shipping_tax`` included)
+    after ``refunded`` went back before."""
+    if refunding <= 0 or paid <= 0:
+        return 0
+    return share(shipping_tax, charged=paid, units=min(paid, refunded + refunding)) - \
+        share(shipping_tax, charged=paid, units=min(paid, refunded))
+
+
 def returnable_units(*, delivered: int, returned: int) -> int:
     """Units of a line that may still be returned: those with the customer, less those already returned."""
     return max(0, delivered - returned)
@@ -71,8 +83,8 @@ def plan_refund(*, goods_due: int, goods_refunded: int, shipping_left: int, paid
     """Check and split one refund of a return.
 
     ``goods_due``: the value of the return's goods (less what an exchange took); ``goods_refunded``: paid back on
-    them so far; ``shipping_left``: the order's shipping not refunded yet; ``paid_left``: what was paid for the
-    order less every refund of it. ``requested`` None: everything still owed. The goods are paid back first,
+    them so far; ``shipping_left``: the order's shipping as paid (its tax included) not refunded yet;
+    ``paid_left``: what was paid for the order less every refund of it. ``requested`` None: everything still owed. The goods are paid back first,
     shipping (when included) after them. Raises :class:`OverRefund` above the limit, :class:`NothingToRefund`
     when nothing is owed.
     """

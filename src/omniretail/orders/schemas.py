@@ -281,8 +281,11 @@ class OrderRead(OrderSummaryRead):
     shipping_address: dict[str, Any] | None
     subtotal: AmountOut
     discount: AmountOut
-    tax: AmountOut
-    shipping: AmountOut
+    tax: AmountOut = Field(description="The lines' tax and the shipping's (shipping_tax)")
+    shipping: AmountOut = Field(description="As charged: gross when prices_include_tax, else net")
+    shipping_tax: AmountOut = Field(description="The part of tax on the shipping: taxed like the goods, split "
+                                                "over their rates by the lines' taxable bases; included in "
+                                                "shipping when prices_include_tax, else added to the total")
     prices_include_tax: bool
     channel_revision: int | None
     note: str
