@@ -36,7 +36,8 @@ def sample_data(template: str, currency: str = "PLN") -> NotificationData:
                    "tax": str(quantize(total * Decimal(23) / Decimal(123), currency)), "total": str(total)},
     }
     if template == "ready_for_pickup":
-        data["pickup"] = {"code": "4F7K2Q", "ready_until": datetime(2026, 12, 7, 19, 0, tzinfo=UTC), "store": {
+        # the collect-by deadline is the store's closing time (orders.pickup_deadline): Monday 21:00 in Warsaw
+        data["pickup"] = {"code": "4F7K2Q", "ready_until": datetime(2026, 12, 7, 20, 0, tzinfo=UTC), "store": {
             "name": "Northwind Mokotów", "street": "Puławska 12", "postal_code": "02-512", "city": "Warszawa",
             "phone": "+48 22 123 45 67", "timezone": "Europe/Warsaw",
             "opening_hours": {d: [["09:00", "21:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}

@@ -22,7 +22,9 @@ Append one outbox event in the transaction that changed the order::
                 "name": "Northwind Mokotów", "street": "Puławska 12", "postal_code": "02-512",
                 "city": "Warszawa",
                 "phone": "+48221234567", "timezone": "Europe/Warsaw",
-                "opening_hours": {"mon": [["09:00", "21:00"]], "sun": []}}},   # the location's own format
+                "opening_hours": {"mon": [["09:00", "21:00"]], "sun": []}},   # the location's own format
+                "method": "curbside",             # optional: pickup (in the store, default) | curbside
+                "check_in_url": "https://…"},     # curbside: the signed link to the "I'm here" page
             "shipment": {"carrier": "InPost", "tracking_number": "6800…", "tracking_url": "https://…",
                          "estimated_delivery": "2026-12-03"},
             "delay": {"reason": "…", "new_estimate": "2026-12-10",           # delayed: a reason in words, or
@@ -32,7 +34,9 @@ Append one outbox event in the transaction that changed the order::
             "removal": {"lines": [{"sku": "RUN-42", "name": "Runner 42", "quantity": 2, "reason": "removed"}],
                         "refunded": True},        # items_removed: lines taken off the order (paid: refunded)
             "change": {"kind": "another_store", "store": {…}, "decline_url": "https://…"},  # fulfilment_changed
-            "cancellation": {"reason": "The item is no longer available."},
+            "cancellation": {"reason": "The item is no longer available.",
+                             "not_collected_by": "2026-12-07T20:00:00Z",  # optional: an uncollected pickup
+                             "timezone": "Europe/Warsaw"},                 # (the deadline; the store's zone)
             "refund": {"amount": "199.00", "method": "card", "reason": "…"},
             "return_request": {"number": "R-WEB-10023-1", "amount": "199.00", "store": {…},  # return_*
                                "lines": [{"sku": "RUN-42", "name": "Runner 42", "quantity": 1}]}
@@ -42,7 +46,9 @@ Build it with ``NotifyPayload(...)`` and ``notify_event(payload)`` to validate w
 decimal strings in the order's currency (never floats); times without a zone are taken as UTC. Which sections
 are required depends on the template: ``ready_for_pickup`` needs ``pickup``, ``shipped`` needs ``shipment``,
 ``cancelled`` needs ``cancellation.reason`` (a customer is always told why), ``refunded`` needs ``refund``,
-``fulfilment_changed`` needs ``change``. ``delayed`` may carry ``delay``: free ``reason`` text, or the ``lines``
+``fulfilment_changed`` needs ``change``. A pickup's ``ready_until`` is the collect-by deadline (the store's
+closing time; templates show it in the store's time zone); a ``curbside`` pickup tells the customer to come to
+the store's curbside bays and to say "I'm here" on ``check_in_url``. ``delayed`` may carry ``delay``: free ``reason`` text, or the ``lines``
 that wait, each with a reason code (``backordered``, ``preordered``) that the template words in the message's
 language. ``items_removed`` needs ``removal``: the lines taken off the order (reason ``removed``), never told as
 a delay. ``return_authorised`` and ``return_received`` need ``return_request`` (its ``store``: where to bring
@@ -80,6 +86,16 @@ def _utc_if_naive(value: datetime) -> datetime:
 
 
 Moment = Annotated[datetime, AfterValidator(_utc_if_naive)]  # a time without a zone is taken as UTC
+
+
+def _absolute_link(value: str | None) -> str | None:
+    """A link a customer can follow from an e-mail: absolute, http(s)."""
+    if value and not value.lower().startswith(("https://", "http://")):
+        raise ValueError("must be an absolute http(s) link")
+    return value or None
+
+
+WebLink = Annotated[str | None, AfterValidator(_absolute_link)]
 
 
 class _Part(BaseModel):
@@ -127,6 +143,9 @@ class Pickup(_Part):
     code: str = Field(min_length=1)
     store: Store
     ready_until: Moment | None = None
+    method: Literal["pickup", "curbside"] = Field(default="pickup", description="In the store, or brought out "
+                                                                              "to the customer's car")
+    check_in_url: WebLink = Field(default=None, description="Curbside: the signed link to say \"I'm here\"")
 
 
 class Shipment(_Part):
@@ -143,14 +162,6 @@ class Shipment(_Part):
         return value or None
 
 
-def _absolute_link(value: str | None) -> str | None:
-    """A link a customer can follow from an e-mail: absolute, http(s)."""
-    if value and not value.lower().startswith(("https://", "http://")):
-        raise ValueError("must be an absolute http(s) link")
-    return value or None
-
-
-WebLink = Annotated[str | None, AfterValidator(_absolute_link)]
 # Why a line of an order is mentioned: it waits for stock (``backordered``) or for an expected delivery
 # (``preordered``), or it was taken off the order (``removed``). Templates word each in their language.
 LineReason = Literal["backordered", "preordered", "removed"]
@@ -209,6 +220,9 @@ class Change(_Part):
 
 class Cancellation(_Part):
     reason: str = Field(min_length=1)
+    not_collected_by: Moment | None = Field(default=None, description="An uncollected pickup: the deadline that "
+                                                                      "passed (templates word it, not reason)")
+    timezone: str | None = Field(default=None, description="The store's, for not_collected_by")
 
 
 class Refund(_Part):

@@ -5,7 +5,7 @@ Templates live in ``notifications/templates/<locale>/<template>.j2``; each defin
 the greeting and the signature. ``_common.j2`` (as ``common``) holds the locale-neutral pieces: the HTML frame,
 order lines and totals, the store's address and hours. Plain text and subject render without escaping, HTML
 with autoescaping. Amounts, dates and weekdays are formatted for the locale with Babel (``money``, ``date``,
-``when``, ``hours`` in the template context).
+``when``, ``until``, ``hours`` in the template context).
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ from omniretail.platform.money import format_money
 from .schemas import TEMPLATES, NotificationData, RenderedMessage
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# a clock time as the locale writes it in a message; Albanian messages use the 24-hour clock of the store's
+# opening hours ("21:00"), not CLDR's "9:00 m.d."
+TIME_FORMAT = {"sq": "HH:mm"}
 
 
 @lru_cache(maxsize=2)
@@ -63,7 +66,25 @@ class LocaleFormat:
         local = _local(value, timezone)
         pattern = str(Locale.parse(self.locale).datetime_formats["long"])
         return (pattern.replace("{1}", format_date(local.date(), "full", locale=self.locale))
-                .replace("{0}", format_time(local, "short", locale=self.locale)))
+                .replace("{0}", self._time(local)))
+
+    def _time(self, local: datetime) -> str:
+        return format_time(local, TIME_FORMAT.get(self.locale, "short"), locale=self.locale)
+
+    def until(self, value: datetime | None, timezone: str | None = None, *, short: bool = False) -> str:
+        """A deadline in the store's time zone: date and time ("poniedziałek, 7 grudnia 2026 21:00"; ``short``
+        for an SMS: "7 grudnia 2026, 21:00"); the date alone when it is the end of the day (23:59:59 — a store
+        without opening hours, ``orders.pickup_deadline``)."""
+        if value is None:
+            return ""
+        local = _local(value, timezone)
+        if (local.hour, local.minute, local.second) == (23, 59, 59):
+            return format_date(local.date(), "long" if short else "full", locale=self.locale)
+        if not short:
+            return self.when(value, timezone)
+        pattern = str(Locale.parse(self.locale).datetime_formats["medium"])
+        return (pattern.replace("{1}", format_date(local.date(), "long", locale=self.locale))
+                .replace("{0}", self._time(local)))
 
     def hours(self, opening_hours: dict[str, list[list[str]]]) -> list[tuple[str, str | None]]:
         """Opening hours as (days, "09:00–21:00") rows, equal consecutive days merged; None means closed."""
@@ -91,7 +112,7 @@ def _local(value: datetime, timezone: str | None) -> datetime:
 def _context(locale: str, data: NotificationData) -> dict[str, Any]:
     fmt = LocaleFormat(locale, data.currency)
     return {"order": data, "customer": data.customer, "locale": locale, "money": fmt.money, "date": fmt.date,
-            "when": fmt.when, "hours": fmt.hours}
+            "when": fmt.when, "until": fmt.until, "hours": fmt.hours}
 
 
 def _render_blocks(html: bool, template: str, locale: str, context: dict[str, Any], blocks: tuple[str, ...]):

@@ -8,7 +8,6 @@ consumes the reservations (on hand and reserved both fall); cancelling releases 
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -21,7 +20,7 @@ from omniretail.platform import clock
 from omniretail.platform.config import get_settings
 from omniretail.platform.errors import Conflict, InvalidInput, NotFound
 
-from . import pickup_codes, service
+from . import pickup_codes, pickup_deadline, service
 from .reads import fulfilment_read
 from .schemas import CheckIn, FulfilmentOrderRead, ShipmentCreate
 from .states import (
@@ -37,7 +36,7 @@ from .timeline import STORE_ALERT, TRACKING, OrderRef, Timeline
 
 F = FulfilmentState
 FULFILMENT, SHIPMENTS = service.FULFILMENT, service.SHIPMENTS
-DEFAULT_PICKUP_DAYS = 5
+DEFAULT_PICKUP_DAYS = pickup_deadline.DEFAULT_DAYS
 
 
 class PickupCodeMismatch(InvalidInput):
@@ -134,7 +133,8 @@ async def mark_picked(session: AsyncSession, fo_id: int, *, principal: Principal
 
 async def mark_ready(session: AsyncSession, fo_id: int, *, principal: Principal, actor: str,
                      pickup_days: int | None = None, secret_key: str | None = None) -> FulfilmentOrderRead:
-    """Ready for pickup: a fresh six-digit code goes to the customer (only), with the date to collect by; the
+    """Ready for pickup: a fresh six-digit code goes to the customer (only), with the time to collect by (the
+    store's closing time ``pickup_days`` later, ``pickup_deadline``: what the expiry job applies); the
     fulfilment order keeps its HMAC (``pickup_codes``). ``secret_key``: the instance secret (the app's
     settings; the process settings when not given)."""
     fo, order = await load(session, fo_id, principal=principal)
@@ -146,9 +146,11 @@ async def mark_ready(session: AsyncSession, fo_id: int, *, principal: Principal,
     days = pickup_days or await _pickup_days(session, order["channel_id"])
     await _move(session, fo, order, F.READY_FOR_PICKUP, timeline,
                 values={"pickup_code": pickup_codes.code_hash(_secret(secret_key), code), "ready_at": timeline.at})
+    hours, timezone = await pickup_deadline.location_clock(session, fo["location_id"])
+    deadline = pickup_deadline.collect_by(timeline.at, days=days, opening_hours=hours, timezone=timezone)
     timeline.notify(OrderRef.of(order), "ready_for_pickup", fulfilment_order_id=fo_id, data={
         "pickup_code": code, "location_id": fo["location_id"], "delivery_method": fo["delivery_method"],
-        "collect_by": (timeline.at + timedelta(days=days)).isoformat()})
+        "collect_by": deadline.isoformat()})
     return await _finish(session, order, timeline, fo_id)
 
 
@@ -280,4 +282,4 @@ async def cancel_fulfilment(session: AsyncSession, fo_id: int, *, reason: str, a
 async def _pickup_days(session: AsyncSession, channel_id: int) -> int:
     settings = (await session.execute(select(channel_t.c.settings).where(channel_t.c.id == channel_id))
                 ).scalar_one_or_none() or {}
-    return int(settings.get("pickup_expiry_days", DEFAULT_PICKUP_DAYS))
+    return pickup_deadline.expiry_days(settings)

@@ -13,10 +13,16 @@ Intent → notification template:
 
 * ``order_confirmed`` → ``order_confirmed``
 * ``ready_for_pickup`` → ``ready_for_pickup``: the pickup code (the intent's: the hub stores only its hash),
-  ``ready_until`` = the intent's ``collect_by``, the store's name, address, phone, time zone and hours
+  ``ready_until`` = the collect-by deadline (``pickup_deadline.collect_by``: the store's closing time the
+  channel's ``pickup_expiry_days`` after the order became ready — what the expiry job applies; the intent's
+  ``collect_by`` when the fulfilment order has no ``ready_at`` any more), the store's name, address, phone, time zone and hours;
+  a curbside order's ``method`` is ``curbside`` with ``check_in_url``, the signed link to its "I'm here" page
+  (``pickup_codes.check_in_token``, ``web/curbside_pages``)
 * ``order_shipped`` → ``shipped``: carrier, tracking number and link, the lines in that shipment
 * ``order_cancelled`` → ``cancelled``: the reason (the intent's, else the order's, else a default)
-* ``pickup_expired`` → ``cancelled``: "Not collected by <date>" (the deadline, in the store's time zone)
+* ``pickup_expired`` → ``cancelled``: ``cancellation.not_collected_by`` (the same deadline) and the store's
+  ``timezone``, which the template words in the message's language; ``reason`` "Not collected by <date time>"
+  (the store's local time) for anything that shows the reason alone
 * ``line_backordered`` → ``delayed``: ``delay.lines``, the line that waits (product, SKU, units) with its reason
   code — ``backordered``, or ``preordered`` when the line waits for an expected delivery — and the signed link
   to refund it instead (``delay.decline_url``). The template words it in the message's language: the payload
@@ -35,8 +41,8 @@ Intent → notification template:
 * ``order_received``, ``order_collected``, ``order_delivered`` → no message, nothing recorded
 * anything else → ``Undeliverable`` (parked with the reason), as is an intent whose message does not validate
 
-A link a customer follows is absolute: the intent's ``decline_path`` on the channel's ``settings.public_url``,
-else on the instance's address (the worker's ``public_url`` setting).
+A link a customer follows is absolute: the intent's ``decline_path`` (or the check-in page's path) on the
+channel's ``settings.public_url``, else on the instance's address (the worker's ``public_url`` setting).
 
 A customer is told once that an order is cancelled: an expired pickup emits ``pickup_expired`` and then
 ``order_cancelled`` in one transaction, and only the first becomes a message. A ``delayed`` or
@@ -57,7 +63,7 @@ dedup then makes each ``orders.notify`` event one e-mail or SMS.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -75,8 +81,7 @@ from omniretail.platform.i18n import normalise_locale
 from omniretail.platform.jobs import Event, Undeliverable, handles
 from omniretail.platform.money import from_minor
 
-from . import decline, service
-from .fulfilment import DEFAULT_PICKUP_DAYS
+from . import decline, pickup_codes, pickup_deadline, service
 from .returns_models import ReturnLine, SalesReturn
 from .states import OrderState
 from .tables import channel_t
@@ -201,7 +206,7 @@ class _Composer:
             reason = self.intent_data.get("reason") or self.order["cancel_reason"] or DEFAULT_CANCEL_REASON
             data["cancellation"] = {"reason": str(reason).strip() or DEFAULT_CANCEL_REASON}
         elif intent == "pickup_expired":
-            data["cancellation"] = {"reason": await self._expiry_reason()}
+            data["cancellation"] = await self._expiry()
         elif intent == "line_backordered":
             line = self._affected(lines)
             waits = "preordered" if line is not None and line.state == "preordered" else "backordered"
@@ -314,28 +319,51 @@ class _Composer:
         code = self.intent_data.get("pickup_code")  # the hub keeps only the code's hash (``pickup_codes``)
         if not code:
             raise Undeliverable(f"{NOTIFY}: fulfilment order {fo['id']} has no pickup code")
-        ready_until = self.intent_data.get("collect_by") or await self._deadline(fo)
-        return {"code": str(code), "ready_until": ready_until,
-                "store": await self._store(self.intent_data.get("location_id") or fo["location_id"])}
+        store = await self._store(self.intent_data.get("location_id") or fo["location_id"])
+        ready_until = await self._deadline(fo, store) or _moment(self.intent_data.get("collect_by"))
+        pickup: dict[str, Any] = {"code": str(code), "ready_until": ready_until, "store": store}
+        if (self.intent_data.get("delivery_method") or fo["delivery_method"]) == "curbside":
+            token = pickup_codes.check_in_token(fo["id"], secret_key=self._secret(), until=ready_until)
+            pickup["method"] = "curbside"
+            pickup["check_in_url"] = decline.absolute_url(pickup_codes.check_in_path(fo["id"], token),
+                                                          await self._public_base())
+        return pickup
 
-    async def _deadline(self, fo) -> datetime | None:
-        """When a ready pickup expires: ready + the channel's ``pickup_expiry_days`` (as the expiry job)."""
+    async def _deadline(self, fo, store: dict[str, Any] | None = None) -> datetime | None:
+        """When a ready pickup expires: the store's closing time the channel's ``pickup_expiry_days`` after it
+        became ready (``pickup_deadline``, as the expiry job)."""
         if fo["ready_at"] is None:
             return None
-        days = int((await self._channel()).get("pickup_expiry_days", DEFAULT_PICKUP_DAYS))
-        return fo["ready_at"] + timedelta(days=days)
+        if store is None:
+            store = await self._store(fo["location_id"])
+        return pickup_deadline.collect_by(fo["ready_at"], days=pickup_deadline.expiry_days(await self._channel()),
+                                          opening_hours=store["opening_hours"], timezone=store["timezone"])
 
-    async def _expiry_reason(self) -> str:
+    async def _expiry(self) -> dict[str, Any]:
+        """Why an uncollected pickup was cancelled: its deadline, for the template to word in the customer's
+        language (``reason``: the same in English, the store's local time)."""
         fo = await self._fulfilment_order()
-        deadline = await self._deadline(fo)
-        if deadline is None:
-            return str(self.intent_data.get("reason") or "Not collected in time")
         store = await self._store(fo["location_id"])
+        deadline = await self._deadline(fo, store)
+        if deadline is None:
+            return {"reason": str(self.intent_data.get("reason") or "Not collected in time")}
         try:
-            deadline = deadline.astimezone(ZoneInfo(store["timezone"]))
+            local = deadline.astimezone(ZoneInfo(store["timezone"]))
         except (ZoneInfoNotFoundError, ValueError):
-            pass
-        return f"Not collected by {deadline:%Y-%m-%d}"
+            local = deadline
+        return {"reason": f"Not collected by {local:%Y-%m-%d %H:%M}", "not_collected_by": deadline,
+                "timezone": store["timezone"]}
+
+    def _secret(self) -> str:
+        return self.event.context.settings.resolved_secret_key()
+
+    async def _public_base(self) -> str:
+        """The address links are put on: the shop's own (the channel's ``settings.public_url``), else the
+        instance's (the ``public_url`` setting)."""
+        base = str((await self._channel()).get("public_url") or "").strip()
+        if not base.lower().startswith(("https://", "http://")):
+            base = self.event.context.settings.public_url  # none, or not an address a link can start with
+        return base
 
     # --- shipments, lines, refunds -----------------------------------------------------------------
 
@@ -388,9 +416,7 @@ class _Composer:
         """The signed refund link of a changed line, always absolute: on the shop's own address (the channel's
         ``settings.public_url``), else on the instance's (the ``public_url`` setting)."""
         data = self.intent_data
-        base = str((await self._channel()).get("public_url") or "").strip()
-        if not base.lower().startswith(("https://", "http://")):
-            base = self.event.context.settings.public_url  # none, or not an address a link can start with
+        base = await self._public_base()
         # the path; an intent written before ``decline_path`` has the link, absolute or a bare path
         link = data.get("decline_path") or data.get("decline_url")
         return decline.absolute_url(str(link), base) if link else None
@@ -436,6 +462,18 @@ class _Composer:
         if amount is None:
             raise Undeliverable(f"{NOTIFY}: a refunded message needs data.amount")
         return {"amount": amount, "method": data.get("method") or None, "reason": data.get("reason") or None}
+
+
+def _moment(value: Any) -> datetime | None:
+    """An ISO time from an intent (UTC when it names no zone); None when it is missing or not a time."""
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except (TypeError, ValueError):
+            return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _charged_units(line, *, gross: bool, cancelled: bool) -> int:

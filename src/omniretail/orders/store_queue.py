@@ -10,8 +10,8 @@ Sections (each live fulfilment order appears in exactly one):
 * ``expiring`` — ready for pickup, but the customer's time to collect ends within ``EXPIRING_WITHIN``;
 * ``ready`` — ready for pickup, waiting for the customer.
 
-The collect-by date is ``ready_at`` plus the channel's ``pickup_expiry_days`` (what ``fulfilment.mark_ready``
-tells the customer).
+The collect-by time is the store's closing time the channel's ``pickup_expiry_days`` after ``ready_at``
+(``pickup_deadline.collect_by``: what ``fulfilment.mark_ready`` tells the customer and the expiry job applies).
 
 ``queue_version`` is what the live queue polls: one aggregate over the location's open fulfilment orders (count,
 newest id, last update; index ``ix_fulfilment_order_location``), so a page learns of a new, moved or
@@ -27,8 +27,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from . import promise
-from .fulfilment import DEFAULT_PICKUP_DAYS
+from omniretail.locations.models import Location
+
+from . import pickup_deadline, promise
 from .service import FULFILMENT, ORDERS
 from .states import FULFILMENT_OPEN, FulfilmentState
 from .tables import channel_t
@@ -38,6 +39,7 @@ EXPIRING_WITHIN = timedelta(hours=24)
 MAX_ROWS = 300
 OPEN_STATES = sorted(s.value for s in FULFILMENT_OPEN)
 SECTIONS = ("curbside", "to_pick", "expiring", "ready")
+_LOCATION = Location.__table__
 
 
 @dataclass(frozen=True)
@@ -75,10 +77,12 @@ class StoreQueue:
         return sum(len(rows) for rows in self.sections.values())
 
 
-def collect_by(ready_at: datetime | None, settings: dict | None) -> datetime | None:
+def collect_by(ready_at: datetime | None, settings: dict | None, opening_hours: dict | None = None,
+               timezone: str | None = None) -> datetime | None:
     if ready_at is None:
         return None
-    return ready_at + timedelta(days=int((settings or {}).get("pickup_expiry_days", DEFAULT_PICKUP_DAYS)))
+    return pickup_deadline.collect_by(ready_at, days=pickup_deadline.expiry_days(settings),
+                                      opening_hours=opening_hours, timezone=timezone)
 
 
 def section_of(row: QueueRow, now: datetime) -> str:
@@ -102,11 +106,13 @@ async def queue_version(session: AsyncSession, location_id: int) -> str:
 
 async def _collect_by(session: AsyncSession, where) -> dict[int, datetime | None]:
     rows = await session.execute(
-        select(FULFILMENT.c.id, FULFILMENT.c.ready_at, channel_t.c.settings)
+        select(FULFILMENT.c.id, FULFILMENT.c.ready_at, channel_t.c.settings, _LOCATION.c.opening_hours,
+               _LOCATION.c.timezone)
         .select_from(FULFILMENT.join(ORDERS, ORDERS.c.id == FULFILMENT.c.order_id)
-                     .join(channel_t, channel_t.c.id == ORDERS.c.channel_id))
+                     .join(channel_t, channel_t.c.id == ORDERS.c.channel_id)
+                     .outerjoin(_LOCATION, _LOCATION.c.id == FULFILMENT.c.location_id))
         .where(where, FULFILMENT.c.ready_at.is_not(None)))
-    return {r.id: collect_by(r.ready_at, r.settings) for r in rows}
+    return {r.id: collect_by(r.ready_at, r.settings, r.opening_hours, r.timezone) for r in rows}
 
 
 def _row(item: promise.QueueItem, collect: datetime | None) -> QueueRow:

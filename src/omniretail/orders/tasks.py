@@ -2,35 +2,40 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniretail.locations.models import Location
 from omniretail.platform import clock
 from omniretail.platform.db import Database, unit_of_work
 from omniretail.platform.errors import Conflict, NotFound
 from omniretail.platform.jobs import WorkerContext, every
 
-from . import fulfilment, service
+from . import fulfilment, pickup_deadline, service
 from .tables import channel_t
 
 ACTOR = "system:orders.expire_uncollected"
-F, O = service.FULFILMENT, service.ORDERS
+F, O, L = service.FULFILMENT, service.ORDERS, Location.__table__
 
 
 async def uncollected(session: AsyncSession, *, now: datetime | None = None) -> list[tuple[int, int]]:
-    """(fulfilment order id, days allowed) of pickups ready for longer than their channel allows
-    (``settings.pickup_expiry_days``, default 5)."""
+    """(fulfilment order id, days allowed) of ready pickups past their collect-by deadline: the store's closing
+    time ``settings.pickup_expiry_days`` (default 5) after they became ready (``pickup_deadline.collect_by`` —
+    the deadline the customer was told)."""
     now = now or clock.now()
+    # no deadline comes before the local day after ready_at (at least one day allowed): nothing ready later
+    # than now can be due
     rows = await session.execute(
-        select(F.c.id, F.c.ready_at, channel_t.c.settings)
-        .select_from(F.join(O, O.c.id == F.c.order_id).join(channel_t, channel_t.c.id == O.c.channel_id))
-        .where(F.c.state == "ready_for_pickup", F.c.ready_at <= now - timedelta(days=1)).order_by(F.c.ready_at))
+        select(F.c.id, F.c.ready_at, channel_t.c.settings, L.c.opening_hours, L.c.timezone)
+        .select_from(F.join(O, O.c.id == F.c.order_id).join(channel_t, channel_t.c.id == O.c.channel_id)
+                     .outerjoin(L, L.c.id == F.c.location_id))
+        .where(F.c.state == "ready_for_pickup", F.c.ready_at <= now).order_by(F.c.ready_at))
     out = []
-    for fo_id, ready_at, settings in rows:
-        days = int((settings or {}).get("pickup_expiry_days", fulfilment.DEFAULT_PICKUP_DAYS))
-        if ready_at + timedelta(days=days) <= now:
+    for fo_id, ready_at, settings, hours, timezone in rows:
+        days = pickup_deadline.expiry_days(settings)
+        if pickup_deadline.collect_by(ready_at, days=days, opening_hours=hours, timezone=timezone) <= now:
             out.append((fo_id, days))
     return out
 

@@ -12,6 +12,7 @@ from . import (
     admin_pages,
     auth_pages,
     backoffice_pages,
+    curbside_pages,
     customer_pages,
     decline_pages,
     job_pages,
@@ -49,5 +50,5 @@ def install_web(app: FastAPI) -> None:
     for router in (root_router, auth_pages.router, backoffice_pages.router, store_pages.router,
                    stock_pages.router, pickup_pages.router, store_return_pages.router, pos_pages.router, pos_shift_pages.router,
                    order_pages.router, customer_pages.router, admin_pages.router, job_pages.router,
-                   phantom_pages.router, receive_pages.router, decline_pages.router):
+                   phantom_pages.router, receive_pages.router, decline_pages.router, curbside_pages.router):
         app.include_router(router)

@@ -3,9 +3,9 @@ partial shipments, cancellation, uncollected pickups, and the 409 for an illegal
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from omniretail.orders import tasks
+from omniretail.orders import pickup_deadline, tasks
 from omniretail.platform import clock
 from tests.factories import problem
 from tests.integration.inventory.helpers import assert_invariants
@@ -170,7 +170,19 @@ async def test_uncollected_pickups_are_cancelled_and_restocked(client, session, 
         await _act(client, shop.auth, fo_id, move)
     assert await level(session, shop.skus[0], shop.store_a) == (3, 1)
     assert await tasks.expire_uncollected_job(db) == 0  # not yet
-    clock.freeze(clock.now() + timedelta(days=3, minutes=1))
+    ready_at = (await client.get(f"{API}/fulfilment-orders/{fo_id}", headers=shop.auth)).json()["ready_at"]
+    # the store has no opening hours: the end of its (Warsaw) day three days later, as the customer was told
+    deadline = pickup_deadline.collect_by(datetime.fromisoformat(ready_at), days=3, opening_hours={},
+                                          timezone="Europe/Warsaw")
+    told = (await outbox(session, "orders.customer_message", template="ready_for_pickup",
+                         order_id=order["id"]))[-1]["data"]["collect_by"]
+    assert datetime.fromisoformat(told) == deadline
+    clock.freeze(deadline - timedelta(minutes=1))
+    try:
+        assert await tasks.expire_uncollected_job(db) == 0  # three days on, but the store's day is not over
+    finally:
+        clock.freeze(None)
+    clock.freeze(deadline + timedelta(minutes=1))
     try:
         assert await tasks.expire_uncollected_job(db) == 1
         assert await tasks.expire_uncollected_job(db) == 0  # idempotent

@@ -15,7 +15,7 @@ from omniretail.locations import service as locations_service
 from omniretail.locations.schemas import LocationUpdate
 from omniretail.notifications import tasks as notification_tasks
 from omniretail.notifications.schemas import TOPIC as NOTIFY_TOPIC
-from omniretail.orders import messages, tasks
+from omniretail.orders import messages, pickup_deadline, tasks
 from omniretail.orders.service import order_row
 from omniretail.orders.timeline import NOTIFY as INTENT_TOPIC
 from omniretail.orders.timeline import OrderRef, Timeline
@@ -222,7 +222,10 @@ async def test_an_uncollected_pickup_is_told_once_why_it_was_cancelled(client, s
     for move in ("pick", "picked", "ready"):
         await _act(client, shop.auth, fo_id, move)
     ready_at = (await client.get(f"{API}/fulfilment-orders/{fo_id}", headers=shop.auth)).json()["ready_at"]
-    clock.freeze(clock.now() + timedelta(days=3, minutes=1))
+    # a store without opening hours: the end of its day, three days later
+    deadline = pickup_deadline.collect_by(datetime.fromisoformat(ready_at), days=3, opening_hours={},
+                                          timezone="Europe/Warsaw")
+    clock.freeze(deadline + timedelta(minutes=1))
     try:
         assert await tasks.expire_uncollected_job(db) == 1
         await drain(worker)
@@ -234,10 +237,14 @@ async def test_an_uncollected_pickup_is_told_once_why_it_was_cancelled(client, s
         "order_confirmed", "ready_for_pickup", "cancelled"]
     subjects = [m["Subject"] for m in mailbox.to(JOHN)]
     assert subjects[-1] == f"Order {order['number']} has been cancelled" and len(subjects) == 3
-    deadline = (datetime.fromisoformat(ready_at) + timedelta(days=3)).astimezone(ZoneInfo("Europe/Warsaw"))
-    reason = (await _notified(session, order["id"]))[-1]["data"]["cancellation"]["reason"]
-    assert reason == f"Not collected by {deadline:%Y-%m-%d}"
-    assert f"Reason: {reason}" in _text(mailbox.to(JOHN)[-1])
+    local = deadline.astimezone(ZoneInfo("Europe/Warsaw"))
+    cancellation = (await _notified(session, order["id"]))[-1]["data"]["cancellation"]
+    assert cancellation["reason"] == f"Not collected by {local:%Y-%m-%d} 23:59"
+    assert datetime.fromisoformat(cancellation["not_collected_by"]) == deadline
+    assert cancellation["timezone"] == "Europe/Warsaw"
+    # worded in the message's language, the date alone (the end of the store's day)
+    assert f"Reason: The order was not collected by {local:%A, %B} {local.day}, {local.year}." in _text(
+        mailbox.to(JOHN)[-1])
 
 
 async def test_lines_that_wait_are_a_delay_and_dropped_ones_a_removal_naming_the_product(

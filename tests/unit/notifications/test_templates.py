@@ -101,15 +101,17 @@ def test_ready_for_pickup_has_code_store_address_hours_and_deadline_in_store_tim
     assert "Puławska 12" in pl.text and "02-512 Warszawa" in pl.text and "Puławska 12" in pl.sms
     assert "pon.–pt.: 09:00–21:00" in pl.text and "sob.: 10:00–18:00" in pl.text
     assert "niedz.: nieczynne" in pl.text
-    # 19:00 UTC is 20:00 in Warsaw
-    assert "poniedziałek, 7 grudnia 2026 20:00" in pl.text
+    # the deadline is the store's closing time: 20:00 UTC is 21:00 in Warsaw (also in the SMS, with the time)
+    assert "Termin odbioru: poniedziałek, 7 grudnia 2026 21:00" in pl.text
+    assert "Termin odbioru: 7 grudnia 2026, 21:00." in pl.sms
     tr = render("ready_for_pickup", "tr", data)
     assert "Pzt–Cum: 09:00–21:00" in tr.text and "Paz: kapalı" in tr.text and "7 Aralık 2026" in tr.text
     sq = render("ready_for_pickup", "sq", data)
     assert "hën–pre: 09:00–21:00" in sq.text and "die: mbyllur" in sq.text and "7 dhjetor 2026" in sq.text
     en = render("ready_for_pickup", "en", data)
     assert "Mon–Fri: 09:00–21:00" in en.text and "Sun: closed" in en.text
-    assert "Monday, December 7, 2026, 8:00\u202fPM" in en.text
+    assert "Monday, December 7, 2026, 9:00\u202fPM" in en.text
+    assert "e hënë, 7 dhjetor 2026, 21:00" in sq.text  # the 24-hour clock of the opening hours
 
 
 def test_shipped_carries_carrier_and_tracking_link():
@@ -182,7 +184,7 @@ def test_sample_data_in_every_currency_adds_up():
         lines = sum(line.line_total for line in data.lines)
         assert data.totals.subtotal == lines
         assert data.totals.total == data.totals.subtotal + data.totals.shipping - data.totals.discount
-    assert sample_data("ready_for_pickup").pickup.ready_until == datetime(2026, 12, 7, 19, 0, tzinfo=UTC)
+    assert sample_data("ready_for_pickup").pickup.ready_until == datetime(2026, 12, 7, 20, 0, tzinfo=UTC)
 
 
 def test_producers_build_the_event_from_a_validated_payload():
