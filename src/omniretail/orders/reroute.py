@@ -105,7 +105,8 @@ async def _reallocate(session: AsyncSession, plan, *, lines: list, line_rows: li
         await session.execute(update(LINES).where(LINES.c.id == row["id"]).values(**values))
         row.update(values)
         x.values.update(values)
-    whole = totals.order_amounts(amounts, shipping=order["shipping_minor"])
+    whole = totals.order_amounts(amounts, shipping=order["shipping_minor"],
+                                 prices_include_tax=order["prices_include_tax"])
     values = {"subtotal_minor": whole.subtotal, "discount_minor": whole.discount, "tax_minor": whole.tax,
               "total_minor": whole.total, "routing": order["routing"]}
     order.update(values)  # the routing summary changed in any case
