@@ -19,7 +19,7 @@ from omniretail.channels.models import Channel
 from omniretail.channels.sync import service as sync_service
 from omniretail.inventory import service as inventory_service
 from omniretail.locations.models import Location
-from omniretail.orders.fulfilment import DEFAULT_PICKUP_DAYS
+from omniretail.orders import pickup_deadline
 from omniretail.orders.models import FulfilmentOrder, Order
 from omniretail.orders.promise import NOT_READY
 from omniretail.orders.states import OrderState
@@ -149,19 +149,20 @@ async def orders_waiting_by_state(session: AsyncSession, *, visible: frozenset[i
 
 async def pickups_about_to_expire(session: AsyncSession, *, now: datetime, visible: frozenset[int] | None,
                                   within: timedelta = EXPIRING_WITHIN, limit: int = 20) -> list[ExpiringPickup]:
-    """Pickups ready and not collected whose channel's ``pickup_expiry_days`` run out within ``within``."""
-    # candidates: ready long enough to expire within the window under the shortest allowance (1 day)
+    """Pickups ready and not collected whose collect-by deadline (the one the customer was told and the expiry
+    job applies: ``orders.pickup_deadline``) falls within ``within``."""
+    # candidates: the deadline always comes after the order became ready
     stmt = (select(FulfilmentOrder.order_id, Order.number, Location.name, FulfilmentOrder.ready_at,
-                   Channel.settings)
+                   Channel.settings, Location.opening_hours, Location.timezone)
             .join(Order, Order.id == FulfilmentOrder.order_id).join(Channel, Channel.id == Order.channel_id)
             .join(Location, Location.id == FulfilmentOrder.location_id)
             .where(FulfilmentOrder.state == "ready_for_pickup",
-                   FulfilmentOrder.ready_at <= now + within - timedelta(days=1), _channel_filter(visible))
+                   FulfilmentOrder.ready_at <= now + within, _channel_filter(visible))
             .order_by(FulfilmentOrder.ready_at).limit(500))
     out = []
-    for order_id, number, location, ready_at, settings in (await session.execute(stmt)).all():
-        allowed = int((settings or {}).get("pickup_expiry_days", DEFAULT_PICKUP_DAYS))
-        expires_at = ready_at + timedelta(days=allowed)
+    for order_id, number, location, ready_at, settings, hours, timezone in (await session.execute(stmt)).all():
+        expires_at = pickup_deadline.collect_by(ready_at, days=pickup_deadline.expiry_days(settings),
+                                                opening_hours=hours, timezone=timezone)
         if expires_at <= now + within:
             out.append(ExpiringPickup(order_id, number, location, ready_at, expires_at))
     out.sort(key=lambda p: p.expires_at)

@@ -12,6 +12,7 @@ from sqlalchemy import update
 
 from omniretail.analytics import dashboard as figures
 from omniretail.auth.schemas import Principal
+from omniretail.orders import pickup_deadline
 from omniretail.orders.models import FulfilmentOrder, Order
 from omniretail.platform import clock
 from tests.factories import create_location
@@ -78,12 +79,16 @@ async def test_pickups_about_to_expire_are_listed(client, session):
                          payment_status="pay_on_pickup")
     fo_id = order["fulfilment_orders"][0]["id"]
     await session.execute(update(FulfilmentOrder).where(FulfilmentOrder.id == fo_id).values(
-        state="ready_for_pickup", ready_at=clock.now() - timedelta(days=1, hours=12)))
+        state="ready_for_pickup", ready_at=clock.now() - timedelta(days=2, hours=1)))
     await session.commit()
     board = await figures.dashboard(session, principal=OWNER)
     expiring = [p for p in board.expiring if p.order_id == order["id"]]
     assert len(expiring) == 1 and expiring[0].location == "Store A"
-    assert expiring[0].expires_at - expiring[0].ready_at == timedelta(days=2)
+    # the deadline the customer was told and the expiry job applies: the store's day, 2 days on
+    hours, timezone = await pickup_deadline.location_clock(session, shop.store_a)
+    assert expiring[0].expires_at == pickup_deadline.collect_by(expiring[0].ready_at, days=2, opening_hours=hours,
+                                                                timezone=timezone)
+    assert timedelta(days=2) <= expiring[0].expires_at - expiring[0].ready_at < timedelta(days=3)
 
 
 async def test_dashboard_page_has_charts_tables_and_counts(client, session):
