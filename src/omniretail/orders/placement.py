@@ -193,14 +193,17 @@ def _unfillable_policy(channel: sourcing.ChannelContext, placement: Placement) -
     return channel.setting("unfillable") or ("backorder" if placement.imported else "reject")
 
 
-def _allocate(lines: list[_Line], plan, policy: str) -> None:
-    """Units each line gets from the plan; the rest is backordered, cancelled or refuses the order."""
+def _allocate(lines: list[_Line], plan, policy: str, stock: dict[int, dict[int, int]]) -> None:
+    """Units each line gets from the plan; the rest is backordered, cancelled or refuses the order. A short
+    line reports what the locations that may serve the order have of it (``stock``: location → variant →
+    available), which can be more than the plan took (one location per line, a store's last units kept)."""
     short = []
     for line in lines:
         line.allocated = plan.shipped(line.position)
         missing = line.quantity - line.allocated
         if missing:
-            short.append({"sku": line.sku, "requested": line.quantity, "available": line.allocated})
+            available = max(line.allocated, sum(units.get(line.variant_id, 0) for units in stock.values()))
+            short.append({"sku": line.sku, "requested": line.quantity, "available": available})
             if policy == "backorder":
                 line.backordered = missing
             else:
@@ -273,7 +276,7 @@ async def place_order(session: AsyncSession, *, placement: Placement, principal:
     if plan.unfilled_units or placement.payment_status in UNPAID:  # not a paid order in stock: holds.py
         plan = await holds.adjust_plan(session, channel=channel, lines=lines, plan=plan,
                                        unpaid=placement.payment_status in UNPAID)
-    _allocate(lines, plan, _unfillable_policy(channel, placement))
+    _allocate(lines, plan, _unfillable_policy(channel, placement), stock)
 
     line_amounts = []
     for x in lines:

@@ -126,3 +126,10 @@ async def test_the_listed_moves_are_the_ones_that_work(client, session):
     paid = await client.post(f"{API}/orders/{order['id']}/payment", headers=shop.auth,
                              json={"payment_status": "paid"})
     assert paid.json()["fulfilment_orders"][0]["allowed_moves"] == ["picking", "cancelled"]
+
+
+async def test_a_short_line_reports_the_stock_there_is_not_what_the_plan_took(client, session):
+    shop = await create_shop(session, settings={"allow_split": False})  # SKU0: 10 in the warehouse, 3 in store A
+    refused = await client.post(f"{API}/orders", headers=shop.auth, json=order_body(shop, [(0, 12)]))
+    assert refused.status_code == 409, refused.text
+    assert problem(refused)["lines"] == [{"sku": shop.skus[0], "requested": 12, "available": 13}]
