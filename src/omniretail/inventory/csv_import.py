@@ -33,6 +33,7 @@ from omniretail.platform import clock
 from . import events, ledger
 from . import repository as repo
 from .ledger import Move, MovementReference, Refusal
+from .schemas import MAX_UNITS
 
 COLUMNS = ("location_code", "sku", "on_hand", "delta", "reason", "safety_stock", "low_stock_threshold")
 REQUIRED = ("location_code", "sku")
@@ -186,6 +187,9 @@ def _row(row_no: int, cells: list[str], index: dict[str, int], errors: list[CsvE
             return None
         if minimum is not None and number < minimum:
             errors.append(CsvError(row_no, name, f"must be {minimum} or more, not {number}"))
+            return None
+        if abs(number) > MAX_UNITS:
+            errors.append(CsvError(row_no, name, f"at most {MAX_UNITS:,} units, not {number}"))
             return None
         return number
 

@@ -9,6 +9,9 @@ from pydantic import BaseModel, Field, model_validator
 MAX_LINES = 1000
 MAX_BULK_SKUS = 10_000
 Sku = Field(min_length=1, max_length=64)
+# The most units one movement, count or setting may carry: far beyond any shop, far inside a 64-bit column
+# (a mistyped figure is refused with its field named, instead of overflowing the ledger).
+MAX_UNITS = 1_000_000_000
 
 
 class MovementKind(StrEnum):
@@ -47,12 +50,12 @@ class Reference(BaseModel):
 
 class ReceiptLine(BaseModel):
     sku: str = Sku
-    quantity: int = Field(gt=0)
+    quantity: int = Field(gt=0, le=MAX_UNITS)
 
 
 class AdjustmentLine(BaseModel):
     sku: str = Sku
-    quantity: int = Field(description="Signed change of on-hand stock")
+    quantity: int = Field(ge=-MAX_UNITS, le=MAX_UNITS, description="Signed change of on-hand stock")
 
     @model_validator(mode="after")
     def _not_zero(self) -> AdjustmentLine:
@@ -63,7 +66,7 @@ class AdjustmentLine(BaseModel):
 
 class CountLine(BaseModel):
     sku: str = Sku
-    counted: int = Field(ge=0, description="What is physically there")
+    counted: int = Field(ge=0, le=MAX_UNITS, description="What is physically there")
 
 
 class StockReceiptCreate(Reference):
@@ -107,7 +110,7 @@ class MovementsRead(BaseModel):
 class ReservationCreate(BaseModel):
     sku: str = Sku
     location_id: int
-    quantity: int = Field(gt=0)
+    quantity: int = Field(gt=0, le=MAX_UNITS)
     kind: ReservationKind = ReservationKind.ORDER_LINE
     reference: str = Field(default="", max_length=200, description="e.g. order:1042/line:2 or cart:abc")
     channel_id: int | None = None
@@ -166,8 +169,9 @@ class StockLevelRead(BaseModel):
 class StockLevelUpdate(BaseModel):
     sku: str = Sku
     location_id: int
-    safety_stock: int | None = Field(default=None, ge=0)
-    low_stock_threshold: int | None = Field(default=None, ge=0, description="null: follow the location default")
+    safety_stock: int | None = Field(default=None, ge=0, le=MAX_UNITS)
+    low_stock_threshold: int | None = Field(default=None, ge=0, le=MAX_UNITS,
+                                            description="null: follow the location default")
 
 
 class LocationStockSettingsRead(BaseModel):
@@ -177,7 +181,7 @@ class LocationStockSettingsRead(BaseModel):
 
 
 class LocationStockSettingsUpdate(BaseModel):
-    default_low_stock_threshold: int | None = Field(default=None, ge=0)
+    default_low_stock_threshold: int | None = Field(default=None, ge=0, le=MAX_UNITS)
     allow_negative_stock: bool | None = None
 
 
@@ -232,7 +236,7 @@ class TransferCreate(BaseModel):
 
 class TransferLineQuantity(BaseModel):
     sku: str = Sku
-    quantity: int = Field(ge=0)
+    quantity: int = Field(ge=0, le=MAX_UNITS)
 
 
 class TransferShip(BaseModel):
@@ -289,7 +293,7 @@ class CountSheetCreate(BaseModel):
     location_id: int
     skus: list[str] | None = Field(default=None, max_length=MAX_BULK_SKUS,
                                    description="The SKUs to count; none: every SKU stocked at the location")
-    variance_threshold: int = Field(default=DEFAULT_VARIANCE_THRESHOLD, ge=0,
+    variance_threshold: int = Field(default=DEFAULT_VARIANCE_THRESHOLD, ge=0, le=MAX_UNITS,
                                     description="A line whose |counted − expected| is above this needs a manager")
     note: str = Field(default="", max_length=500)
 
@@ -339,13 +343,13 @@ class IncomingState(StrEnum):
 class IncomingStockCreate(BaseModel):
     sku: str = Sku
     location_id: int
-    quantity: int = Field(gt=0)
+    quantity: int = Field(gt=0, le=MAX_UNITS)
     expected_date: date
     reference: str = Field(default="", max_length=100, description="The purchase order, e.g. PO-2026-0142")
 
 
 class IncomingStockReceive(BaseModel):
-    quantity: int | None = Field(default=None, gt=0, description="None: everything still to arrive")
+    quantity: int | None = Field(default=None, gt=0, le=MAX_UNITS, description="None: everything still to arrive")
 
 
 class IncomingStockRead(BaseModel):

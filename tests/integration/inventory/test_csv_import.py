@@ -64,6 +64,8 @@ async def test_happy_path_counts_deltas_and_settings(session, shop):
     ("IMP-1,NO-SUCH,1,,,,", "sku", "unknown SKU"),
     ("IMP-1,IMP-A,ten,,,,", "on_hand", "not a whole number"),
     ("IMP-1,IMP-A,-1,,,,", "on_hand", "0 or more"),
+    ("IMP-1,IMP-A,9223372036854775807,,,,", "on_hand", "at most 1,000,000,000"),
+    ("IMP-1,IMP-A,,99999999999999999999999,x,,", "delta", "at most 1,000,000,000"),
     ("IMP-1,IMP-A,1,2,,,", "delta", "not both"),
     ("IMP-1,IMP-A,,0,,,", "delta", "changes nothing"),
     ("IMP-1,IMP-A,,-2,,,", "reason", "needs a reason"),

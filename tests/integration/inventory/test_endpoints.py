@@ -29,6 +29,12 @@ async def test_receive_adjust_count_levels_and_history(client, session):
         "reference_type": "purchase_order", "reference_id": "PO-9"})
     assert received.status_code == 201, received.text
     assert [m["on_hand_after"] for m in received.json()["movements"]] == [12, 3]
+    for path, line in (("receive", {"sku": "EP-1", "quantity": 2**63 - 1}),
+                       ("adjust", {"sku": "EP-1", "quantity": 10**9 + 1}),
+                       ("count", {"sku": "EP-1", "counted": 10**12})):
+        huge = await client.post(f"{API}/{path}", headers=auth, json={"location_id": loc, "lines": [line],
+                                                                      "reason": "typo"})
+        assert huge.status_code == 422, huge.text  # named, not a 500 from an overflowing ledger
     no_reason = await client.post(f"{API}/adjust", headers=auth, json={
         "location_id": loc, "lines": [{"sku": "EP-1", "quantity": -1}]})
     assert no_reason.status_code == 422
