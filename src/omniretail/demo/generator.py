@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -69,7 +70,7 @@ def generate_products(count: int, seed: int = 42) -> Iterator[DemoProduct]:
         names = [name for name, _values in options]
         combos = list(itertools.product(*[values for _name, values in options])) or [()]
         for combo in combos:
-            suffix = "-".join(v.upper().replace(" ", "").replace(",", "") for v in combo)
+            suffix = "-".join(_code_part(v) for v in combo)
             sku = f"{code}-{suffix}" if suffix else code
             body = f"{GS1_PREFIX}{COMPANY}{next(item_ref):05d}"
             product.variants.append(DemoVariant(
@@ -77,3 +78,13 @@ def generate_products(count: int, seed: int = 42) -> Iterator[DemoProduct]:
                 weight_grams=rng.randint(80, 4000), base_price=price,
             ))
         yield product
+
+
+_NOT_DECOMPOSED = str.maketrans({"Ł": "L", "ł": "l", "ı": "i", "ß": "ss"})
+
+
+def _code_part(value: str) -> str:
+    """An option value as part of a SKU: upper case ASCII (``catalog.rules.CODE_PATTERN``: "biały" → "BIALY"),
+    so an exported catalog imports back as it is."""
+    plain = unicodedata.normalize("NFKD", value.translate(_NOT_DECOMPOSED))
+    return "".join(ch for ch in plain if ch.isascii() and ch not in " ,").upper()
