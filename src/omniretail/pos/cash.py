@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from omniretail.platform import money
+from omniretail.pricing.schemas import decimal_input
 
 # Cash movement kinds and the sign they carry into the drawer.
 INTO_DRAWER = {"sale": 1, "paid_in": 1, "refund": -1, "paid_out": -1}
@@ -20,11 +21,13 @@ MAX_PIECES = 100_000
 
 
 class CashError(ValueError):
-    """A count or a payment that does not add up; ``field`` names the input at fault."""
+    """A count or a payment that does not add up; ``field`` names the input at fault, ``extensions`` say more
+    (``decimal_places``: too many decimals for the currency)."""
 
-    def __init__(self, message: str, *, field: str) -> None:
+    def __init__(self, message: str, *, field: str, **extensions: object) -> None:
         super().__init__(message)
         self.field = field
+        self.extensions = extensions
 
 
 @dataclass(frozen=True)
@@ -58,12 +61,13 @@ def signed(kind: str, amount: int) -> int:
 
 
 def count_denominations(pieces: Mapping[str, int], currency: str) -> int:
-    """The total of a count note by note: {"100.00": 3, "0.50": 4} → minor units."""
+    """The total of a count note by note: {"100.00": 3, "0.50": 4} → minor units. A face is written as amounts
+    are everywhere (``pricing.schemas.decimal_input``): no exponent ("1e2"), NaN or infinity."""
     total = 0
     for face, number in pieces.items():
         try:
-            value = money.to_minor(money.parse_amount(face, currency), currency)
-        except (money.MoneyError, InvalidOperation):
+            value = money.to_minor(money.parse_amount(decimal_input(face), currency), currency)
+        except (ValueError, InvalidOperation):  # MoneyError is a ValueError
             raise CashError(f"{face!r} is not a {currency} note or coin", field=f"denominations.{face}") from None
         known = DENOMINATIONS.get(currency)
         if value <= 0 or (known and Decimal(face) not in {Decimal(x) for x in known}):
@@ -84,10 +88,20 @@ def change_due(total: int, tendered: int | None) -> int:
 
 
 def minor(amount: Decimal, currency: str, field: str) -> int:
+    """An amount of the shift's currency in minor units; more decimals than the currency has are refused
+    (``decimal_places`` on the error says how many it has)."""
     try:
         return money.to_minor(money.parse_amount(amount, currency), currency)
     except money.MoneyError as exc:
-        raise CashError(str(exc), field=field) from None
+        extra = {"decimal_places": money.minor_digits(currency)} if _finite(amount) else {}
+        raise CashError(str(exc), field=field, **extra) from None
+
+
+def _finite(amount) -> bool:
+    try:
+        return not isinstance(amount, float) and Decimal(str(amount).strip()).is_finite()
+    except InvalidOperation:
+        return False
 
 
 # Notes and coins in circulation, largest first: the rows of the count form at closing.

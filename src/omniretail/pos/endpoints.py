@@ -74,12 +74,20 @@ async def close_shift(session: SessionDep, principal: Writer, shift_id: int, dat
     return await shifts.close_shift(session, shift_id, data=data, principal=principal, actor=principal.label)
 
 
-@router.post("/shifts/{shift_id}/cash-movements", status_code=status.HTTP_201_CREATED, responses=CONFLICTS,
-             summary="Cash paid in, paid out or refunded from an open shift's drawer")
-async def add_cash_movement(session: SessionDep, principal: Writer, shift_id: int,
-                            data: CashMovementCreate) -> CashMovementRead:
-    return await shifts.record_cash_movement(session, shift_id, data=data, principal=principal,
-                                             actor=principal.label)
+@router.post("/shifts/{shift_id}/cash-movements", status_code=status.HTTP_201_CREATED,
+             responses={**CONFLICTS, 200: {"description": "This reference was recorded before: the first movement"},
+                        404: {"description": "No such shift, or order_id names no order the caller may see"},
+                        422: {"description": "Bad amount; an order_id in another currency or with less left to "
+                                             "refund; the reference used for another movement"}},
+             summary="Cash paid in, paid out or refunded from an open shift's drawer (a refund may name its "
+                     "order: recorded as the order's cash refund)")
+async def add_cash_movement(session: SessionDep, principal: Writer, shift_id: int, data: CashMovementCreate,
+                            response: Response) -> CashMovementRead:
+    movement = await shifts.record_cash_movement(session, shift_id, data=data, principal=principal,
+                                                 actor=principal.label)
+    if not movement.created:
+        response.status_code = status.HTTP_200_OK
+    return movement
 
 
 @router.post("/sales", status_code=status.HTTP_201_CREATED, responses=CONFLICTS,

@@ -3,7 +3,9 @@
 A sale is an order (the orders package places it, prices it from the channel, reserves and routes it) plus
 what the till knows: the shift, cash or card, what the customer handed over and got back. Cash goes into
 the shift's drawer as a movement. The till's ``sale_id`` is the order's external id (``pos:<sale_id>``), so
-sending a sale again returns the first one and rings nothing up twice.
+sending a sale again returns the first one (``created`` false, HTTP 200) and rings nothing up twice; the same
+``sale_id`` with another content (other lines or quantities, another store, kind, payment method or cash handed
+over) is refused like a reused Idempotency-Key (422 ``sale-id-reused``, field ``sale_id``).
 
 * Counter: an order of the store's POS channel, delivery ``counter``, handed over at once (stock consumed
   at the store).
@@ -14,6 +16,8 @@ sending a sale again returns the first one and rings nothing up twice.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from sqlalchemy import Boolean, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,18 +27,22 @@ from omniretail.orders import service as orders_service
 from omniretail.orders.placement import Placed, Placement, PlacementLine, place_order
 from omniretail.orders.schemas import Delivery, DeliveryMethod
 from omniretail.platform import clock, money
-from omniretail.platform.errors import InvalidInput, NotFound
+from omniretail.platform.errors import IdempotencyKeyReused, InvalidInput, NotFound
 
 from . import cash, shifts
 from .schemas import CounterSaleCreate, HomeDeliveryCreate, PaymentMethod, SaleRead
 
-SALES = shifts.SALES
+SALES, LINES = shifts.SALES, orders_service.LINES
 COUNTER, ENDLESS_AISLE = "counter", "endless_aisle"
 
 _CHANNEL_BY_CODE = text("SELECT id FROM channel WHERE code = :code AND is_active = :yes").bindparams(
     bindparam("yes", True, type_=Boolean))
 _WEBSHOP = text("""SELECT id FROM channel WHERE kind = 'webshop' AND currency = :currency AND is_active = :yes
 ORDER BY id LIMIT 1""").bindparams(bindparam("yes", True, type_=Boolean))
+
+
+class SaleIdReused(IdempotencyKeyReused):
+    code, title = "sale-id-reused", "This sale_id was used for another sale"
 
 
 def external_id(sale_id: str) -> str:
@@ -64,7 +72,7 @@ async def ring_up(session: AsyncSession, *, data: CounterSaleCreate, principal: 
         lines=[(x.sku, x.quantity) for x in data.lines], external_id=external_id(data.sale_id),
         customer=data.customer, principal=principal, actor=actor)
     return await _record(session, placed, shift=shift, kind=COUNTER, location_id=where.location_id,
-                         method=data.payment_method, tendered=tendered, actor=actor)
+                         method=data.payment_method, tendered=tendered, actor=actor, data=data)
 
 
 async def take_home_delivery(session: AsyncSession, *, data: HomeDeliveryCreate, principal: Principal, actor: str,
@@ -80,7 +88,7 @@ async def take_home_delivery(session: AsyncSession, *, data: HomeDeliveryCreate,
         customer=data.customer, payment_status="paid", origin_location_id=where.location_id,
         note=f"endless aisle at {where.location_name}"), principal=principal, actor=actor)
     return await _record(session, placed, shift=shift, kind=ENDLESS_AISLE, location_id=where.location_id,
-                         method=data.payment_method, tendered=tendered, actor=actor)
+                         method=data.payment_method, tendered=tendered, actor=actor, data=data)
 
 
 def _tendered(data: CounterSaleCreate, currency: str) -> int | None:
@@ -91,12 +99,34 @@ def _tendered(data: CounterSaleCreate, currency: str) -> int | None:
     try:
         return cash.minor(data.tendered, currency, "tendered")
     except cash.CashError as exc:
-        raise InvalidInput(str(exc), field=exc.field) from None
+        raise InvalidInput(str(exc), field=exc.field, **exc.extensions) from None
+
+
+async def _same_sale(session: AsyncSession, order_id: int, *, data: CounterSaleCreate, kind: str, location_id: int,
+                     tendered: int | None) -> None:
+    """A retried sale must be the one rung up under its ``sale_id``: else SaleIdReused."""
+    sale = (await session.execute(select(SALES).where(SALES.c.order_id == order_id))).first()
+    rows = (await session.execute(select(LINES.c.sku, LINES.c.quantity).where(LINES.c.order_id == order_id))).all()
+    wanted, had = Counter(), Counter()
+    for line in data.lines:
+        wanted[line.sku] += line.quantity
+    for row in rows:
+        had[row.sku] += row.quantity
+    differs = [name for name, same in (
+        ("lines", wanted == had), ("kind", sale is None or sale.kind == kind),
+        ("location_id", sale is None or sale.location_id == location_id),
+        ("payment_method", sale is None or sale.payment_method == data.payment_method.value),
+        ("tendered", sale is None or sale.tendered_minor == tendered)) if not same]
+    if differs:
+        raise SaleIdReused(f"sale {data.sale_id} was rung up before with other {', '.join(differs)}: send a new "
+                           "sale_id for another sale", field="sale_id", sale_id=data.sale_id, order_id=order_id,
+                           differs=differs)
 
 
 async def _record(session: AsyncSession, placed: Placed, *, shift, kind: str, location_id: int,
-                  method: PaymentMethod, tendered: int | None, actor: str) -> SaleRead:
+                  method: PaymentMethod, tendered: int | None, actor: str, data: CounterSaleCreate) -> SaleRead:
     if not placed.created:
+        await _same_sale(session, placed.order_id, data=data, kind=kind, location_id=location_id, tendered=tendered)
         return await get_sale(session, placed.order_id, created=False)
     order = await orders_service.order_row(session, placed.order_id)
     if order["currency"] != shift.currency:

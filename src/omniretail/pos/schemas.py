@@ -52,9 +52,14 @@ class CashMovementCreate(BaseModel):
     kind: CashMovementKind
     amount: AmountIn
     reason: str = Field(default="", max_length=500)
-    order_id: int | None = Field(default=None, description="The order a cash refund was for")
+    order_id: int | None = Field(
+        default=None, description="The order a cash refund is for (refunds only): one the caller may see, in the "
+                                  "shift's currency, with at least the amount left to refund (paid less every "
+                                  "refund recorded for it); the refund is recorded on the order too. An order paid "
+                                  "by card or online may be refunded in cash up to the same limit")
     reference: str | None = Field(default=None, max_length=200,
-                                  description="Your id for it: the same reference is recorded once per shift")
+                                  description="Your id for it: the same reference is recorded once per shift (sent "
+                                              "again: the first movement, 200; with another content: 422)")
 
 
 class CashMovementRead(BaseModel):
@@ -66,6 +71,12 @@ class CashMovementRead(BaseModel):
     reason: str
     actor: str
     at: datetime
+    created: bool = Field(default=True, description="False when this reference was recorded before (a retry)")
+    refund_id: int | None = Field(default=None, description="A cash refund for an order: the order's refund record")
+    order_payment: str | None = Field(
+        default=None, description="A cash refund for an order: how the order was paid — cash or card (a sale at a "
+                                  "till) or other (e.g. online)")
+    notice: str | None = Field(default=None, description="Set when a card or other payment was refunded in cash")
 
 
 class ShiftRead(BaseModel):
@@ -107,7 +118,8 @@ class ShiftReportRead(BaseModel):
 class CounterSaleCreate(BaseModel):
     location_id: int
     sale_id: str = Field(min_length=8, max_length=100, pattern=r"^[A-Za-z0-9_-]+$",
-                         description="The till's id for this sale: sending it again gives the same sale")
+                         description="The till's id for this sale: sending it again gives the same sale (200); "
+                                     "with other lines, payment or cash handed over it is refused (422)")
     lines: list[OrderLineCreate] = Field(min_length=1, max_length=200)
     payment_method: PaymentMethod
     tendered: AmountIn | None = Field(default=None, description="Cash handed over (cash only); change is given back")

@@ -8,21 +8,38 @@
   it ``FOR UPDATE`` and only then adds up what moved, so nothing slips in between the sum and the close
   (SQLite serialises writers anyway). The close is ``UPDATE … WHERE state = 'open'``.
 * Who: a store associate for their own stores (others are not found); managers and owners for every store.
+* A movement's ``reference`` is the client's id for it: sent again with the same content it is the first one
+  (``created`` false, HTTP 200), with another content it is refused (422 ``reference-reused``).
+* A cash refund naming an order (``order_id``) is money paid back for that order, so it is recorded where the
+  orders package keeps every refund: a ``refund`` row (no return, method ``cash``, the store, reference
+  ``pos-cash:<movement id>``) and ``refund.created`` on the order's timeline, as ``orders.refunds`` and
+  ``orders.decline`` do. The row makes it count against what a later refund of the order (a return's, a
+  declined line's) may still pay back, and the refund against the row's of earlier ones: it must name an order
+  the principal may see, in the shift's currency, and not pay out more than was paid (status paid, authorized
+  or refunded: the order's total) less every refund recorded for it. The order row is locked first, as
+  ``orders.refunds`` does, so two refunds at once cannot both take the last of it. When everything paid has
+  been paid back, the order's payment status becomes ``refunded``. A cash refund of an order paid by card (or
+  online) is allowed up to the same limit — shops do that — and the response says so (``order_payment``,
+  ``notice``). The cash drawer's own refund for a return already refunded by the returns desk
+  (``record_cash_refund``) writes no second row: that refund has its row.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Boolean, bindparam, func, select, text, update
+from sqlalchemy import Boolean, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.auth.schemas import Principal
 from omniretail.locations import service as locations_service
+from omniretail.orders import refunds as order_refunds
+from omniretail.orders import service as orders_service
+from omniretail.orders.timeline import OrderRef, Timeline
 from omniretail.platform import clock, money
-from omniretail.platform.errors import Conflict, InvalidInput, NotFound
+from omniretail.platform.errors import Conflict, IdempotencyKeyReused, InvalidInput, NotFound
 from omniretail.platform.models import JSONType
 
 from . import cash
@@ -40,7 +57,9 @@ from .schemas import (
 
 REGISTERS, SHIFTS = Register.__table__, RegisterShift.__table__
 MOVEMENTS, SALES = CashMovement.__table__, Sale.__table__
+REFUNDS = order_refunds.REFUNDS
 DEFAULT_REGISTER = "1"
+PAID = ("paid", "authorized", "refunded")  # an order whose total was paid (refunded: and paid back)
 
 _POS_CHANNEL = text("""
 SELECT c.id, c.code, c.currency, c.settings FROM channel c
@@ -55,6 +74,14 @@ class ShiftAlreadyOpen(Conflict):
 
 class ShiftNotOpen(Conflict):
     code, title = "shift-not-open", "No open shift on this register"
+
+
+class ReferenceReused(IdempotencyKeyReused):
+    code, title = "reference-reused", "This reference was used for another cash movement"
+
+
+class OverRefund(InvalidInput):
+    code, title = "cash-refund-exceeds-refundable", "More than the order has left to refund"
 
 
 @dataclass(frozen=True)
@@ -224,10 +251,38 @@ async def add_cash(session: AsyncSession, shift, *, kind: str, amount_minor: int
                    order_id: int | None = None, reference: str | None = None, reason: str = "") -> int:
     """One movement into (sale, paid_in) or out of (refund, paid_out) an open shift's drawer; a reference
     already recorded on the shift is not recorded again. Returns the movement's id."""
+    movement_id, _created = await _add_cash(session, shift, kind=kind, amount_minor=amount_minor, actor=actor,
+                                            order_id=order_id, reference=reference, reason=reason)
+    return movement_id
+
+
+async def _replayed(session: AsyncSession, shift_id: int, *, reference: str | None, kind: str, signed: int,
+                    order_id: int | None) -> int | None:
+    """The movement already recorded on the shift under ``reference`` (None: none), the same one or refused."""
+    if reference is None:
+        return None
+    first = (await session.execute(select(MOVEMENTS).where(MOVEMENTS.c.shift_id == shift_id,
+                                                           MOVEMENTS.c.reference == reference))).first()
+    if first is None:
+        return None
+    if (first.kind, first.amount_minor, first.order_id) != (kind, signed, order_id):
+        raise ReferenceReused(f"cash movement {reference!r} was recorded before as another {first.kind}: send a "
+                              "new reference for another movement", field="reference", reference=reference,
+                              movement_id=first.id)
+    return first.id
+
+
+async def _add_cash(session: AsyncSession, shift, *, kind: str, amount_minor: int, actor: str,
+                    order_id: int | None = None, reference: str | None = None, reason: str = "",
+                    ) -> tuple[int, bool]:
+    """``add_cash``, and whether the movement is new (False: its reference was recorded before)."""
     try:
         signed = cash.signed(kind, amount_minor)
     except cash.CashError as exc:
         raise _check(exc) from None
+    first = await _replayed(session, shift.id, reference=reference, kind=kind, signed=signed, order_id=order_id)
+    if first is not None:
+        return first, False
     if kind in ("refund", "paid_out"):
         left = shift.opening_float_minor + await _movement_sum(session, shift.id)
         if amount_minor > left:
@@ -238,10 +293,10 @@ async def add_cash(session: AsyncSession, shift, *, kind: str, amount_minor: int
         shift_id=shift.id, kind=kind, amount_minor=signed, order_id=order_id, reference=reference,
         reason=reason, actor=actor, at=clock.now()).on_conflict_do_nothing().returning(MOVEMENTS.c.id)
     movement_id = (await session.execute(stmt)).scalar_one_or_none()
-    if movement_id is None:
-        movement_id = (await session.execute(select(MOVEMENTS.c.id).where(
-            MOVEMENTS.c.shift_id == shift.id, MOVEMENTS.c.reference == reference))).scalar_one()
-    return movement_id
+    if movement_id is None:  # the same reference, recorded meanwhile
+        return await _replayed(session, shift.id, reference=reference, kind=kind, signed=signed,
+                               order_id=order_id), False
+    return movement_id, True
 
 
 async def record_cash_refund(session: AsyncSession, *, location_id: int, order_id: int, amount_minor: int,
@@ -255,7 +310,8 @@ async def record_cash_refund(session: AsyncSession, *, location_id: int, order_i
 
 async def record_cash_movement(session: AsyncSession, shift_id: int, *, data: CashMovementCreate,
                                principal: Principal, actor: str) -> CashMovementRead:
-    """Paid in, paid out or a cash refund on an open shift."""
+    """Paid in, paid out or a cash refund on an open shift; a refund naming an order records the order's refund
+    (see the module's notes). ``created`` is False for a reference recorded before."""
     row = await _shift_row(session, shift_id, principal=principal, lock="share")
     if row.state != ShiftState.OPEN:
         raise ShiftNotOpen(f"shift {shift_id} is closed", field="shift", shift_id=shift_id)
@@ -263,10 +319,110 @@ async def record_cash_movement(session: AsyncSession, shift_id: int, *, data: Ca
         amount = cash.minor(data.amount, row.currency, "amount")
     except cash.CashError as exc:
         raise _check(exc) from None
-    movement_id = await add_cash(session, row, kind=data.kind.value, amount_minor=amount, actor=actor,
-                                 order_id=data.order_id, reference=data.reference, reason=data.reason)
+    kind = data.kind.value
+    if data.order_id is not None and kind != "refund":
+        raise InvalidInput("order_id goes with a cash refund only", field="order_id", kind=kind)
+    try:
+        first = await _replayed(session, row.id, reference=data.reference, kind=kind,
+                                signed=cash.signed(kind, amount), order_id=data.order_id)
+    except cash.CashError as exc:
+        raise _check(exc) from None
+    refund = None
+    if first is None and data.order_id is not None:
+        refund = await _refundable(session, row, data.order_id, amount, principal=principal)
+    movement_id, created = (first, False) if first is not None else await _add_cash(
+        session, row, kind=kind, amount_minor=amount, actor=actor, order_id=data.order_id,
+        reference=data.reference, reason=data.reason)
+    extra: dict = {"created": created}
+    if data.order_id is not None:
+        if refund is None:
+            refund = await _refund_facts(session, row, data.order_id, principal=principal)
+        extra.update(order_payment=refund.paid_by, notice=refund.notice)
+        extra["refund_id"] = (await _record_refund(session, row, refund, amount, movement_id=movement_id,
+                                                   actor=actor, reason=data.reason) if created else
+                              await _refund_of(session, movement_id))
     m = (await session.execute(select(MOVEMENTS).where(MOVEMENTS.c.id == movement_id))).first()
-    return _movement_read(m, row.currency)
+    return _movement_read(m, row.currency).model_copy(update=extra)
+
+
+@dataclass(frozen=True)
+class _OrderRefund:
+    order: object  # the order's row (mapping)
+    paid_by: str  # cash | card (a sale at a till) | other (paid elsewhere, e.g. online)
+    paid: int
+    refunded: int
+
+    @property
+    def left(self) -> int:
+        return max(0, self.paid - self.refunded)
+
+    @property
+    def notice(self) -> str | None:
+        if self.paid_by == "cash":
+            return None
+        how = "by card at the till" if self.paid_by == "card" else "other than in cash"
+        return (f"order {self.order['number']} was paid {how}: this refund is paid in cash and nothing goes back "
+                "to the card or payment")
+
+
+async def _refund_facts(session: AsyncSession, shift, order_id: int, *, principal: Principal | None = None,
+                        lock: bool = False) -> _OrderRefund:
+    try:
+        order, _fos = await orders_service.visible_order(session, order_id, principal=principal, lock=lock)
+    except NotFound:
+        raise NotFound(f"order {order_id} not found", field="order_id", order_id=order_id) from None
+    if order["currency"] != shift.currency:
+        raise InvalidInput(f"order {order['number']} is in {order['currency']}, the shift in {shift.currency}: "
+                           "a cash refund is paid in the order's currency", field="order_id", order_id=order_id,
+                           currency=order["currency"])
+    refunded = int((await session.execute(select(func.coalesce(func.sum(REFUNDS.c.amount_minor), 0))
+                                          .where(REFUNDS.c.order_id == order_id))).scalar_one())
+    method = (await session.execute(select(SALES.c.payment_method).where(SALES.c.order_id == order_id))
+              ).scalar_one_or_none()
+    paid = order["total_minor"] if order["payment_status"] in PAID else 0
+    return _OrderRefund(order, method or "other", paid, refunded)
+
+
+async def _refundable(session: AsyncSession, shift, order_id: int, amount: int, *,
+                      principal: Principal) -> _OrderRefund:
+    """The order a cash refund is for, locked, if it has ``amount`` left to refund; else why not."""
+    facts = await _refund_facts(session, shift, order_id, principal=principal, lock=True)
+    if amount > facts.left:
+        c = shift.currency
+        left = str(money.from_minor(facts.left, c))
+        raise OverRefund(f"order {facts.order['number']} has {left} {c} left to refund (paid "
+                         f"{money.from_minor(facts.paid, c)}, refunded {money.from_minor(facts.refunded, c)}): "
+                         f"a cash refund of {money.from_minor(amount, c)} is more", field="amount",
+                         order_id=order_id, refundable=left, currency=c)
+    return facts
+
+
+async def _record_refund(session: AsyncSession, shift, facts: _OrderRefund, amount: int, *, movement_id: int,
+                         actor: str, reason: str) -> int:
+    """The order's refund row for a cash refund at the till, on its timeline; refunded in full: its status."""
+    timeline = Timeline(actor=actor)
+    order, c = facts.order, shift.currency
+    reference = f"pos-cash:{movement_id}"
+    refund_id = (await session.execute(insert(REFUNDS).values(
+        return_id=None, order_id=order["id"], amount_minor=amount, shipping_minor=0, currency=c, method="cash",
+        location_id=shift.location_id, reference=reference, reason=reason[:500], actor=actor[:300],
+        created_at=timeline.at).returning(REFUNDS.c.id))).scalar_one()
+    ref = OrderRef.of(order)
+    timeline.record(ref, "refund.created", data={
+        "refund_id": refund_id, "amount": str(money.from_minor(amount, c)), "shipping": "0", "method": "cash",
+        "reference": reference, "location_id": shift.location_id, "shift_id": shift.id, "movement_id": movement_id,
+        "paid_by": facts.paid_by})
+    if facts.refunded + amount >= facts.paid > 0 and order["payment_status"] != "refunded":
+        await session.execute(update(orders_service.ORDERS).where(orders_service.ORDERS.c.id == order["id"])
+                              .values(payment_status="refunded"))
+        timeline.record(ref, "payment", data={"payment_status": "refunded"})
+    await timeline.write(session)
+    return refund_id
+
+
+async def _refund_of(session: AsyncSession, movement_id: int) -> int | None:
+    return (await session.execute(select(REFUNDS.c.id).where(REFUNDS.c.reference == f"pos-cash:{movement_id}")
+                                  .order_by(REFUNDS.c.id).limit(1))).scalar_one_or_none()
 
 
 # --- closing -------------------------------------------------------------------------------------------

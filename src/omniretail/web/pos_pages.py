@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -34,6 +34,7 @@ from omniretail.pos.schemas import (
     CounterSaleCreate,
     HomeDeliveryCreate,
 )
+from omniretail.pricing.schemas import decimal_input
 
 from .csrf import CsrfChecked
 from .deps import PageRoute, StoreWorker, render
@@ -84,9 +85,26 @@ def _error_text(request: Request, exc: DomainError) -> str:
                              "delivery."), lines=short)
     if isinstance(exc, InvalidInput) and exc.extensions.get("unknown_skus"):
         return t(request, N_("Unknown SKU: %(skus)s"), skus=", ".join(exc.extensions["unknown_skus"][:10]))
-    if isinstance(exc, InvalidInput) and exc.extensions.get("field") == "tendered":
+    if isinstance(exc, sales.SaleIdReused):
+        return t(request, N_("This sale was already paid with other items or payment. Pay again to ring up "
+                             "this cart as a new sale."))
+    if isinstance(exc, InvalidInput) and "decimal_places" in exc.extensions:
+        return t(request, N_("Too many decimal places: amounts have at most %(places)s here."),
+                 places=exc.extensions["decimal_places"])
+    if isinstance(exc, InvalidInput) and exc.extensions.get("field") == "tendered" and "total" in exc.extensions:
         return t(request, N_("The cash handed over is less than the total."))
     return exc.detail
+
+
+def form_amount(raw: str) -> Decimal | None:
+    """An amount typed into a till's form (a decimal comma and spaces allowed), or None when it is not one:
+    read as amounts are everywhere (``pricing.schemas.decimal_input``: no exponent such as 1e4), not negative."""
+    raw = raw.replace(",", ".").replace(" ", "").replace("\xa0", "")
+    try:
+        amount = decimal_input(raw)
+    except ValueError:
+        return None
+    return amount if amount >= 0 else None
 
 
 # --- the cart ------------------------------------------------------------------------------------------------
@@ -218,16 +236,12 @@ async def _location_id(session, principal: Principal, form) -> int:
 
 
 def _tendered(request: Request, cart: Cart) -> Decimal | None:
-    raw = cart.values["tendered"].replace(",", ".").replace(" ", "")
+    raw = cart.values["tendered"]
     if not raw or cart.values["payment_method"] != "cash":
         return None
-    try:
-        amount = Decimal(raw)
-    except InvalidOperation:
-        amount = Decimal(-1)
-    if not amount.is_finite() or amount < 0:
+    amount = form_amount(raw)
+    if amount is None:
         cart.errors["tendered"] = t(request, N_("Enter an amount such as 50 or 50.00."))
-        return None
     return amount
 
 
@@ -256,13 +270,20 @@ async def ring_up(request: Request, session: SessionDep, principal: StoreWorker)
         except PermissionDenied:
             raise
         except DomainError as exc:
-            cart.errors["tendered" if exc.extensions.get("field") == "tendered" else "form"] = \
-                _error_text(request, exc)
+            _refused(request, cart, exc)
         except ValidationError:
             cart.errors["form"] = t(request, N_("The sale could not be read; reload the page."))
         else:
             return RedirectResponse(f"/store/pos/receipts/{sale.order_id}", status_code=303)
     return await _till_page(request, session, principal, where, cart, status_code=_status(cart))
+
+
+def _refused(request: Request, cart: Cart, exc: DomainError) -> None:
+    """A sale the services refused: the reason by its field; a sale id used before gets a new one, so paying
+    again rings this cart up as another sale."""
+    cart.errors["tendered" if exc.extensions.get("field") == "tendered" else "form"] = _error_text(request, exc)
+    if isinstance(exc, sales.SaleIdReused):
+        cart.values["sale_id"] = uuid.uuid4().hex
 
 
 def _status(cart: Cart) -> int:
@@ -316,8 +337,7 @@ async def home_delivery(request: Request, session: SessionDep, principal: StoreW
         except PermissionDenied:
             raise
         except DomainError as exc:
-            cart.errors["tendered" if exc.extensions.get("field") == "tendered" else "form"] = \
-                _error_text(request, exc)
+            _refused(request, cart, exc)
         except ValidationError:
             cart.errors["form"] = t(request, N_("The sale could not be read; reload the page."))
         else:

@@ -4,7 +4,7 @@ by denomination and the difference, and the shift's result (``pos.shifts``, ``po
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -25,6 +25,7 @@ from .pos_pages import (
     _error_text,
     _location_id,
     _store,
+    form_amount,
 )
 from .stock_forms import t
 
@@ -63,14 +64,9 @@ async def shift_page(request: Request, session: SessionDep, principal: StoreWork
 
 
 def _amount(request: Request, raw: str, key: str, errors: dict[str, str]) -> Decimal | None:
-    raw = raw.replace(",", ".").replace(" ", "")
-    try:
-        amount = Decimal(raw)
-    except InvalidOperation:
-        amount = Decimal(-1)
-    if not raw or not amount.is_finite() or amount < 0:
+    amount = form_amount(raw)
+    if amount is None:
         errors[key] = t(request, N_("Enter an amount such as 50 or 50.00."))
-        return None
     return amount
 
 
@@ -105,7 +101,7 @@ async def open_shift(request: Request, session: SessionDep, principal: StoreWork
             await shifts.open_shift(session, data=ShiftOpen(location_id=where.location_id, opening_float=amount),
                                     principal=principal, actor=principal.label)
         except InvalidInput as exc:
-            errors["opening_float"] = exc.detail
+            errors["opening_float"] = _error_text(request, exc)
             return None
         return f"/store/pos/shift?location_id={where.location_id}&done=opened"
 
@@ -131,7 +127,7 @@ async def cash_movement(request: Request, session: SessionDep, principal: StoreW
                 kind=kind, amount=amount, reason=values.get("reason", "")[:500],
                 reference=values.get("movement_id") or None), principal=principal, actor=principal.label)
         except InvalidInput as exc:
-            errors["amount"] = exc.detail
+            errors["amount"] = _error_text(request, exc)
             return None
         return f"/store/pos/shift?location_id={where.location_id}&done=cash"
 
@@ -166,7 +162,7 @@ async def close_shift(request: Request, session: SessionDep, principal: StoreWor
                 counted_cash=total, denominations=pieces or None, note=values.get("note", "")[:500]),
                 principal=principal, actor=principal.label)
         except InvalidInput as exc:
-            errors["counted_cash"] = exc.detail
+            errors["counted_cash"] = _error_text(request, exc)
             return None
         return f"/store/pos/shifts/{closed.id}?done=closed"
 

@@ -61,7 +61,7 @@ async def test_a_shift_a_cash_sale_its_receipt_and_the_count(client, session):
     receipt = await client.get(paid.headers["location"], headers=HTML)
     assert receipt.status_code == 200 and "Receipt" in receipt.text
     text = _text(receipt)
-    assert "Total PLN110.00" in text and "Change PLN40.00" in text and "23% PLN20.57" in text  # VAT included
+    assert "Total PLN110.00" in text and "Change given PLN40.00" in text and "23% PLN20.57" in text  # VAT included
     assert "Store A" in text and "Counter sale" in text and 'id="print-receipt"' in receipt.text
 
     fresh = await client.get("/store/pos", headers=HTML)  # "New sale": a new sale id
