@@ -18,6 +18,7 @@ from .schemas import (
     CustomerMergeCreate,
     CustomerMergeRead,
     CustomerRead,
+    CustomerUpdate,
 )
 
 router = APIRouter(prefix="/customers", tags=["customers"], route_class=TransactionalRoute)
@@ -48,6 +49,14 @@ async def get_customer(session: SessionDep, principal: Reader, customer_id: int)
         **CustomerRead.model_validate(customer).model_dump(),
         identities=[CustomerIdentityRead.model_validate(i) for i in identities],
         order_count=await service.order_count(session, customer_id))
+
+
+@router.patch("/{customer_id}", summary="Correct a profile's name or language, or record a marketing answer")
+async def update_customer(session: SessionDep, principal: Writer, customer_id: int,
+                          data: CustomerUpdate) -> CustomerRead:
+    customer = await service.update_customer(session, customer_id, changes=data.model_dump(exclude_unset=True,
+                                                                                           exclude_none=True))
+    return CustomerRead.model_validate(customer)
 
 
 @router.get("/{customer_id}/merges", summary="Merges this customer took part in")

@@ -73,6 +73,17 @@ def _usable(check, value: str | None) -> str | None:
         return None
 
 
+class CustomerUpdate(BaseModel):
+    """What staff may change on a profile (the e-mail and phone follow the customer's orders: they match them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    locale: str | None = Field(default=None, max_length=10, description="Messages' language: pl, en, tr or sq")
+    marketing_consent: bool | None = Field(default=None, description="The customer's answer; a withdrawal "
+                                                                      "applies at once")
+
+
 class CustomerIdentityRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

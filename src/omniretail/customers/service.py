@@ -221,6 +221,30 @@ async def _identity(session: AsyncSession, channel_id: int, key: str):
 
 # --- reading --------------------------------------------------------------------------------------------
 
+async def record_consent(session: AsyncSession, *, customer_id: int, consent: bool) -> bool:
+    """The buyer answered the marketing question again (with an order, or staff on their word): the profile
+    follows at once — a withdrawal above all. True when it changed."""
+    changed = await session.execute(update(_C).where(_C.c.id == customer_id,
+                                                     _C.c.marketing_consent.is_distinct_from(consent))
+                                    .values(marketing_consent=consent, updated_at=clock.now()).returning(_C.c.id))
+    return changed.first() is not None
+
+
+async def update_customer(session: AsyncSession, customer_id: int, *, changes: dict) -> Customer:
+    """Staff correct a profile's name or language, or record the customer's marketing answer."""
+    customer = await get_customer(session, customer_id)
+    if customer.merged_into_id is not None:
+        raise Conflict(f"customer {customer_id} was merged into {customer.merged_into_id}; change that profile",
+                       merged_into_id=customer.merged_into_id)
+    if "locale" in changes:
+        changes["locale"] = normalise_locale(changes["locale"])
+    for name, value in changes.items():
+        setattr(customer, name, value)
+    customer.updated_at = clock.now()
+    await session.flush()
+    return customer
+
+
 async def get_customer(session: AsyncSession, customer_id: int) -> Customer:
     customer = await session.get(Customer, customer_id)
     if customer is None:

@@ -193,7 +193,7 @@ def _unfillable_policy(channel: sourcing.ChannelContext, placement: Placement) -
     return channel.setting("unfillable") or ("backorder" if placement.imported else "reject")
 
 
-def _allocate(lines: list[_Line], plan, policy: str, stock: dict[int, dict[int, int]]) -> None:
+def _allocate(lines: list[_Line], plan, policy: str, stock: dict[int, dict[int, int]] | None = None) -> None:
     """Units each line gets from the plan; the rest is backordered, cancelled or refuses the order. A short
     line reports what the locations that may serve the order have of it (``stock``: location → variant →
     available), which can be more than the plan took (one location per line, a store's last units kept)."""
@@ -202,7 +202,7 @@ def _allocate(lines: list[_Line], plan, policy: str, stock: dict[int, dict[int, 
         line.allocated = plan.shipped(line.position)
         missing = line.quantity - line.allocated
         if missing:
-            available = max(line.allocated, sum(units.get(line.variant_id, 0) for units in stock.values()))
+            available = max(line.allocated, sum(units.get(line.variant_id, 0) for units in (stock or {}).values()))
             short.append({"sku": line.sku, "requested": line.quantity, "available": available})
             if policy == "backorder":
                 line.backordered = missing
@@ -306,6 +306,9 @@ async def place_order(session: AsyncSession, *, placement: Placement, principal:
                      and plan.assignments and not match.fill)
     if match.customer_id is not None and not one_statement:
         match = await customers_service.ensure_identity(session, match=match, channel_id=channel.id)
+    consent = placement.customer.marketing_consent if placement.customer else None
+    if consent is not None and match.customer_id is not None:  # asked again at checkout: a "no" counts at once
+        await customers_service.record_consent(session, customer_id=match.customer_id, consent=consent)
     contact = {k: v for k, v in (("name", match.name), ("email", match.email), ("phone", match.phone)) if v}
     state = OrderState.PENDING_PAYMENT if placement.payment_status in UNPAID else OrderState.CONFIRMED
     order = {

@@ -133,3 +133,24 @@ async def test_a_short_line_reports_the_stock_there_is_not_what_the_plan_took(cl
     refused = await client.post(f"{API}/orders", headers=shop.auth, json=order_body(shop, [(0, 12)]))
     assert refused.status_code == 409, refused.text
     assert problem(refused)["lines"] == [{"sku": shop.skus[0], "requested": 12, "available": 13}]
+
+
+async def test_a_marketing_answer_given_again_updates_the_profile(client, session):
+    shop = await create_shop(session)
+    buyer = {"name": "Ola", "email": "ola.consent@example.com"}
+    first = (await client.post(f"{API}/orders", headers=shop.auth, json=order_body(
+        shop, [(0, 1)], customer={**buyer, "marketing_consent": True}))).json()
+    profile = f"{API}/customers/{first['customer_id']}"
+    assert (await client.get(profile, headers=shop.auth)).json()["marketing_consent"] is True
+    await client.post(f"{API}/orders", headers=shop.auth, json=order_body(shop, [(1, 1)], customer=buyer))
+    assert (await client.get(profile, headers=shop.auth)).json()["marketing_consent"] is True  # not asked: kept
+    withdrawn = await client.post(f"{API}/orders", headers=shop.auth, json=order_body(
+        shop, [(1, 1)], customer={**buyer, "marketing_consent": False}))
+    assert withdrawn.json()["customer_id"] == first["customer_id"]
+    assert (await client.get(profile, headers=shop.auth)).json()["marketing_consent"] is False
+    # staff record the customer's answer given in the store
+    patched = await client.patch(profile, headers=shop.auth, json={"marketing_consent": True, "locale": "tr"})
+    assert patched.status_code == 200, patched.text
+    assert (patched.json()["marketing_consent"], patched.json()["locale"]) == (True, "tr")
+    refused = await client.patch(profile, headers=shop.auth, json={"email": "other@example.com"})
+    assert refused.status_code == 422  # the e-mail follows the orders: it matches them
