@@ -29,6 +29,7 @@ async def test_search_and_profile(client, session):
     assert profile.status_code == 200
     assert f"{tag}@example.com" in profile.text and order["number"] in profile.text
     assert "Identities per channel" in profile.text and "This customer was never merged." in profile.text
+    assert "<dt>Marketing consent</dt><dd>No</dd>" in profile.text
     assert "Merge another customer into this one" not in profile.text  # analysts only read
     assert (await client.get("/backoffice/customers/99999999", headers=HTML)).status_code == 404
 
