@@ -6,6 +6,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import (
@@ -65,6 +66,11 @@ class Settings(BaseSettings):
     session_max_age_s: int = 12 * 3600
     secure_cookies: bool = False
     default_locale: str = "en"
+    timezone: str = Field(
+        default="Europe/Warsaw",
+        description="The instance's time zone (IANA name): back-office pages about several locations show times "
+        "in it; a store's pages show its own zone",
+    )
 
     # worker: outbox dispatcher and scheduled jobs (platform/worker.py)
     inprocess_worker: bool = Field(default=True, description="SQLite mode: run the worker inside `serve`")
@@ -100,6 +106,16 @@ class Settings(BaseSettings):
         value = value.strip().rstrip("/")
         if not value.lower().startswith(("https://", "http://")):
             raise ValueError("public_url must be an absolute http(s) address, e.g. https://shop.example.com")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        value = value.strip()
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone must be an IANA time zone such as Europe/Warsaw, not {value!r}") from None
         return value
 
     @field_validator("gc_threshold")

@@ -1,9 +1,18 @@
-"""Locales we ship and locale-aware formatting (Babel)."""
+"""Locales we ship and locale-aware formatting (Babel).
+
+Times are stored in UTC and shown in a time zone: the one asked for, else the display zone of the current
+page (:func:`display_zone`, set around a page's rendering: a store's own zone in the store app, the location's
+or the instance's in the back office), else UTC. A naive datetime is taken as UTC.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_datetime
 from babel.numbers import format_decimal
@@ -48,5 +57,54 @@ def number(value: Decimal | int | float, locale: str) -> str:
     return format_decimal(value, locale=locale)
 
 
-def when(value: datetime, locale: str, tz: str | None = None) -> str:
-    return format_datetime(value, "medium", tzinfo=tz, locale=locale)
+# (zone, labelled): the zone times are shown in while a page renders, and whether they name it.
+_display_zone: ContextVar[tuple[str, bool] | None] = ContextVar("display_zone", default=None)
+
+
+@contextmanager
+def display_zone(zone: str | None, *, labelled: bool = False) -> Iterator[None]:
+    """Show times in ``zone`` (an IANA name) within the block, followed by the zone's abbreviation when
+    ``labelled`` (a page mixing places); ``None`` leaves UTC."""
+    token = _display_zone.set((zone, labelled) if zone else None)
+    try:
+        yield
+    finally:
+        _display_zone.reset(token)
+
+
+def zone_info(zone: str | tzinfo | None) -> tzinfo:
+    """``zone`` as a tzinfo; missing or unknown: UTC."""
+    if isinstance(zone, tzinfo):
+        return zone
+    try:
+        return ZoneInfo(zone) if zone else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def localised(value: datetime, zone: str | tzinfo | None = None) -> datetime:
+    """``value`` (naive: UTC) in ``zone``, else in the current display zone, else in UTC."""
+    if zone is None:
+        current = _display_zone.get()
+        zone = current[0] if current else None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(zone_info(zone))
+
+
+def zone_label(value: datetime) -> str:
+    """The zone's abbreviation at that moment ("CET", "CEST"), or its UTC offset where the zone has no
+    abbreviation ("UTC+03" for Europe/Istanbul)."""
+    name = value.tzname() or ""
+    return f"UTC{name}" if name[:1] in ("+", "-") else name
+
+
+def when(value: datetime, locale: str, tz: str | tzinfo | None = None, *, labelled: bool | None = None) -> str:
+    """Date and time in ``tz`` (else the display zone, else UTC); the zone named after it when ``labelled``
+    (by default: as the display zone says)."""
+    local = localised(value, tz)
+    text = format_datetime(local, "medium", tzinfo=local.tzinfo, locale=locale)
+    if labelled is None:
+        current = _display_zone.get()
+        labelled = current[1] if current else False
+    return f"{text} {zone_label(local)}" if labelled else text

@@ -18,7 +18,7 @@ from omniretail.platform.errors import Conflict, DomainError, InvalidInput, NotF
 
 from .csrf import CsrfChecked
 from .deps import PageRoute, StoreWorker, render
-from .i18n import N_
+from .i18n import N_, location_zone, use_zone
 from .stock_forms import (
     BACKOFFICE,
     DONE_MESSAGES,
@@ -170,6 +170,7 @@ async def _detail(request: Request, session, principal: Principal, area: Area, s
     sheet = await _sheet_in(session, principal, area, sheet_id)
     state = sheet.state.value
     writer = principal.can("inventory:write")
+    use_zone(request, await location_zone(session, sheet.location_id))  # the counted location's time
     return render(request, "stock/count.html", {
         "area": area, "sheet": sheet, "states": SHEET_STATES, "errors": errors or {}, "values": values or {},
         "done": DONE_MESSAGES.get(done) if done in ("created", *ACTIONS.values()) else None,

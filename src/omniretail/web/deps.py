@@ -13,8 +13,9 @@ from fastapi.responses import RedirectResponse
 from omniretail.api.routing import TransactionalRoute
 from omniretail.auth.schemas import Principal
 from omniretail.platform.errors import PROBLEM_TYPE_PREFIX, DomainError, NotAuthenticated, PermissionDenied
+from omniretail.platform.i18n import display_zone
 
-from .i18n import N_
+from .i18n import N_, page_zone
 
 
 class PageRoute(TransactionalRoute):
@@ -48,8 +49,11 @@ def redirect_to_login(request: Request) -> RedirectResponse:
 
 def render(request: Request, template: str, context: dict[str, Any] | None = None, *,
            status_code: int = 200) -> Response:
-    return request.app.state.templates.TemplateResponse(request, template, context or {},
-                                                        status_code=status_code)
+    """The page rendered now, its times in the page's zone (``i18n.page_zone``): ``| when`` converts to it."""
+    context = context or {}
+    zone, labelled = page_zone(request, context)
+    with display_zone(zone, labelled=labelled):
+        return request.app.state.templates.TemplateResponse(request, template, context, status_code=status_code)
 
 
 def render_error(request: Request, problem: dict[str, Any]) -> Response:

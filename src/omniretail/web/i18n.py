@@ -3,6 +3,10 @@
 Compiled ``.mo`` files are used when they are at least as new as their ``.po``; otherwise the ``.po`` is
 compiled in memory, so a checkout works before ``pybabel compile`` has run. ``python -m
 omniretail.web.translations compile`` writes the ``.mo`` files; ``… extract`` refreshes the catalogues.
+
+And the time zone a page shows its times in (:func:`page_zone`): the store app a store's own (plain local time),
+the back office the zone of the one location a page is about, or the instance's ``timezone`` setting, named
+after each time ("CET", "UTC+03") since the reader may be elsewhere.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import io
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -17,7 +22,10 @@ from babel.support import NullTranslations, Translations
 from fastapi import Request
 from jinja2 import pass_context
 from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniretail.locations.models import Location
 from omniretail.platform.i18n import SUPPORTED_LOCALES, best_locale, normalise_locale
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
@@ -84,6 +92,46 @@ def request_locale(request: Request) -> str:
         locale = best_locale(request.headers.get("accept-language"))
     request.state.locale = locale
     return locale
+
+
+def use_zone(request: Request, zone: str | None) -> None:
+    """Show this request's page in ``zone`` (the store's, the location's the page is about); ``None``: the
+    default (:func:`page_zone`)."""
+    request.state.display_zone = zone
+
+
+async def location_zone(session: AsyncSession, location_id: int | None) -> str | None:
+    """A location's time zone (None when there is no such location)."""
+    if location_id is None:
+        return None
+    return (await session.execute(select(Location.timezone).where(Location.id == location_id))).scalar()
+
+
+async def location_zones(session: AsyncSession, location_ids) -> dict[int, str]:
+    """location id → time zone, for a page showing times of several locations."""
+    ids = {int(i) for i in location_ids if i is not None}
+    if not ids:
+        return {}
+    rows = await session.execute(select(Location.id, Location.timezone).where(Location.id.in_(ids)))
+    return {row.id: row.timezone for row in rows}
+
+
+def _store_zone(context: dict[str, Any]) -> str | None:
+    store = context.get("store")
+    if store is None and context.get("area") is not None:
+        store = getattr(context["area"], "store", None)
+    return getattr(store, "timezone", None) or None
+
+
+def page_zone(request: Request, context: dict[str, Any]) -> tuple[str, bool]:
+    """(zone, labelled) of a page: the zone a handler chose (:func:`use_zone`), else the store's of a store
+    page (``store``, or ``area.store`` of the stock pages), else the instance's ``timezone`` setting; times are
+    labelled with their zone outside the store app."""
+    zone = getattr(request.state, "display_zone", None) or _store_zone(context)
+    if not zone:
+        settings = getattr(request.app.state, "settings", None)
+        zone = getattr(settings, "timezone", None) or "UTC"
+    return zone, not request.url.path.startswith("/store")
 
 
 # New-style gettext for Jinja (``{% trans %}`` and ``_()``): the catalogue comes from the render context,

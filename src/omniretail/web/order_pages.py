@@ -27,7 +27,7 @@ from omniretail.platform.errors import Conflict, DomainError, InvalidInput, NotF
 
 from .csrf import CsrfChecked
 from .deps import PageRoute, render, signed_in
-from .i18n import N_
+from .i18n import N_, location_zones
 from .order_labels import (
     DELIVERY_METHODS,
     EVENT_KINDS,
@@ -150,6 +150,8 @@ async def _detail(request: Request, session, principal: Principal, order_id: int
         "order": order, "customer": customer, "returns": returns, "refunds": refunds,
         "channel_name": channels.get(str(order.channel_id), str(order.channel_id)),
         "locations": await location_choices(session, principal), "states": ORDER_STATES,
+        # each fulfilment order's times in its location's zone; the rest of the page in the instance's
+        "fo_zones": await location_zones(session, (fo.location_id for fo in order.fulfilment_orders)),
         "fo_states": FULFILMENT_STATES, "payment_statuses": PAYMENT_STATUSES, "methods": DELIVERY_METHODS,
         "fo_actions": FULFILMENT_ACTIONS, "event_kinds": EVENT_KINDS,
         # a partly shipped order: its rest (orders/remainder.py)

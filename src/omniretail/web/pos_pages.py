@@ -38,7 +38,7 @@ from omniretail.pricing.schemas import decimal_input
 
 from .csrf import CsrfChecked
 from .deps import PageRoute, StoreWorker, render
-from .i18n import N_, request_locale
+from .i18n import N_, location_zone, request_locale, use_zone
 from .stock_forms import t
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -182,6 +182,7 @@ async def _till_page(request: Request, session, principal: Principal, where: shi
                      status_code: int = 200) -> Response:
     await _fill(session, request, cart, where, principal)
     shift = await shifts.current_shift(session, location_id=where.location_id, principal=principal)
+    use_zone(request, await location_zone(session, where.location_id))  # the store's local time
     return render(request, "pos/till.html", {
         "where": where, "shift": shift, "cart": cart, "errors": cart.errors, "values": cart.values,
         "payment_labels": PAYMENT_LABELS,

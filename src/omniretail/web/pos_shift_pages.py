@@ -18,7 +18,7 @@ from omniretail.pos.schemas import CashMovementCreate, ShiftClose, ShiftOpen
 
 from .csrf import CsrfChecked
 from .deps import PageRoute, StoreWorker, render
-from .i18n import N_
+from .i18n import N_, location_zone, use_zone
 from .pos_pages import (
     PAYMENT_LABELS,
     _choose,
@@ -45,6 +45,7 @@ async def _shift_page(request: Request, session, principal: Principal, where: sh
     current = await shifts.current_shift(session, location_id=where.location_id, principal=principal)
     report = None if current is None else await shifts.shift_report(session, current.id, principal=principal)
     recent = await shifts.list_shifts(session, location_id=where.location_id, principal=principal, limit=10)
+    use_zone(request, await location_zone(session, where.location_id))  # the store's local time
     return render(request, "pos/shift.html", {
         "where": where, "shift": current, "report": report, "recent": [s for s in recent if s.state == "closed"],
         "denominations": cash.DENOMINATIONS.get(where.currency, ()), "errors": errors or {},

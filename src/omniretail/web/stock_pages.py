@@ -19,7 +19,7 @@ from omniretail.platform.errors import DomainError, InvalidInput, NotFound
 
 from . import count_pages, transfer_pages
 from .deps import PageRoute, StoreWorker, render
-from .i18n import N_
+from .i18n import N_, location_zone, use_zone
 from .paging import next_page_url
 from .stock_forms import (
     BACKOFFICE,
@@ -96,6 +96,8 @@ async def movement_history(
                 limit=PAGE_SIZE)
         except InvalidInput as exc:
             errors[exc.extensions.get("field") or "sku"] = error_message(request, exc)
+    if location_id and "location_id" not in errors:  # one location's movements: in its time
+        use_zone(request, await location_zone(session, int(location_id)))
     return render(request, "stock/movements.html", {
         "area": BACKOFFICE, "movements": movements, "filters": filters, "errors": errors,
         "locations": locations, "kinds": KIND_LABELS, "location_names": locations,

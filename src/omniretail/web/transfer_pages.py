@@ -16,7 +16,7 @@ from omniretail.platform.errors import Conflict, DomainError, InvalidInput, NotF
 
 from .csrf import CsrfChecked
 from .deps import PageRoute, StoreWorker, render
-from .i18n import N_
+from .i18n import N_, location_zones, use_zone
 from .stock_forms import (
     BACKOFFICE,
     DONE_MESSAGES,
@@ -166,8 +166,14 @@ async def _detail(request: Request, session, principal: Principal, area: Area, t
                   status_code: int = 200) -> Response:
     transfer = await _transfer_in(session, principal, area, transfer_id)
     state = transfer.state.value
+    received_zone = None  # a store's page: its own zone throughout
+    if area.store is None:  # the back office: sent in the source's time, received in the destination's
+        zones = await location_zones(session, (transfer.source_location_id, transfer.destination_location_id))
+        use_zone(request, zones.get(transfer.source_location_id))
+        received_zone = zones.get(transfer.destination_location_id)
     return render(request, "stock/transfer.html", {
         "area": area, "transfer": transfer, "states": TRANSFER_STATES, "errors": errors or {},
+        "received_zone": received_zone,
         "values": values or {}, "done": DONE_MESSAGES.get(done) if done in ("requested", "shipped", "received",
                                                                              "cancelled") else None,
         "locations": await location_choices(session, principal),
