@@ -30,7 +30,7 @@ import orjson
 from omniretail.platform.i18n import SUPPORTED_LOCALES
 
 from . import rules
-from .gtin import GtinError, normalise_gtin
+from .gtin import GtinError, normalise_gtin, shortest_form
 
 REQUIRED_COLUMNS = ("product_code", "title", "sku")
 PRODUCT_COLUMNS = ("product_code", "title", "description", "brand", "category", "status", "vat_rate")
@@ -161,7 +161,9 @@ class RowParser:
         if weight:
             weight_grams = self._cached(errors, row_no, "weight_grams", weight, rules.parse_weight)
         if gtin:
-            gtin = fast_gtin(gtin) or self._checked(errors, row_no, "gtin", gtin, _gtin)
+            fast = fast_gtin(gtin)  # kept in its shortest form (gtin.py); all zeros is refused by _gtin
+            gtin = shortest_form(fast) if fast and fast.strip("0") else self._checked(errors, row_no, "gtin", gtin,
+                                                                                      _gtin)
         options = self._named(errors, row_no, cells, self.header.options, "option_", rules.MAX_OPTION_VALUE)
         if errors:
             errors.sort(key=lambda e: self._order.get(e.column.lower(), self.width))

@@ -40,6 +40,18 @@ class ProductStatus(StrEnum):
 STATUSES = tuple(s.value for s in ProductStatus)
 
 
+def fold_case(value: str) -> str:
+    """Text lower-cased for a case-insensitive search, as SQL ``LOWER()`` does it: PostgreSQL's is Unicode-aware,
+    and on SQLite (whose own folds ASCII only) ``platform/db.py`` installs this same function as ``lower``, so a
+    pattern folded here matches a column folded there ("Śpiwór" finds "śpiwór" and "ŚPIWÓR").
+
+    The Turkish capital dotted İ folds to a plain ``i`` (as PostgreSQL's ``lower()`` does with the libc
+    locale provider; Python alone would add a combining dot). The dotless ``ı`` stays itself and ``I`` folds to ``i``
+    — a known edge: "ılık" does not find "ILIK" on either database, since no locale-free folding knows which
+    language a title is in."""
+    return value.replace("\u0130", "i").lower()
+
+
 def check_code(value: str, what: str = "code", max_length: int = MAX_CODE) -> str:
     """A product code or SKU: raise ValueError saying what is wrong."""
     if not value:

@@ -87,7 +87,8 @@ class MediaRead(MediaCreate):
 
 class _VariantFields(BaseModel):
     gtin: str | None = Field(default=None,
-                             description="EAN/UPC: 8, 12, 13 or 14 digits with a valid check digit")
+                             description="EAN/UPC: 8, 12, 13 or 14 digits with a valid check digit, not all zeros; "
+                                         "kept in its shortest form (05901234123457 → 5901234123457)")
     mpn: str = Field(default="", max_length=rules.MAX_MPN, description="Manufacturer part number")
     options: Options = Field(default_factory=dict, description='e.g. {"colour": "red", "size": "M"}')
     weight_grams: int | None = Field(default=None, ge=0)

@@ -20,6 +20,7 @@ from omniretail.platform.outbox import append_event
 from omniretail.platform.pagination import SortSpec, paginate
 
 from . import rules
+from .gtin import canonical_gtin
 from .models import Category, Product, ProductMedia, ProductTranslation, Variant
 from .repository import CatalogRepository
 from .rules import STATUSES
@@ -131,9 +132,13 @@ async def list_products(
     subcategories ('Shoes' matches 'Shoes/Running')."""
     stmt = select(Product)
     if q and q.strip():
-        like = "%" + _escape_like(q.strip().lower()) + "%"
+        # LOWER() is Unicode-aware on both databases (SQLite's is replaced in platform/db.py) and the pattern is
+        # folded the same way (rules.fold_case), so "Śpiwór" finds "ŚPIWÓR" and "śpiwór"
+        like = "%" + _escape_like(rules.fold_case(q.strip())) + "%"
+        gtin = canonical_gtin(q)  # a scanned barcode, padded or not, finds the GTIN as the catalog keeps it
         variant_match = select(Variant.product_id).where(
-            or_(func.lower(Variant.sku).like(like, escape="\\"), Variant.gtin.like(like, escape="\\"))
+            or_(func.lower(Variant.sku).like(like, escape="\\"), Variant.gtin.like(like, escape="\\"),
+                *([Variant.gtin == gtin] if gtin else []))
         )
         stmt = stmt.where(or_(
             func.lower(Product.title).like(like, escape="\\"),
@@ -149,7 +154,7 @@ async def list_products(
         subtree = or_(category_code == code, category_code.like(_escape_like(code) + "/%", escape="\\"))
         stmt = stmt.where(Product.category_id.in_(select(Category.id).where(subtree)))
     if brand:
-        stmt = stmt.where(func.lower(Product.brand) == brand.strip().lower())
+        stmt = stmt.where(func.lower(Product.brand) == rules.fold_case(brand.strip()))
     if status:
         if status not in STATUSES:
             raise InvalidInput(f"unknown status {status!r}", field="status", allowed=list(STATUSES))

@@ -218,7 +218,9 @@ def _read(row, lines: list[CountSheetLineRead]) -> CountSheetRead:
 
 def _require_approver(principal: Principal) -> None:
     if not may_approve(principal):
-        raise PermissionDenied(f"a {principal.role.value} may not approve or reject counts; ask a manager",
+        role = principal.role.value
+        raise PermissionDenied(f"{'an' if role[:1] in 'aeiou' else 'a'} {role} may not approve or reject counts; "
+                               "ask a manager",
                                permission="inventory:write", roles=sorted(APPROVER_ROLES))
 
 

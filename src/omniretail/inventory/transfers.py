@@ -321,6 +321,9 @@ def _unique_lines(lines: Lines, *, positive: bool) -> dict[str, int]:
     return wanted
 
 
+_DONE = {"ship": "shipped", "receive": "received", "remove": "removed"}  # the message's past participle
+
+
 def _quantities(lines: Sequence[TransferLineRead], given: Lines | None, *, limit, action: str) -> dict[str, int]:
     """SKU → quantity for this step: as given (each within ``limit(line)``), or every line's limit."""
     by_sku = {line.sku: line for line in lines}
@@ -332,7 +335,8 @@ def _quantities(lines: Sequence[TransferLineRead], given: Lines | None, *, limit
             if sku not in by_sku:
                 raise InvalidInput(f"{sku} is not on this transfer", field="lines", sku=sku)
             if quantity > limit(by_sku[sku]):
-                raise InvalidInput(f"at most {limit(by_sku[sku])} of {sku} can be {action}d here, not {quantity}",
+                raise InvalidInput(f"at most {limit(by_sku[sku])} of {sku} can be {_DONE.get(action, action)} here, "
+                                   f"not {quantity}",
                                    field="lines", sku=sku, allowed=limit(by_sku[sku]))
     if sum(wanted.values()) == 0:
         raise InvalidInput(f"nothing to {action}", field="lines")

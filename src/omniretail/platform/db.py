@@ -51,9 +51,21 @@ def is_sqlite_url(url: str) -> bool:
 
 
 def _install_sqlite_behaviour(engine: AsyncEngine) -> None:
+    # SQLite's own lower()/upper() fold ASCII only ("Ś" stays "Ś"): replace them on every connection with
+    # Unicode-aware ones, so LOWER(title) LIKE :pattern finds Polish, Turkish and Albanian capitals as on
+    # PostgreSQL. lower() is catalog.rules.fold_case (dotted İ → i, as PostgreSQL's libc lower()); no index is
+    # built on either function, so nothing stored depends on which implementation computed it.
+    def _lower(value):
+        return value.replace("\u0130", "i").lower() if isinstance(value, str) else value
+
+    def _upper(value):
+        return value.upper() if isinstance(value, str) else value
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record):  # pragma: no cover - exercised by every sqlite test
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+        dbapi_connection.create_function("upper", 1, _upper, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")

@@ -14,7 +14,14 @@ from omniretail.api.deps import SessionDep
 from omniretail.auth.schemas import Principal
 from omniretail.inventory import service as inventory_service
 from omniretail.inventory.schemas import DEFAULT_VARIANCE_THRESHOLD, CountSheetState
-from omniretail.platform.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from omniretail.platform.errors import (
+    Conflict,
+    DomainError,
+    IdempotencyKeyReused,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 
 from .csrf import CsrfChecked
 from .deps import PageRoute, StoreWorker, render
@@ -22,16 +29,21 @@ from .i18n import N_, location_zone, use_zone
 from .stock_forms import (
     BACKOFFICE,
     DONE_MESSAGES,
+    FORM_SENT_WITH_OTHER_VALUES,
     MAX_FORM_LINES,
     STATE_LABELS,
     Area,
     InventoryReader,
     InventoryWriter,
+    claim_form,
     error_message,
     field_of,
     filtered_list,
+    form_token,
     location_choices,
+    new_form_token,
     quantity_lines,
+    remember_form,
     store_area,
     t,
     whole_number,
@@ -94,6 +106,7 @@ async def store_create_count(request: Request, session: SessionDep, principal: S
 async def _new_form(request: Request, session, principal: Principal, area: Area, values: dict[str, str], *,
                     errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
     values.setdefault("variance_threshold", str(DEFAULT_VARIANCE_THRESHOLD))
+    form_token(values)
     return render(request, "stock/count_new.html", {
         "area": area, "values": values, "errors": errors or {},
         "locations": await location_choices(session, principal),
@@ -102,7 +115,8 @@ async def _new_form(request: Request, session, principal: Principal, area: Area,
 
 async def _create(request: Request, session, principal: Principal, area: Area) -> Response:
     form = await request.form()
-    values = {k: str(form.get(k, "")) for k in ("location_id", "skus", "variance_threshold", "note")}
+    values = {k: str(form.get(k, "")) for k in ("location_id", "skus", "variance_threshold", "note", "form_token")}
+    form_token(values)
     if area.store_id is not None:
         values["location_id"] = str(area.store_id)
     errors: dict[str, str] = {}
@@ -115,6 +129,15 @@ async def _create(request: Request, session, principal: Principal, area: Area) -
     if len(skus) > MAX_FORM_LINES:
         errors["skus"] = t(request, N_("At most %(limit)s lines at a time."), limit=MAX_FORM_LINES)
     if not errors:
+        # the form's one-off token: a second tap on "Start count" lands on the first sheet
+        try:
+            replay = await claim_form(request, session, principal, "count", values)
+        except IdempotencyKeyReused:
+            values["form_token"] = new_form_token()
+            return await _new_form(request, session, principal, area, values, status_code=409,
+                                   errors={"form": t(request, FORM_SENT_WITH_OTHER_VALUES)})
+        if replay is not None:
+            return RedirectResponse(replay, status_code=303)
         try:
             async with session.begin_nested():
                 sheet = await inventory_service.create_count_sheet(
@@ -125,7 +148,9 @@ async def _create(request: Request, session, principal: Principal, area: Area) -
             errors["location_id" if field == "location_id" or isinstance(exc, NotFound) else field] = \
                 error_message(request, exc)
         else:
-            return RedirectResponse(f"{area.base}/counts/{sheet.id}?done=created", status_code=303)
+            url = f"{area.base}/counts/{sheet.id}?done=created"
+            await remember_form(session, principal, "count", values, url)
+            return RedirectResponse(url, status_code=303)
     return await _new_form(request, session, principal, area, values, errors=errors, status_code=400)
 
 

@@ -24,6 +24,7 @@ from omniretail.auth.schemas import Principal
 from omniretail.inventory import receiving
 from omniretail.platform import idempotency
 from omniretail.platform.errors import IdempotencyKeyReused, InvalidInput, NotFound
+from omniretail.pos import lookup
 
 from .csrf import CsrfChecked
 from .deps import PageRoute, StoreWorker, render
@@ -157,11 +158,14 @@ async def _receive(request: Request, session: AsyncSession, principal: Principal
     if replay is not None:  # the same form sent again: nothing more is received
         return RedirectResponse(replay[1]["location"], status_code=303)
     location_id = int(values["location_id"])
+    # a scanned code as the till reads it: a GTIN in any padding, a SKU in another case (unknown: kept as typed)
+    skus = await lookup.resolve_codes(session, [code for code, _ in lines])
     try:
         async with session.begin_nested():
             movements = await receiving.receive_delivery(
-                session, location_id=location_id, lines=lines, delivery_note=values["delivery_note"],
-                note=values["note"], actor=principal.label, scope=principal.location_ids)
+                session, location_id=location_id, lines=[(skus.get(code, code), q) for code, q in lines],
+                delivery_note=values["delivery_note"], note=values["note"], actor=principal.label,
+                scope=principal.location_ids)
     except NotFound:
         errors["location_id"] = t(request, N_("Choose a location from the list."))
     except InvalidInput as exc:

@@ -7,15 +7,20 @@ Reading a form is presentation (text to numbers); every rule about stock is the 
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Request
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.auth.schemas import Principal
 from omniretail.inventory.errors import InsufficientStock, WrongState
 from omniretail.locations import service as locations_service
+from omniretail.locations.models import Location
+from omniretail.platform import idempotency
 from omniretail.platform.errors import DomainError, InvalidInput
 
 from .deps import signed_in
@@ -80,6 +85,59 @@ async def location_choices(session: AsyncSession, principal: Principal) -> dict[
     """id → "name (code)" of the locations the principal may see, by name."""
     rows, _ = await locations_service.list_locations(session, principal=principal, limit=500, sort="name")
     return {str(loc.id): f"{loc.name} ({loc.code})" for loc in rows}
+
+
+# locations that hold stock and so may send or receive a transfer (a pickup point only hands parcels over)
+STOCK_KINDS = ("warehouse", "store")
+
+
+async def transfer_choices(session: AsyncSession, principal: Principal) -> tuple[dict[str, str], dict[str, str]]:
+    """The "send from" and "send to" lists of the request-a-transfer form, id → "name (code)" by name: goods
+    may come from any active warehouse or store (an associate asks another store or the warehouse for stock),
+    and go to the principal's own locations (any, for someone not tied to stores). The inventory service
+    still decides what may be requested (``inventory.transfers.create_transfer``)."""
+    rows = (await session.scalars(
+        select(Location).where(Location.is_active.is_(True), Location.kind.in_(STOCK_KINDS))
+        .order_by(Location.name, Location.id))).all()
+    sources = {str(loc.id): f"{loc.name} ({loc.code})" for loc in rows}
+    destinations = {key: label for key, label in sources.items() if principal.sees_location(int(key))}
+    return sources, destinations
+
+
+def new_form_token() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def form_token(values: dict[str, str]) -> str:
+    """The one-off token a creating form carries (hidden ``form_token``), read back or a new one."""
+    values["form_token"] = values.get("form_token", "").strip()[:64] or new_form_token()
+    return values["form_token"]
+
+
+def _form_key(name: str, values: dict[str, str]) -> str:
+    return f"web:{name}:{values['form_token']}"
+
+
+async def claim_form(request: Request, session: AsyncSession, principal: Principal, name: str,
+                     values: dict[str, str]) -> str | None:
+    """Claim a creating form's token as an idempotency key (as the receive form does): None when the form is
+    new (create, then :func:`remember_form`), or the page the first submission of the same form redirected
+    to (a double tap, a reload: nothing more is created). Raises ``IdempotencyKeyReused`` when the token
+    came with other values. A refused submission (4xx) rolls the claim back, so the form can be corrected."""
+    body = orjson.dumps({k: v for k, v in values.items() if k != "form_token"}, option=orjson.OPT_SORT_KEYS)
+    replay = await idempotency.claim_key(session, principal=principal.idempotency_scope, key=_form_key(name, values),
+                                         request_hash=idempotency.fingerprint("POST", request.url.path, body))
+    return None if replay is None else str(replay[1]["location"])
+
+
+async def remember_form(session: AsyncSession, principal: Principal, name: str, values: dict[str, str],
+                        url: str) -> None:
+    await idempotency.store_response(session, principal=principal.idempotency_scope, key=_form_key(name, values),
+                                     status_code=303, body={"location": url})
+
+
+FORM_SENT_WITH_OTHER_VALUES = N_("This form was already sent with other details, and nothing more was created. "
+                                 "Check the list, then send what is still missing.")
 
 
 def t(request: Request, message: str, **values: Any) -> str:

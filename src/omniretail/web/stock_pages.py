@@ -15,11 +15,12 @@ from fastapi.responses import Response
 from omniretail.api.deps import SessionDep
 from omniretail.catalog import service as catalog_service
 from omniretail.inventory import service as inventory_service
-from omniretail.platform.errors import DomainError, InvalidInput, NotFound
+from omniretail.platform.errors import InvalidInput, NotFound
+from omniretail.pos import lookup
 
 from . import count_pages, transfer_pages
 from .deps import PageRoute, StoreWorker, render
-from .i18n import N_, location_zone, use_zone
+from .i18n import N_, location_zone, request_locale, use_zone
 from .paging import next_page_url
 from .stock_forms import (
     BACKOFFICE,
@@ -139,23 +140,23 @@ async def store_stock(request: Request, session: SessionDep, principal: StoreWor
     area = await store_area(session, principal, location_id)
     sku = sku.strip()
     errors: dict[str, str] = {}
-    level, levels = None, []
+    level, levels, item = None, [], None
     if sku:
-        found, _ = await inventory_service.list_levels(session, sku=sku, location_id=location_id)
-        level = found[0] if found else None
-        if level is None:
-            try:
-                await inventory_service.availability(session, sku=sku, scope=frozenset({location_id}))
-            except NotFound:
-                errors["sku"] = t(request, N_("There is no product with SKU %(sku)s."), sku=sku)
-            except DomainError as exc:
-                errors["sku"] = error_message(request, exc)
+        # the field says "scan or type": read the code as the till does (SKU, GTIN in any padding, any case)
+        try:
+            item = await lookup.find_by_code(session, sku, locale=request_locale(request))
+        except NotFound:
+            errors["sku"] = t(request, N_("There is no product with the SKU or GTIN %(code)s."), code=sku)
+        else:
+            sku = item.sku
+            found, _ = await inventory_service.list_levels(session, sku=sku, location_id=location_id)
+            level = found[0] if found else None
     else:
         levels, _ = await inventory_service.list_levels(session, low_only=True, location_id=location_id,
                                                         limit=PAGE_SIZE)
     in_transit = await inventory_service.count_in_transit(session, location_id=location_id)
     return render(request, "stock/store_stock.html", {
-        "area": area, "sku": sku, "level": level, "low_levels": levels, "in_transit": in_transit,
+        "area": area, "sku": sku, "item": item, "level": level, "low_levels": levels, "in_transit": in_transit,
         "errors": errors, "done": _received(done),
     }, status_code=400 if errors else 200)
 

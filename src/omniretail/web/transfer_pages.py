@@ -12,7 +12,14 @@ from omniretail.api.deps import SessionDep
 from omniretail.auth.schemas import Principal
 from omniretail.inventory import service as inventory_service
 from omniretail.inventory.schemas import TransferState
-from omniretail.platform.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from omniretail.platform.errors import (
+    Conflict,
+    DomainError,
+    IdempotencyKeyReused,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 
 from .csrf import CsrfChecked
 from .deps import PageRoute, StoreWorker, render
@@ -20,18 +27,24 @@ from .i18n import N_, location_zones, use_zone
 from .stock_forms import (
     BACKOFFICE,
     DONE_MESSAGES,
+    FORM_SENT_WITH_OTHER_VALUES,
     STATE_LABELS,
     Area,
     InventoryReader,
     InventoryWriter,
+    claim_form,
     error_message,
     field_of,
     filtered_list,
+    form_token,
     location_choices,
+    new_form_token,
     parse_lines,
     quantity_lines,
+    remember_form,
     store_area,
     t,
+    transfer_choices,
 )
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -89,16 +102,18 @@ async def store_create_transfer(request: Request, session: SessionDep, principal
 
 async def _new_form(request: Request, session, principal: Principal, area: Area, values: dict[str, str], *,
                     errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    form_token(values)
+    sources, destinations = await transfer_choices(session, principal)
     return render(request, "stock/transfer_new.html", {
-        "area": area, "values": values, "errors": errors or {},
-        "locations": await location_choices(session, principal),
+        "area": area, "values": values, "errors": errors or {}, "sources": sources, "destinations": destinations,
     }, status_code=status_code)
 
 
 async def _create(request: Request, session, principal: Principal, area: Area) -> Response:
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("source_location_id", "destination_location_id", "lines",
-                                                 "order_reference", "note")}
+                                                 "order_reference", "note", "form_token")}
+    form_token(values)
     errors: dict[str, str] = {}
     for field in ("source_location_id", "destination_location_id"):
         if not values[field].isdigit():
@@ -107,6 +122,15 @@ async def _create(request: Request, session, principal: Principal, area: Area) -
     if problem:
         errors["lines"] = problem
     if not errors:
+        # the form's one-off token: a second tap on "Request transfer" lands on the first request's page
+        try:
+            replay = await claim_form(request, session, principal, "transfer", values)
+        except IdempotencyKeyReused:
+            values["form_token"] = new_form_token()
+            return await _new_form(request, session, principal, area, values, status_code=409,
+                                   errors={"form": t(request, FORM_SENT_WITH_OTHER_VALUES)})
+        if replay is not None:
+            return RedirectResponse(replay, status_code=303)
         try:
             async with session.begin_nested():
                 transfer = await inventory_service.create_transfer(
@@ -117,7 +141,9 @@ async def _create(request: Request, session, principal: Principal, area: Area) -
         except (InvalidInput, NotFound) as exc:
             errors[field_of(exc, "lines")] = error_message(request, exc)
         else:
-            return RedirectResponse(f"{area.base}/transfers/{transfer.id}?done=requested", status_code=303)
+            url = f"{area.base}/transfers/{transfer.id}?done=requested"
+            await remember_form(session, principal, "transfer", values, url)
+            return RedirectResponse(url, status_code=303)
     return await _new_form(request, session, principal, area, values, errors=errors, status_code=400)
 
 
