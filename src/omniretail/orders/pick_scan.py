@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.auth.schemas import Principal
+from omniretail.catalog.gtin import canonical_gtin
 from omniretail.catalog.models import Variant
 from omniretail.platform.errors import InvalidInput
 
@@ -37,7 +38,8 @@ def mismatched_lines(lines: list[dict], scans: list[str], codes: dict[int, set[s
     for i, line in enumerate(lines):
         scanned = (scans[i] if i < len(scans) else "").strip().upper()
         known = codes.get(line["variant_id"], set()) | {str(line["sku"]).upper()}
-        if scanned not in known:
+        # a barcode in any zero padding counts as the catalog keeps it (catalog.gtin.shortest_form)
+        if scanned not in known and canonical_gtin(scanned) not in known:
             wrong.append(i)
     return wrong
 
