@@ -18,6 +18,7 @@ from typing import TextIO
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniretail.platform.csv_files import spreadsheet_rows
 from omniretail.platform.db import Database, unit_of_work
 
 from .csv_format import HEADER_ROW, CsvError, CsvHeader, RowParser, parse_header
@@ -89,7 +90,7 @@ async def import_catalog_stream(session: AsyncSession, text_stream: TextIO, *,
     back (merging stops at the first error then, but the whole file is still checked and reported)."""
     started = time.perf_counter()
     report = ImportReport(skip_bad_rows=skip_bad_rows)
-    reader = csv.reader(text_stream)
+    reader = spreadsheet_rows(text_stream)  # comma, semicolon (Polish Excel) or tab
     try:
         header_cells = next(reader, None)
     except (UnicodeDecodeError, csv.Error) as exc:

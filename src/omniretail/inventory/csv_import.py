@@ -29,6 +29,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.platform import clock
+from omniretail.platform.csv_files import spreadsheet_rows
 
 from . import events, ledger
 from . import repository as repo
@@ -126,7 +127,7 @@ async def import_stock_csv(session: AsyncSession, text_stream: TextIO, *, actor:
 
 
 def _parse(text_stream: TextIO, report: StockImportReport) -> list[_Row] | None:
-    reader = csv.reader(text_stream)
+    reader = spreadsheet_rows(text_stream)  # comma, semicolon (Polish Excel) or tab
     try:
         header = next(reader, None)
         if not header or not any(cell.strip() for cell in header):
@@ -170,6 +171,11 @@ def _header(cells: list[str], report: StockImportReport) -> dict[str, int] | Non
 
 
 def _row(row_no: int, cells: list[str], index: dict[str, int], errors: list[CsvError]) -> _Row | None:
+    extra = [c for c in cells[len(index):] if c.strip()] if len(cells) > len(index) else []
+    if extra:  # a shifted row (a stray separator) would otherwise import the wrong figures
+        errors.append(CsvError(row_no, "", f"{len(cells)} cells but the header has {len(index)} columns: "
+                                           f"{', '.join(repr(c) for c in extra[:3])} has no column"))
+        return None
     def cell(name: str) -> str:
         pos = index.get(name)
         return cells[pos].strip() if pos is not None and pos < len(cells) else ""

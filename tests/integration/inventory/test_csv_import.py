@@ -59,6 +59,18 @@ async def test_happy_path_counts_deltas_and_settings(session, shop):
     await assert_invariants(session)
 
 
+async def test_a_semicolon_file_as_polish_excel_saves_it_imports_and_a_stray_cell_is_an_error(session, shop):
+    report = await csv_import.import_stock_csv(session, _csv(
+        "IMP-1;IMP-A;7;;recount;;",
+        "IMP-1;IMP-B;;5;;1;3",
+        header=HEADER.replace(",", ";")), actor="import")
+    assert report.errors == [] and report.movements == 2
+    assert (await _levels(session, shop))["IMP-A"] == (7, 0, None)
+    shifted = await csv_import.import_stock_csv(session, _csv("IMP-1,IMP-A,,2,,,,found"), actor="import")
+    assert shifted.aborted and [(e.row, e.column) for e in shifted.errors] == [(2, "")]
+    assert "'found' has no column" in shifted.errors[0].message
+
+
 @pytest.mark.parametrize(("row", "column", "fragment"), [
     ("NOWHERE,IMP-A,1,,,,", "location_code", "unknown location"),
     ("IMP-1,NO-SUCH,1,,,,", "sku", "unknown SKU"),
