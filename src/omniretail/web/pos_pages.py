@@ -83,6 +83,8 @@ def _error_text(request: Request, exc: DomainError) -> str:
         short = ", ".join(f"{x['sku']} ({x['available']}/{x['requested']})" for x in exc.extensions.get("lines", []))
         return t(request, N_("Not enough stock for: %(lines)s. Change the quantity, or sell it for home "
                              "delivery."), lines=short)
+    if isinstance(exc, InvalidInput) and exc.extensions.get("inactive_skus"):
+        return t(request, N_("Not for sale: %(skus)s"), skus=", ".join(exc.extensions["inactive_skus"][:10]))
     if isinstance(exc, InvalidInput) and exc.extensions.get("unknown_skus"):
         return t(request, N_("Unknown SKU: %(skus)s"), skus=", ".join(exc.extensions["unknown_skus"][:10]))
     if isinstance(exc, sales.SaleIdReused):

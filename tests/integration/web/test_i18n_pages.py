@@ -45,3 +45,11 @@ def test_catalogues_compile_to_mo_files(tmp_path):
     assert {p.parent.parent.name for p in written} >= {"pl", "tr", "sq"}
     with (tmp_path / "pl" / "LC_MESSAGES" / "messages.mo").open("rb") as fh:
         assert Translations(fh).gettext("Sign in") == "Zaloguj się"
+
+
+async def test_an_error_page_says_what_happened_in_the_reader_s_language(client, session):
+    await sign_in(client, session, role="manager", locale="pl")
+    missing = await client.get("/backoffice/customers/99999999", headers=HTML)
+    assert missing.status_code == 404 and '<html lang="pl">' in missing.text
+    assert "To, o co prosisz, nie istnieje albo nie możesz tego zobaczyć." in missing.text
+    assert '<p class="problem-detail" lang="en">' in missing.text  # the details stay as written, marked English
