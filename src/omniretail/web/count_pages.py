@@ -17,7 +17,6 @@ from omniretail.inventory.schemas import DEFAULT_VARIANCE_THRESHOLD, CountSheetS
 from omniretail.platform.errors import (
     Conflict,
     DomainError,
-    IdempotencyKeyReused,
     InvalidInput,
     NotFound,
     PermissionDenied,
@@ -29,21 +28,19 @@ from .i18n import N_, location_zone, use_zone
 from .stock_forms import (
     BACKOFFICE,
     DONE_MESSAGES,
-    FORM_SENT_WITH_OTHER_VALUES,
     MAX_FORM_LINES,
     STATE_LABELS,
     Area,
     InventoryReader,
     InventoryWriter,
-    claim_form,
     error_message,
     field_of,
     filtered_list,
     form_token,
     location_choices,
-    new_form_token,
     quantity_lines,
     remember_form,
+    replay_or_refusal,
     store_area,
     t,
     whole_number,
@@ -130,14 +127,11 @@ async def _create(request: Request, session, principal: Principal, area: Area) -
         errors["skus"] = t(request, N_("At most %(limit)s lines at a time."), limit=MAX_FORM_LINES)
     if not errors:
         # the form's one-off token: a second tap on "Start count" lands on the first sheet
-        try:
-            replay = await claim_form(request, session, principal, "count", values)
-        except IdempotencyKeyReused:
-            values["form_token"] = new_form_token()
-            return await _new_form(request, session, principal, area, values, status_code=409,
-                                   errors={"form": t(request, FORM_SENT_WITH_OTHER_VALUES)})
-        if replay is not None:
-            return RedirectResponse(replay, status_code=303)
+        answer = await replay_or_refusal(
+            request, session, principal, "count", values,
+            lambda **shown: _new_form(request, session, principal, area, values, **shown))
+        if answer is not None:
+            return answer
         try:
             async with session.begin_nested():
                 sheet = await inventory_service.create_count_sheet(

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
 from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +23,7 @@ from omniretail.inventory.errors import InsufficientStock, WrongState
 from omniretail.locations import service as locations_service
 from omniretail.locations.models import Location
 from omniretail.platform import idempotency
-from omniretail.platform.errors import DomainError, InvalidInput
+from omniretail.platform.errors import DomainError, IdempotencyKeyReused, InvalidInput
 
 from .deps import signed_in
 from .i18n import N_, request_locale, translations_for
@@ -138,6 +140,20 @@ async def remember_form(session: AsyncSession, principal: Principal, name: str, 
 
 FORM_SENT_WITH_OTHER_VALUES = N_("This form was already sent with other details, and nothing more was created. "
                                  "Check the list, then send what is still missing.")
+
+
+async def replay_or_refusal(request: Request, session: AsyncSession, principal: Principal, name: str,
+                            values: dict[str, str], show_form: Callable[..., Awaitable[Response]]
+                            ) -> Response | None:
+    """:func:`claim_form` as a page answers it: None for a new form (go on and create), the first submission's
+    page for a repeat (303), or the form again (409, a fresh token) when the token came with other values.
+    ``show_form(status_code=, errors=)`` draws the form."""
+    try:
+        replay = await claim_form(request, session, principal, name, values)
+    except IdempotencyKeyReused:
+        values["form_token"] = new_form_token()
+        return await show_form(status_code=409, errors={"form": t(request, FORM_SENT_WITH_OTHER_VALUES)})
+    return None if replay is None else RedirectResponse(replay, status_code=303)
 
 
 def t(request: Request, message: str, **values: Any) -> str:

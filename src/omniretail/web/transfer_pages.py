@@ -15,7 +15,6 @@ from omniretail.inventory.schemas import TransferState
 from omniretail.platform.errors import (
     Conflict,
     DomainError,
-    IdempotencyKeyReused,
     InvalidInput,
     NotFound,
     PermissionDenied,
@@ -27,21 +26,19 @@ from .i18n import N_, location_zones, use_zone
 from .stock_forms import (
     BACKOFFICE,
     DONE_MESSAGES,
-    FORM_SENT_WITH_OTHER_VALUES,
     STATE_LABELS,
     Area,
     InventoryReader,
     InventoryWriter,
-    claim_form,
     error_message,
     field_of,
     filtered_list,
     form_token,
     location_choices,
-    new_form_token,
     parse_lines,
     quantity_lines,
     remember_form,
+    replay_or_refusal,
     store_area,
     t,
     transfer_choices,
@@ -123,14 +120,11 @@ async def _create(request: Request, session, principal: Principal, area: Area) -
         errors["lines"] = problem
     if not errors:
         # the form's one-off token: a second tap on "Request transfer" lands on the first request's page
-        try:
-            replay = await claim_form(request, session, principal, "transfer", values)
-        except IdempotencyKeyReused:
-            values["form_token"] = new_form_token()
-            return await _new_form(request, session, principal, area, values, status_code=409,
-                                   errors={"form": t(request, FORM_SENT_WITH_OTHER_VALUES)})
-        if replay is not None:
-            return RedirectResponse(replay, status_code=303)
+        answer = await replay_or_refusal(
+            request, session, principal, "transfer", values,
+            lambda **shown: _new_form(request, session, principal, area, values, **shown))
+        if answer is not None:
+            return answer
         try:
             async with session.begin_nested():
                 transfer = await inventory_service.create_transfer(
