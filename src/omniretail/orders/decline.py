@@ -16,7 +16,7 @@ import time
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from sqlalchemy import case, insert, select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.inventory import service as inventory_service
@@ -115,10 +115,8 @@ async def refund_units(session: AsyncSession, order, line_id: int, units: int, *
         amount = int(share.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
         if amount <= 0:
             return None
-        refund_id = (await session.execute(insert(REFUNDS).values(
-            return_id=None, order_id=order["id"], amount_minor=amount, shipping_minor=0, currency=currency,
-            method=REFUND_METHOD, location_id=None, reference=None, reason=reason[:500], actor=actor,
-            created_at=timeline.at).returning(REFUNDS.c.id))).scalar_one()
+        refund_id = await refunds.insert_refund(session, order=order, amount=amount, currency=currency,
+                                                method=REFUND_METHOD, reason=reason, actor=actor, at=timeline.at)
         details = {"refund_id": refund_id, "amount": str(money.from_minor(amount, currency)), "method": REFUND_METHOD,
                    "order_line_id": line_id, "sku": line["sku"], "quantity": units}
         timeline.record(ref, "refund.created", data=details)

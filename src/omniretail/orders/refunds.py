@@ -33,6 +33,17 @@ from .returns_states import IllegalTransition, ReturnState, allowed_return_moves
 from .timeline import OrderRef, Timeline
 
 REFUNDS, RETURNS, ORDERS, LINES = Refund.__table__, returns.RETURNS, service.ORDERS, service.LINES
+
+
+async def insert_refund(session: AsyncSession, *, order, amount: int, currency: str, method: str, actor: str,
+                        at, shipping: int = 0, return_id: int | None = None, location_id: int | None = None,
+                        reference: str | None = None, reason: str = "") -> int:
+    """The one place a refund row is written (a return's, a declined or dropped line's, cash at a till): what is
+    left to refund of an order is its payment less these rows. Returns the row's id."""
+    return (await session.execute(insert(REFUNDS).values(
+        return_id=return_id, order_id=order["id"], amount_minor=amount, shipping_minor=shipping, currency=currency,
+        method=method, location_id=location_id, reference=reference, reason=reason[:500], actor=actor[:300],
+        created_at=at).returning(REFUNDS.c.id))).scalar_one()
 R = ReturnState
 UNPAID = ("pending",)
 CREDIT_METHODS = (RefundMethod.STORE_CREDIT, RefundMethod.VOUCHER)
@@ -97,10 +108,10 @@ async def refund_return(session: AsyncSession, return_id: int, *, data: RefundCr
     if moved is None:
         raise Conflict(f"return {return_id} was refunded meanwhile; reload it", return_id=return_id)
     reference = data.reference or (_voucher_code() if data.method in CREDIT_METHODS else None)
-    refund_id = (await session.execute(insert(REFUNDS).values(
-        return_id=return_id, order_id=order["id"], amount_minor=plan.amount, shipping_minor=plan.shipping,
-        currency=currency, method=data.method.value, location_id=location_id, reference=reference,
-        reason=data.reason, actor=actor, created_at=timeline.at).returning(REFUNDS.c.id))).scalar_one()
+    refund_id = await insert_refund(session, order=order, amount=plan.amount, shipping=plan.shipping,
+                                    currency=currency, method=data.method.value, return_id=return_id,
+                                    location_id=location_id, reference=reference, reason=data.reason, actor=actor,
+                                    at=timeline.at)
     amount = str(money.from_minor(plan.amount, currency))
     details = {"refund_id": refund_id, "amount": amount, "shipping": str(money.from_minor(plan.shipping, currency)),
                "method": data.method.value, "reference": reference, "location_id": location_id}

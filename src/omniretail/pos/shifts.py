@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Boolean, bindparam, func, insert, select, text, update
+from sqlalchemy import Boolean, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -403,10 +403,9 @@ async def _record_refund(session: AsyncSession, shift, facts: _OrderRefund, amou
     timeline = Timeline(actor=actor)
     order, c = facts.order, shift.currency
     reference = f"pos-cash:{movement_id}"
-    refund_id = (await session.execute(insert(REFUNDS).values(
-        return_id=None, order_id=order["id"], amount_minor=amount, shipping_minor=0, currency=c, method="cash",
-        location_id=shift.location_id, reference=reference, reason=reason[:500], actor=actor[:300],
-        created_at=timeline.at).returning(REFUNDS.c.id))).scalar_one()
+    refund_id = await order_refunds.insert_refund(session, order=order, amount=amount, currency=c, method="cash",
+                                                  location_id=shift.location_id, reference=reference, reason=reason,
+                                                  actor=actor, at=timeline.at)
     ref = OrderRef.of(order)
     timeline.record(ref, "refund.created", data={
         "refund_id": refund_id, "amount": str(money.from_minor(amount, c)), "shipping": "0", "method": "cash",
