@@ -37,7 +37,8 @@ CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 def require(permission: str):
     """A dependency that returns the principal if it holds ``permission``."""
 
-    async def check(principal: CurrentPrincipal) -> Principal:
+    async def check(request: Request) -> Principal:  # reads the principal itself: one dependency level less
+        principal = await get_principal(request)
         if not principal.can(permission):
             raise PermissionDenied(f"your role ({principal.role}) may not do this ({permission})",
                                    permission=permission)

@@ -167,7 +167,8 @@ async def driver_connection(session: AsyncSession, *, begin: bool = True):
         adapted = cached[1]
     else:
         conn = await session.connection()
-        adapted = (await conn.get_raw_connection()).dbapi_connection
+        # the pooled connection is checked out by now: reading it needs no second trip through a greenlet
+        adapted = conn.sync_connection.connection.dbapi_connection
         session.info[_DRIVER] = (session.get_transaction(), adapted)
     if begin and adapted._transaction is None:
         await adapted._start_transaction()
