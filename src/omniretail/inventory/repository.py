@@ -77,6 +77,10 @@ class LevelRow:
     def available(self) -> int:
         return self.on_hand - self.reserved - self.safety_stock
 
+    def takeable(self, *, shelf: bool) -> int:
+        """What a reservation may take (:func:`takeable`): a counter sale (``shelf``) may take the safety stock."""
+        return self.on_hand - self.reserved if shelf else self.available
+
 
 # --- statements ----------------------------------------------------------------------------------------
 
@@ -88,8 +92,19 @@ ENSURE_LEVEL = typed(
 MOVE_UP = typed(level_update(on_hand="on_hand + :delta"), "now")
 MOVE_DOWN = typed(level_update(on_hand="on_hand + :delta",
                                guard=f"on_hand + :delta >= reserved OR {ALLOWS_NEGATIVE}"), "now")
-RESERVE = typed(level_update(reserved="reserved + :quantity",
-                             guard="on_hand - reserved - safety_stock >= :quantity"), "now")
+# What a reservation may take. A promise (an order to deliver or collect later, a cart) leaves the safety stock
+# alone; a sale over the counter does not: those units are in the customer's hands, so only units promised to
+# others (``reserved``) stand in its way.
+PROMISABLE = "on_hand - reserved - safety_stock"
+ON_THE_SHELF = "on_hand - reserved"
+
+
+def takeable(*, shelf: bool) -> str:
+    """The SQL expression of what a reservation may take from a level (``shelf``: a counter sale)."""
+    return ON_THE_SHELF if shelf else PROMISABLE
+
+
+RESERVE = typed(level_update(reserved="reserved + :quantity", guard=f"{PROMISABLE} >= :quantity"), "now")
 RETURN_RESERVED = typed(level_update(reserved="reserved - :quantity"), "now")
 CONSUME = typed(level_update(on_hand="on_hand - :quantity", reserved="reserved - :quantity"), "now")
 SET_LEVEL_SETTINGS = typed(level_update(safety_stock=":safety_stock", threshold=":threshold"), "now")
@@ -136,10 +151,10 @@ def _level_events(cause: str) -> str:
          NULL, {_PG_ALERT}, :now, 0 FROM lvl WHERE alert_changed"""
 
 
-def _pg_reserve_sql(variant: str) -> str:
+def _pg_reserve_sql(variant: str, *, shelf: bool = False) -> str:
     update = level_update(reserved="reserved + :quantity",
                           where=f"variant_id = {variant} AND location_id = :location_id",
-                          guard="on_hand - reserved - safety_stock >= :quantity")
+                          guard=f"{takeable(shelf=shelf)} >= :quantity")
     return f"""WITH lvl AS ({update}),
 res AS (
   INSERT INTO reservation (variant_id, location_id, quantity, state, kind, reference, channel_id, expires_at,
@@ -154,7 +169,7 @@ ev AS (
 SELECT res.id AS reservation_id, lvl.* FROM lvl CROSS JOIN res"""
 
 
-def pg_reserve_many_ctes(*, want: str, gate: str) -> tuple[str, str]:
+def pg_reserve_many_ctes(*, want: str, gate: str, shelf: bool = False) -> tuple[str, str]:
     """CTEs that reserve every row of the caller's CTE ``want`` — columns ``r_id`` (the reservation id, taken by
     the caller from ``reservation_id_seq``), ``variant_id``, ``location_id``, ``quantity``, ``reference`` —
     inside one bigger PostgreSQL statement (order placement), so the level locks are held for one round trip:
@@ -164,6 +179,7 @@ def pg_reserve_many_ctes(*, want: str, gate: str) -> tuple[str, str]:
       available — the caller makes ``gate`` false when it is not empty, and nothing is written;
     * ``lvl`` raises ``reserved`` (guarded again) when ``gate`` holds, ``res`` records the reservations and
       ``lvl_ev`` appends the stock events (as the single reservation statement does).
+    ``shelf``: a counter sale, which may take the safety stock (:func:`takeable`).
 
     Returns the checking CTEs (``need``, ``locked``, ``short``) and the writing ones (``lvl``, ``res``,
     ``lvl_ev``): put the CTE that ``gate`` names between them. Parameters: ``:now``, ``:reservation_kind``,
@@ -171,13 +187,13 @@ def pg_reserve_many_ctes(*, want: str, gate: str) -> tuple[str, str]:
     update = level_update(reserved="reserved + need.quantity", from_="need",
                           where="stock_level.variant_id = need.variant_id AND stock_level.location_id = "
                                 f"need.location_id AND ({gate})",
-                          guard="on_hand - reserved - safety_stock >= need.quantity",
+                          guard=f"{takeable(shelf=shelf)} >= need.quantity",
                           default_threshold=_ROW_THRESHOLD, returning=_LEVEL_RETURNING)
     return f"""need AS (
   SELECT variant_id, location_id, SUM(quantity)::integer AS quantity FROM {want} GROUP BY variant_id, location_id
 ),
 locked AS (
-  SELECT s.variant_id, s.location_id, s.on_hand - s.reserved - s.safety_stock AS available FROM stock_level s
+  SELECT s.variant_id, s.location_id, {takeable(shelf=shelf)} AS available FROM stock_level s
   WHERE (s.variant_id, s.location_id) IN (SELECT variant_id, location_id FROM need)
   ORDER BY s.variant_id, s.location_id FOR UPDATE OF s
 ),
@@ -197,15 +213,16 @@ lvl_ev AS (
 )"""
 
 
-# keyed by "reserving by SKU?" (the variant id is then looked up inside the statement)
-PG_RESERVE = {True: typed(_pg_reserve_sql(VARIANT_BY_SKU), "now", "expires_at"),
-              False: typed(_pg_reserve_sql(":variant_id"), "now", "expires_at")}
+# keyed by (reserving by SKU? — the variant id is then looked up inside the statement —, a counter sale?)
+PG_RESERVE = {(by_sku, shelf): typed(_pg_reserve_sql(VARIANT_BY_SKU if by_sku else ":variant_id", shelf=shelf),
+                                     "now", "expires_at")
+              for by_sku in (True, False) for shelf in (False, True)}
 PORTABLE_RESERVE = {
-    True: typed(level_update(reserved="reserved + :quantity",
-                             where=f"variant_id = {VARIANT_BY_SKU} AND location_id = :location_id",
-                             guard="on_hand - reserved - safety_stock >= :quantity"), "now"),
-    False: RESERVE,
-}
+    (by_sku, shelf): typed(level_update(
+        reserved="reserved + :quantity",
+        where=f"variant_id = {VARIANT_BY_SKU if by_sku else ':variant_id'} AND location_id = :location_id",
+        guard=f"{takeable(shelf=shelf)} >= :quantity"), "now")
+    for by_sku in (True, False) for shelf in (False, True)}
 
 
 # --- reading helpers --------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Never oversold: a reservation is ONE conditional ``UPDATE stock_level SET reserved = reserved + :q … WHERE
 on_hand - reserved - safety_stock >= :q``; no row updated means not enough stock and nothing changed. On
 PostgreSQL the update, the reservation row and its outbox events are one statement (a CTE), so the row lock is
-held only for that statement and the commit that follows it. ``reserved`` always equals the sum of open reservations: every
+held only for that statement and the commit that follows it. A counter sale (``shelf``) may also take the safety stock —
+those units are in the customer's hands —, so its guard is ``on_hand - reserved >= :q``. ``reserved`` always equals the sum of open reservations: every
 state change of a reservation moves the counter in the same transaction, and a reservation leaves ``open``
 through a conditional ``UPDATE … WHERE state = 'open'``, so two closers can never both return its quantity.
 
@@ -49,9 +50,10 @@ class Reserved:
 async def reserve_stock(
     session: AsyncSession, *, location_id: int, quantity: int, sku: str | None = None, variant_id: int | None = None,
     kind: str = "order_line", reference: str = "", channel_id: int | None = None,
-    expires_at: datetime | None = None, one_statement: bool = True,
+    expires_at: datetime | None = None, one_statement: bool = True, shelf: bool = False,
 ) -> Reserved:
-    """Hold ``quantity`` of a variant (by ``sku`` or ``variant_id``) at a location, or raise InsufficientStock."""
+    """Hold ``quantity`` of a variant (by ``sku`` or ``variant_id``) at a location, or raise InsufficientStock.
+    ``shelf``: a counter sale, which may take the safety stock too (``repository.takeable``)."""
     if (sku is None) == (variant_id is None):
         raise InvalidInput("give sku or variant_id")
     if quantity <= 0:
@@ -66,26 +68,26 @@ async def reserve_stock(
               "quantity": quantity, "kind": kind, "reference": reference, "channel_id": channel_id,
               "expires_at": expires_at, "now": now}
     for attempt in (1, 2):
-        taken = await _take(session, params, by_sku=by_sku, one_statement=one_statement)
+        taken = await _take(session, params, by_sku=by_sku, one_statement=one_statement, shelf=shelf)
         if taken is not None:
             return taken
         await _explain_refusal(session, sku=sku, variant_id=variant_id, location_id=location_id,
-                               quantity=quantity, may_retry=attempt == 1)
+                               quantity=quantity, may_retry=attempt == 1, shelf=shelf)
     raise AssertionError("unreachable")  # pragma: no cover - the second refusal always raises
 
 
-async def _take(session: AsyncSession, params: dict, *, by_sku: bool, one_statement: bool = True
-                ) -> Reserved | None:
+async def _take(session: AsyncSession, params: dict, *, by_sku: bool, one_statement: bool = True,
+                shelf: bool = False) -> Reserved | None:
     """One try: the conditional UPDATE (with the reservation row and its events); None if it matched no row."""
     location_id, quantity, expires_at = params["location_id"], params["quantity"], params["expires_at"]
     if one_statement and repo.is_postgresql(session):
-        row = (await session.execute(repo.PG_RESERVE[by_sku], params)).first()
+        row = (await session.execute(repo.PG_RESERVE[by_sku, shelf], params)).first()
         if row is not None:
             level = repo.LevelRow.from_row(row)
             return Reserved(row.reservation_id, level.variant_id, location_id, quantity, level.available,
                             expires_at)
         return None
-    level = await repo.update_level(session, repo.PORTABLE_RESERVE[by_sku], params)
+    level = await repo.update_level(session, repo.PORTABLE_RESERVE[by_sku, shelf], params)
     if level is None:
         return None
     rid = (await session.execute(repo.INSERT_RESERVATION, {**params, "variant_id": level.variant_id})).scalar_one()
@@ -93,7 +95,8 @@ async def _take(session: AsyncSession, params: dict, *, by_sku: bool, one_statem
     return Reserved(rid, level.variant_id, location_id, quantity, level.available, expires_at)
 
 
-async def _explain_refusal(session: AsyncSession, *, sku, variant_id, location_id, quantity, may_retry) -> None:
+async def _explain_refusal(session: AsyncSession, *, sku, variant_id, location_id, quantity, may_retry,
+                           shelf: bool = False) -> None:
     """After a refused reservation raise the precise error, or return if the stock came back meanwhile
     (released between our update and this read) and a retry is still allowed."""
     if variant_id is None:
@@ -106,7 +109,7 @@ async def _explain_refusal(session: AsyncSession, *, sku, variant_id, location_i
     if sku is None:
         raise NotFound(f"variant {variant_id} not found", variant_id=variant_id)
     level = await repo.read_level(session, variant_id=variant_id, location_id=location_id)
-    available = 0 if level is None else max(0, level.available)
+    available = 0 if level is None else max(0, level.takeable(shelf=shelf))
     if available >= quantity and may_retry:
         return
     raise InsufficientStock(sku=sku, location_id=location_id, requested=quantity, available=available)
@@ -156,6 +159,7 @@ async def reserve_lines(session: AsyncSession, *, lines: list[dict], **common) -
     if kind == "cart_hold" and expires_at is None:
         expires_at = now + CART_HOLD_DEFAULT
     one_statement = common.get("one_statement", True)
+    shelf = common.get("shelf", False)  # a counter sale: may take the safety stock (repository.takeable)
     reserved: dict[int, Reserved] = {}
     refused: list[int] = []
     for i in ordered:
@@ -166,28 +170,29 @@ async def reserve_lines(session: AsyncSession, *, lines: list[dict], **common) -
                   "quantity": line["quantity"], "kind": kind, "reference": line.get("reference", ""),
                   "channel_id": common.get("channel_id"), "expires_at": line.get("expires_at", expires_at),
                   "now": now}
-        taken = await _take(session, params, by_sku=False, one_statement=one_statement)
+        taken = await _take(session, params, by_sku=False, one_statement=one_statement, shelf=shelf)
         if taken is None:  # maybe released meanwhile: one more try when the level now has enough
             level = await repo.read_level(session, variant_id=line["variant_id"], location_id=line["location_id"])
-            if level is not None and level.available >= line["quantity"]:
-                taken = await _take(session, params, by_sku=False, one_statement=one_statement)
+            if level is not None and level.takeable(shelf=shelf) >= line["quantity"]:
+                taken = await _take(session, params, by_sku=False, one_statement=one_statement, shelf=shelf)
         if taken is None:
             refused.append(i)
         else:
             reserved[i] = taken
     if refused:
-        await _raise_shortfall(session, lines, refused, reserved)
+        await _raise_shortfall(session, lines, refused, reserved, shelf=shelf)
     return [reserved[i] for i in ordered]
 
 
 async def _raise_shortfall(session: AsyncSession, lines: list[dict], refused: list[int],
-                           reserved: dict[int, Reserved]) -> None:
+                           reserved: dict[int, Reserved], *, shelf: bool = False) -> None:
     shortfalls = []
     for i in refused:
         line = lines[i]
         level = await repo.read_level(session, variant_id=line["variant_id"], location_id=line["location_id"])
         shortfalls.append(Shortfall(i, line["variant_id"], line["location_id"], line["quantity"],
-                                    0 if level is None else max(0, level.available), line.get("reference", "")))
+                                    0 if level is None else max(0, level.takeable(shelf=shelf)),
+                                    line.get("reference", "")))
     sku = (await repo.skus_of(session, [shortfalls[0].variant_id])).get(shortfalls[0].variant_id)
     if sku is None:
         raise NotFound(f"variant {shortfalls[0].variant_id} not found", variant_id=shortfalls[0].variant_id)

@@ -255,14 +255,17 @@ async def place_order(session: AsyncSession, *, placement: Placement, principal:
         variants = await sourcing.load_variants(session, channel=channel, skus=skus, at=now,
                                                 with_prices=not placement.imported)
     lines = _price_lines(channel, placement, variants)
-    stock = read.stock if read is not None else await sourcing.load_stock(
-        session, variant_ids=[x.variant_id for x in lines], location_ids=[c.id for c in candidates])
+    # a counter sale may take the safety stock (inventory.repository.takeable): the units are in the customer's
+    # hands; the read gives what may be promised, so its stock is read again
+    shelf = delivery.method == "counter"
+    stock = read.stock if read is not None and not shelf else await sourcing.load_stock(
+        session, variant_ids=[x.variant_id for x in lines], location_ids=[c.id for c in candidates], shelf=shelf)
     address = delivery.address.model_dump(exclude_none=True) if delivery.address else None
     dest = sourcing.destination(channel, address=address, point_id=delivery.pickup_location_id,
                                 candidates=candidates)
     request = sourcing.routing_request(
         channel, lines=[RoutingLine(x.position, x.variant_id, x.quantity) for x in lines], candidates=candidates,
-        stock=stock, dest=dest, collected=collected, counter=delivery.method == "counter")
+        stock=stock, dest=dest, collected=collected, counter=shelf)
     strategy = channel.setting("routing_strategy", "greedy")
     explanation = solve(request, strategy, runner_up=strategy == "greedy")
     store_plan = None
@@ -325,7 +328,7 @@ async def place_order(session: AsyncSession, *, placement: Placement, principal:
     if one_statement:
         placed = await _place_in_one_statement(
             session, order=order, lines=lines, plan=plan, match=match, read=read, channel=channel, state=state,
-            imported=placement.imported, actor=actor, now=now)
+            imported=placement.imported, actor=actor, now=now, shelf=shelf)
         if placed is not None:
             return placed
         if match.customer_id is not None:  # the general path records what the one statement did not
@@ -350,13 +353,13 @@ async def place_order(session: AsyncSession, *, placement: Placement, principal:
         row["id"] = line_id
     try:
         fulfilment = await _fulfil(session, order=order, lines=lines, line_ids=line_ids, plan=plan, now=now,
-                                   channel=channel, methods=methods)
+                                   channel=channel, methods=methods, shelf=shelf)
     except inventory_service.ReservationShortfall as lost:  # another order took the stock first: reroute.py
         plan, fulfilment = await reroute.after_lost_race(
             session, lost, channel=channel, request=request, strategy=strategy, plan=plan,
             unpaid=placement.payment_status in UNPAID, policy=_unfillable_policy(channel, placement),
             lines=lines, line_rows=line_rows, line_ids=line_ids, order=order, now=now, allocate=_allocate,
-            fulfil=partial(_fulfil, channel=channel, methods=methods))
+            fulfil=partial(_fulfil, channel=channel, methods=methods, shelf=shelf), shelf=shelf)
     if store_plan:  # the transfers and the pickup store's awaiting_transfer fulfilment orders
         fulfilment += await ship_to_store.link(session, store_plan, order=order, fulfilment_rows=fulfilment,
                                                channel=channel, actor=actor, now=now)
@@ -391,9 +394,11 @@ async def _existing_id(session: AsyncSession, channel_id: int, external_id: str 
 
 
 async def _fulfil(session: AsyncSession, *, order: dict, lines: list[_Line], line_ids, plan, now: datetime,
-                  channel: sourcing.ChannelContext, methods: dict[int, str] | None = None) -> list[dict]:
+                  channel: sourcing.ChannelContext, methods: dict[int, str] | None = None, shelf: bool = False
+                  ) -> list[dict]:
     """Reserve the planned units (in inventory's lock order) and write one fulfilment order per location
-    (``methods``: a location's own delivery method, e.g. a ship-to-store leg), each with its promise."""
+    (``methods``: a location's own delivery method, e.g. a ship-to-store leg), each with its promise.
+    ``shelf``: a counter sale, which may take the safety stock."""
     by_position = {x.position: x for x in lines}
     wanted = [{"variant_id": by_position[a.line_id].variant_id, "location_id": a.location_id,
                "quantity": a.quantity, "reference": f"order:{order['id']}/line:{line_ids[a.line_id - 1]}"}
@@ -401,7 +406,7 @@ async def _fulfil(session: AsyncSession, *, order: dict, lines: list[_Line], lin
     if not wanted:
         return []
     reserved = await inventory_service.reserve_lines(session, lines=wanted, kind="order_line",
-                                                     channel_id=order["channel_id"])
+                                                     channel_id=order["channel_id"], shelf=shelf)
     lock_order = sorted(range(len(wanted)), key=lambda i: (wanted[i]["variant_id"], wanted[i]["location_id"]))
     reservation_of = {i: reserved[k].reservation_id for k, i in enumerate(lock_order)}
     rows = placement_rows.fulfilment_rows(order, lines=lines, line_ids=line_ids, plan=plan, reservation_of=reservation_of,
@@ -417,7 +422,8 @@ async def _fulfil(session: AsyncSession, *, order: dict, lines: list[_Line], lin
 
 async def _place_in_one_statement(session: AsyncSession, *, order: dict, lines: list[_Line], plan, match,
                                   read: placement_pg.Read, channel: sourcing.ChannelContext, state: OrderState,
-                                  imported: bool, actor: str, now: datetime) -> Placed | None:
+                                  imported: bool, actor: str, now: datetime, shelf: bool = False
+                                  ) -> Placed | None:
     """A paid (or held) order whose plan the stock covers, on PostgreSQL: the order, lines, reservations,
     fulfilment orders, timeline, outbox, a new buyer's identity and profile and the request's audit entry in
     ONE statement (``placement_pg``), which commits on its own unless the request's transaction has begun.
@@ -462,6 +468,7 @@ async def _place_in_one_statement(session: AsyncSession, *, order: dict, lines: 
         written = await placement_pg.write(
             conn, order=order, lines=line_rows, reservations=reservations, fulfilment=fulfilment, entries=entries,
             events=timeline.events, reservation_kind="order_line", now=now, customer=customer, identity=identity,
+            shelf=shelf,
             audit=audit.row(entity_id=ids.order) if audit is not None else None)
         if written.placed:
             if audit is not None:

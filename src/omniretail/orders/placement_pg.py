@@ -50,7 +50,9 @@ def _insert_rows(table, param: str, columns: tuple[str, ...], *, one: bool = Fal
     return f"INSERT INTO {name} ({cols}) SELECT {cols} FROM {source}"
 
 
-_CHECK, _RESERVE = pg_reserve_many_ctes(want="want", gate="EXISTS (SELECT 1 FROM ord)")
+# keyed by "a counter sale?" (it may take the safety stock: inventory.repository.takeable)
+_RESERVING = {shelf: pg_reserve_many_ctes(want="want", gate="EXISTS (SELECT 1 FROM ord)", shelf=shelf)
+              for shelf in (False, True)}
 
 
 def _customer_ctes(customer: bool) -> str:
@@ -74,21 +76,22 @@ _AUDIT_COLUMNS = ("at", "actor_user_id", "actor_label", "action", "entity", "ent
 @lru_cache(maxsize=64)
 def _write_statement(order: tuple[str, ...], lines: tuple[str, ...], fulfilment: tuple[str, ...],
                      entries: tuple[str, ...], *, identity: bool = False, customer: bool = False,
-                     audit: bool = False) -> tuple[str, tuple[str, ...]]:
+                     audit: bool = False, shelf: bool = False) -> tuple[str, tuple[str, ...]]:
     """The statement for rows with these columns (the others keep their defaults); a handful of shapes.
     ``identity``/``customer``: the buyer's new channel identity (and new profile) go with the order; ``audit``:
-    the request's audit entry too."""
+    the request's audit entry too; ``shelf``: a counter sale, which may take the safety stock."""
+    check, reserve = _RESERVING[shelf]
     sql = f"""WITH want AS (
   SELECT * FROM jsonb_to_recordset(CAST(:reservations AS jsonb))
     AS w(r_id bigint, variant_id bigint, location_id bigint, quantity integer, reference text)
 ),
-{_CHECK},
+{check},
 {_customer_ctes(customer) if identity else ""}ord AS (
   {_insert_rows(Order.__table__, "order", order, one=True)} WHERE NOT EXISTS (SELECT 1 FROM short)
   {"AND EXISTS (SELECT 1 FROM ident)" if identity else ""}
   ON CONFLICT DO NOTHING RETURNING id
 ),
-{_RESERVE},
+{reserve},
 lines AS ({_insert_rows(OrderLine.__table__, "lines", lines)} WHERE EXISTS (SELECT 1 FROM ord)),
 fos AS ({_insert_rows(FulfilmentOrder.__table__, "fulfilment", fulfilment)} WHERE EXISTS (SELECT 1 FROM ord)),
 entries AS ({_insert_rows(OrderEvent.__table__, "entries", entries)} WHERE EXISTS (SELECT 1 FROM ord)),
@@ -210,9 +213,11 @@ def _json(value: Any) -> str:
 
 async def write(conn, *, order: dict, lines: list[dict], reservations: list[dict], fulfilment: list[dict],
                 entries: list[dict], events: list[dict], reservation_kind: str, now: datetime,
-                customer: dict | None = None, identity: dict | None = None, audit: dict | None = None) -> Written:
+                customer: dict | None = None, identity: dict | None = None, audit: dict | None = None,
+                shelf: bool = False) -> Written:
     """``reservations``: dicts with r_id, variant_id, location_id, quantity, reference; ``identity`` (and
-    ``customer``): a new buyer's channel identity and profile, ``audit``: the request's audit row."""
+    ``customer``): a new buyer's channel identity and profile, ``audit``: the request's audit row; ``shelf``:
+    a counter sale (may take the safety stock)."""
     params = {"reservations": _json(reservations), "order": _json(order), "lines": _json(lines),
               "fulfilment": _json(fulfilment), "entries": _json(entries),
               "events": _json([{"topic": e["topic"], "coalesce_key": e.get("coalesce_key"), "payload": e["payload"]}
@@ -222,7 +227,7 @@ async def write(conn, *, order: dict, lines: list[dict], reservations: list[dict
     sql, names = _write_statement(_shape(Order.__table__, [order]), _shape(OrderLine.__table__, lines),
                                   _shape(FulfilmentOrder.__table__, fulfilment), _shape(OrderEvent.__table__, entries),
                                   identity=identity is not None, customer=identity is not None and customer is not None,
-                                  audit=audit is not None)
+                                  audit=audit is not None, shelf=shelf)
     row = await conn.fetchrow(sql, *(params[name] for name in names))
     if row["placed"]:
         if row["levels"] != row["needed"]:  # the levels were locked first: this cannot happen

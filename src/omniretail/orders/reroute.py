@@ -38,11 +38,13 @@ async def after_lost_race(
     session: AsyncSession, lost: Shortfall, *, channel: sourcing.ChannelContext, request: RoutingRequest,
     strategy: str, plan, unpaid: bool, policy: str, lines: list, line_rows: list[dict], line_ids: list[int],
     order: dict, now: datetime, allocate: Callable[..., None], fulfil: Callable[..., Awaitable[list[dict]]],
+    shelf: bool = False,
 ) -> tuple[Any, list[dict]]:
     """Re-route the order once after ``lost`` (see the module); returns the plan applied and the fulfilment
-    orders written. ``allocate`` and ``fulfil`` are placement's own steps."""
+    orders written. ``allocate`` and ``fulfil`` are placement's own steps; ``shelf``: a counter sale (its stock
+    includes the safety stock)."""
     await _give_back(session, lost)
-    request = await _fresh_request(session, request, lost, variant_ids=[x.variant_id for x in lines])
+    request = await _fresh_request(session, request, lost, variant_ids=[x.variant_id for x in lines], shelf=shelf)
     explanation = solve(request, strategy, runner_up=False)
     new_plan = explanation.plan
     if new_plan.unfilled_units or unpaid:
@@ -75,10 +77,10 @@ async def _give_back(session: AsyncSession, lost: Shortfall) -> None:
 
 
 async def _fresh_request(session: AsyncSession, request: RoutingRequest, lost: Shortfall, *,
-                         variant_ids: list[int]) -> RoutingRequest:
+                         variant_ids: list[int], shelf: bool = False) -> RoutingRequest:
     """The same request on the stock as it is now, each exhausted level capped at what the race left."""
     stock = await sourcing.load_stock(session, variant_ids=variant_ids,
-                                      location_ids=[c.location_id for c in request.candidates])
+                                      location_ids=[c.location_id for c in request.candidates], shelf=shelf)
     for s in lost.shortfalls:
         at = stock.setdefault(s.location_id, {})
         at[s.variant_id] = min(at.get(s.variant_id, 0), s.available)

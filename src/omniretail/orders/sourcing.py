@@ -16,6 +16,7 @@ from sqlalchemy import Boolean, Date, Float, Integer, Numeric, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.channels import settings as channel_settings
+from omniretail.inventory.repository import takeable
 from omniretail.locations import capacity
 from omniretail.platform.db import DriverQuery
 from omniretail.platform.models import JSONType, UTCDateTime
@@ -77,11 +78,12 @@ JOIN product p ON p.id = v.product_id WHERE v.sku IN :skus""").bindparams(
     bindparam("skus", expanding=True)).columns(vat_rate=Numeric(5, 4), is_active=Boolean)
 _VARIANTS_Q = DriverQuery(_VARIANTS)
 
-_STOCK = text("""
-SELECT variant_id, location_id, on_hand - reserved - safety_stock AS available FROM stock_level
+# keyed by "a counter sale?": it may take the safety stock too (inventory.repository.takeable)
+_STOCK_Q = {shelf: DriverQuery(text(f"""
+SELECT variant_id, location_id, {takeable(shelf=shelf)} AS available FROM stock_level
 WHERE variant_id IN :variants AND location_id IN :locations""").bindparams(
-    bindparam("variants", expanding=True), bindparam("locations", expanding=True)).columns(available=Integer)
-_STOCK_Q = DriverQuery(_STOCK)
+    bindparam("variants", expanding=True), bindparam("locations", expanding=True)).columns(available=Integer))
+    for shelf in (False, True)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,12 +248,13 @@ def variants_from_rows(rows, *, channel: ChannelContext, at: datetime, with_pric
     return out
 
 
-async def load_stock(session: AsyncSession, *, variant_ids: list[int], location_ids: list[int]
-                     ) -> dict[int, dict[int, int]]:
-    """location → variant → available (on hand − reserved − safety stock)."""
+async def load_stock(session: AsyncSession, *, variant_ids: list[int], location_ids: list[int],
+                     shelf: bool = False) -> dict[int, dict[int, int]]:
+    """location → variant → available (on hand − reserved − safety stock; for a counter sale, ``shelf``, on hand
+    − reserved)."""
     if not variant_ids or not location_ids:
         return {}
-    rows = await _STOCK_Q.fetch(session, {"variants": sorted(set(variant_ids)),
+    rows = await _STOCK_Q[shelf].fetch(session, {"variants": sorted(set(variant_ids)),
                                           "locations": sorted(set(location_ids))})
     out: dict[int, dict[int, int]] = {}
     for r in rows:

@@ -19,11 +19,11 @@ def _stale_stock(monkeypatch, *, calls: int):
     real = sourcing.load_stock
     seen: dict = {"n": 0, "snapshot": None}
 
-    async def load_stock(session, *, variant_ids, location_ids):
+    async def load_stock(session, *, variant_ids, location_ids, shelf=False):
         seen["n"] += 1
         if seen["n"] <= calls and seen["snapshot"] is not None:
             return {loc: dict(v) for loc, v in seen["snapshot"].items() if loc in location_ids}
-        return await real(session, variant_ids=variant_ids, location_ids=location_ids)
+        return await real(session, variant_ids=variant_ids, location_ids=location_ids, shelf=shelf)
 
     real_read = placement_pg.read
 

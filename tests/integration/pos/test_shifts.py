@@ -154,3 +154,36 @@ async def test_associates_use_the_till_of_their_own_store_only(client, session):
     assert (await client.get(f"{POS}/sales/{mine.json()['order_id']}", headers=elsewhere)).status_code == 404
     closed = await client.post(f"{POS}/shifts/{shift['id']}/close", headers=elsewhere, json={"counted_cash": "0"})
     assert closed.status_code == 404
+
+
+async def test_a_counter_sale_may_take_the_safety_stock_a_promise_leaves_alone(client, session):
+    """Safety stock holds units back from what the channels promise; the customer at the counter holds the item,
+    so the sale goes through as long as the units are not promised to someone else."""
+    shop, _pos = await _till(session)
+    await _open(client, shop, shop.auth)
+    kept = await client.patch(f"{API}/inventory/levels", headers=shop.auth,
+                              json={"sku": shop.skus[0], "location_id": shop.store_a, "safety_stock": 3})
+    assert kept.status_code == 200 and kept.json()["available"] == 0, kept.text
+
+    sold = await client.post(f"{POS}/sales", headers=shop.auth, json=_sale(shop, [(0, 2)], method="card"))
+    assert sold.status_code == 201, sold.text
+    assert await level(session, shop.skus[0], shop.store_a) == (1, 0)
+
+    short = await client.post(f"{POS}/sales", headers=shop.auth, json=_sale(shop, [(0, 2)], method="card"))
+    assert short.status_code == 409 and problem(short)["type"].endswith("order-unfillable"), short.text
+    # the one unit left on the shelf, not the 0 a channel may promise
+    assert problem(short)["lines"] == [{"sku": shop.skus[0], "requested": 2, "available": 1}]
+    assert await level(session, shop.skus[0], shop.store_a) == (1, 0)
+
+    # a pickup order at the same store is a promise: the last unit stays for the counter, the warehouse serves it
+    pickup = await client.post(f"{API}/orders", headers=shop.auth, json={
+        "channel_id": shop.channel_id, "payment_status": "paid", "lines": [{"sku": shop.skus[0], "quantity": 1}],
+        "customer": {"name": "Ewa", "email": "ewa@example.com"},
+        "delivery": {"method": "ship", "address": {"street": "Długa 1", "postal_code": "80-001", "city": "Gdańsk",
+                                                   "country": "PL"}}})
+    assert pickup.status_code == 201, pickup.text
+    assert [f["location_id"] for f in pickup.json()["fulfilment_orders"]] == [shop.warehouse]
+
+    last = await client.post(f"{POS}/sales", headers=shop.auth, json=_sale(shop, [(0, 1)], method="card"))
+    assert last.status_code == 201, last.text
+    assert await level(session, shop.skus[0], shop.store_a) == (0, 0)
