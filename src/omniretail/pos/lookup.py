@@ -4,9 +4,10 @@ channel, what is free to sell here and in the nearest other stores.
 A scanner types the barcode (GTIN) or the SKU and Enter; either finds the variant: the SKU as written first,
 then the GTIN however it is padded (``catalog.gtin``: a 14-digit scan finds the 13-digit GTIN), then the SKU in
 another case (``boot-42`` finds ``BOOT-42`` when only one SKU reads so). The store app's stock lookup and the
-receive form resolve codes here too (:func:`resolve_codes`). Stock is what is available
-(on hand − reserved − safety stock) per location, read for every store: an associate sees how many units a
-nearby store has, nothing else of it. Nearest is by great-circle distance between the stores' coordinates.
+receive form resolve codes here too (:func:`resolve_codes`). Stock here is what this till may sell (on hand −
+reserved: a counter sale may take the safety stock, ``inventory.repository.takeable``); at the other stores it is
+what they may promise (on hand − reserved − safety stock), read for every store: an associate sees how many
+units a nearby store has, nothing else of it. Nearest is by great-circle distance between the stores' coordinates.
 """
 
 from __future__ import annotations
@@ -156,9 +157,11 @@ async def unit_price(session: AsyncSession, *, channel_id: int, sku: str, princi
 
 async def stock_nearby(session: AsyncSession, *, sku: str, location_id: int, stores: int = NEARBY_STORES
                        ) -> tuple[StoreStock | None, list[StoreStock]]:
-    """What is available of ``sku`` at this store, and at the ``stores`` nearest other stores."""
+    """What this till may sell of ``sku`` at this store, and what the ``stores`` nearest other stores may
+    promise."""
     levels, _ = await inventory_service.list_levels(session, sku=sku, limit=500)
-    available = {x.location_id: x.available for x in levels}
+    available = {x.location_id: x.on_hand - x.reserved if x.location_id == location_id else x.available
+                 for x in levels}
     rows = (await session.execute(_STORES)).all()
     here_row = next((r for r in rows if r.id == location_id), None)
 

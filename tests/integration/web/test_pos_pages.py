@@ -125,3 +125,16 @@ async def test_the_till_speaks_the_associates_language(client, session):
     assert "Powinno być w szufladzie 100,50" in _text(shift) and "Zamknij zmianę" in shift.text
     till = await client.get("/store/pos", headers=HTML)
     assert "Zeskanuj lub wpisz kod kreskowy albo SKU" in till.text and "Koszyk" in till.text
+
+
+async def test_the_till_counts_the_safety_stock_as_sellable_here(client, session):
+    """What the till shows for its own store is what it may sell over the counter: the safety stock too."""
+    shop, _pos = await _till(session)
+    await client.patch("/api/v1/inventory/levels", headers=shop.auth,
+                       json={"sku": shop.skus[0], "location_id": shop.store_a, "safety_stock": 3})
+    await sign_in(client, session, role="associate", location_ids=[shop.store_a])
+    till = await client.get("/store/pos", headers=HTML)
+    scanned = await client.post("/store/pos", headers=HTML, data=_form(till, code=shop.skus[0]))
+    assert scanned.status_code == 200
+    here = re.search(r'<td class="num"><span class="[^"]*">(\d+)</span></td>', scanned.text)
+    assert here is not None and here.group(1) == "3", scanned.text
