@@ -73,10 +73,12 @@ class HeldPlan:
         return sum(q - self.shipped(p) for p, q in self.quantities.items())
 
 
-def channel_policy(channel) -> StockPolicy:
+def channel_policy(channel, *, with_settings: bool = True) -> StockPolicy:
+    """The channel's stock policy; ``with_settings``: keys of it kept in ``settings`` too (``hold_unpaid``…),
+    which availability does not read."""
     try:
         return StockPolicy.from_json({**(channel.stock_policy or {}), **{
-            k: v for k, v in (channel.settings or {}).items() if k in StockPolicy.KEYS}})
+            k: v for k, v in (channel.settings or {}).items() if with_settings and k in StockPolicy.KEYS}})
     except InvalidPolicy as exc:
         raise InvalidInput(f"channel {channel.code} has an invalid stock policy: {exc}", field="stock_policy") from exc
 

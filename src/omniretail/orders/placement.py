@@ -260,6 +260,12 @@ async def place_order(session: AsyncSession, *, placement: Placement, principal:
     shelf = delivery.method == "counter"
     stock = read.stock if read is not None and not shelf else await sourcing.load_stock(
         session, variant_ids=[x.variant_id for x in lines], location_ids=[c.id for c in candidates], shelf=shelf)
+    if not shelf and not placement.imported:  # a native order takes no more than availability shows
+        asked: dict[int, int] = {}
+        for x in lines:
+            asked[x.variant_id] = asked.get(x.variant_id, 0) + x.quantity
+        stock = sourcing.within_promise(stock, asked, holds.channel_policy(channel, with_settings=False),
+                                        [c.id for c in candidates])
     address = delivery.address.model_dump(exclude_none=True) if delivery.address else None
     dest = sourcing.destination(channel, address=address, point_id=delivery.pickup_location_id,
                                 candidates=candidates)

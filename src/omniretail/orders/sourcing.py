@@ -7,6 +7,7 @@ pure ``rules`` module, so a price here is the one ``GET /channels/{id}/prices/{s
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -16,6 +17,7 @@ from sqlalchemy import Boolean, Date, Float, Integer, Numeric, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.channels import settings as channel_settings
+from omniretail.inventory.availability import StockPolicy, promised_quantity
 from omniretail.inventory.repository import takeable
 from omniretail.locations import capacity
 from omniretail.platform.db import DriverQuery
@@ -260,6 +262,33 @@ async def load_stock(session: AsyncSession, *, variant_ids: list[int], location_
     for r in rows:
         out.setdefault(r["location_id"], {})[r["variant_id"]] = max(0, int(r["available"]))
     return out
+
+
+def within_promise(stock: dict[int, dict[int, int]], asked: Mapping[int, int], policy: StockPolicy,
+                   location_order: Sequence[int]) -> dict[int, dict[int, int]]:
+    """``stock`` (location → variant → available) as far as the channel may promise it: its stock policy
+    (``inventory.availability``: buffer, share, keep last, cap, steps) turns the total of a variant at these
+    locations into what the channel shows, and an order (``asked``: variant → units) may not take more than
+    that. Where it asks more, the locations keep only that many units of the variant, the first in
+    ``location_order`` first, and routing leaves the rest unfilled for the channel's unfillable policy. A
+    variant the order asks no more of than is promised is left as it is: no plan can take more than asked."""
+    if not policy.rules:
+        return stock
+    capped: dict[int, dict[int, int]] | None = None
+    for variant_id, units in asked.items():
+        total = sum(at.get(variant_id, 0) for at in stock.values())
+        allowed = promised_quantity(total, policy)
+        if units <= allowed:
+            continue
+        if capped is None:
+            capped = {location_id: dict(at) for location_id, at in stock.items()}
+        left = allowed
+        for location_id in location_order:
+            at = capped.get(location_id)
+            if at is not None and variant_id in at:
+                at[variant_id] = min(at[variant_id], left)
+                left -= at[variant_id]
+    return stock if capped is None else capped
 
 
 # --- the routing request --------------------------------------------------------------------------------
