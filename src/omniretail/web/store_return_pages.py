@@ -18,13 +18,16 @@ from omniretail.channels import service as channels_service
 from omniretail.orders import returns_reads, store_returns
 from omniretail.orders.returns_amounts import OverRefund
 from omniretail.orders.returns_schemas import Condition, Disposition, RefundCreate, RefundMethod, ReturnReason
+from omniretail.platform import i18n as fmt
 from omniretail.platform.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from omniretail.platform.money import minor_digits
 
 from .csrf import CsrfChecked
 from .deps import PageRoute, StoreWorker, render
-from .i18n import N_
+from .i18n import N_, request_locale
 from .pickup_pages import _stores, chosen_store
-from .stock_forms import t, whole_number
+from .pos_pages import form_amount
+from .stock_forms import form_token, remember_form, replay_or_refusal, t, whole_number
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -123,7 +126,7 @@ async def take_back_form(request: Request, session: SessionDep, principal: Store
     if not number.strip():  # opened without an order: find it first
         return RedirectResponse(f"/store/returns?location_id={store.id}", status_code=303)
     order = await _returnable(session, principal, number)
-    return await _form(request, session, principal, store, order)
+    return await _form(request, session, principal, store, order, values={"form_token": form_token({})})
 
 
 @router.post("/store/returns/take-back", dependencies=[CsrfChecked])
@@ -134,14 +137,21 @@ async def take_back(request: Request, session: SessionDep, principal: StoreWorke
         raise NotFound("choose a store")
     order = await _returnable(session, principal, str(form.get("number", "")))
     values = {k: str(v) for k, v in form.multi_items() if k != "csrf_token"}
+    form_token(values)
     errors: dict[str, str] = {}
     lines, index_of = _lines(request, form, order, errors)
-    refund = _refund(request, form, errors)
+    refund = _refund(request, form, order.currency, errors)
     if not lines and not errors:
         errors["lines"] = t(request, N_("Enter how many units of at least one line come back."))
     if errors:
         return await _form(request, session, principal, store, order, values=values, errors=errors,
                            status_code=400)
+    # the form's one-off token: a second tap on "Take back" lands on the first return, with one refund
+    answer = await replay_or_refusal(
+        request, session, principal, "store-return", values,
+        lambda **shown: _form(request, session, principal, store, order, values=values, **shown))
+    if answer is not None:
+        return answer
     try:
         async with session.begin_nested():
             return_id = await store_returns.take_back_at_counter(
@@ -151,10 +161,12 @@ async def take_back(request: Request, session: SessionDep, principal: StoreWorke
     except PermissionDenied:
         raise
     except DomainError as exc:
-        _place_error(request, exc, index_of, errors)
+        _place_error(request, exc, index_of, errors, order.currency)
         return await _form(request, session, principal, store, order, values=values, errors=errors,
                            status_code=409 if exc.status == 409 else 400)
-    return RedirectResponse(f"/store/returns/{return_id}?location_id={store.id}&done=1", status_code=303)
+    url = f"/store/returns/{return_id}?location_id={store.id}&done=1"
+    await remember_form(session, principal, "store-return", values, url)
+    return RedirectResponse(url, status_code=303)
 
 
 def _lines(request: Request, form, order, errors: dict[str, str]):
@@ -170,8 +182,11 @@ def _lines(request: Request, form, order, errors: dict[str, str]):
             errors[f"quantity-{i}"] = t(request, N_("Enter a whole number, 0 or more."))
             continue
         if quantity > line.returnable:
-            errors[f"quantity-{i}"] = t(request, N_("At most %(allowed)s of %(sku)s can come back."),
-                                        allowed=line.returnable, sku=line.sku)
+            if line.returnable:
+                errors[f"quantity-{i}"] = t(request, N_("At most %(allowed)s of %(sku)s can come back."),
+                                            allowed=line.returnable, sku=line.sku)
+            else:  # taken back meanwhile: the line has no field on the form any more
+                errors["lines"] = t(request, N_("Nothing more of %(sku)s can come back."), sku=line.sku)
             continue
         choice = {}
         for name, options in (("reason", REASONS), ("condition", CONDITIONS), ("disposition", DISPOSITIONS)):
@@ -189,33 +204,30 @@ def _lines(request: Request, form, order, errors: dict[str, str]):
     return lines, index_of
 
 
-def _refund(request: Request, form, errors: dict[str, str]) -> RefundCreate | None:
+def _refund(request: Request, form, currency: str, errors: dict[str, str]) -> RefundCreate | None:
     method = str(form.get("refund_method", ""))
     if method not in REFUND_METHODS:
         errors["refund_method"] = t(request, N_("Choose from the list."))
         return None
     if method == "none":
         return None
-    raw = str(form.get("refund_amount", "")).strip().replace(",", ".")
+    raw = str(form.get("refund_amount", "")).strip()
     amount = None
     if raw:
-        try:
-            amount = Decimal(raw)
-        except InvalidOperation:
-            amount = None
-        if amount is None or amount <= 0 or amount.as_tuple().exponent < -2:
+        amount = form_amount(raw)  # read as the till reads amounts: no exponent, NaN or infinity
+        if amount is None or amount <= 0 or amount.as_tuple().exponent < -minor_digits(currency):
             errors["refund_amount"] = t(request, N_("Enter an amount such as 12.50, or leave it empty to refund "
                                                     "everything owed."))
             return None
     return RefundCreate(amount=amount, method=RefundMethod(method), reason=str(form.get("note", "")).strip()[:500])
 
 
-def _place_error(request: Request, exc: DomainError, index_of: dict[int, int], errors: dict[str, str]) -> None:
+def _place_error(request: Request, exc: DomainError, index_of: dict[int, int], errors: dict[str, str],
+                 currency: str) -> None:
     field = str(exc.extensions.get("field") or "")
     if isinstance(exc, OverRefund):
-        errors["refund_amount"] = t(request, N_("At most %(amount)s %(currency)s can be refunded now."),
-                                    amount=exc.extensions.get("refundable", "0"),
-                                    currency=exc.extensions.get("currency", ""))
+        errors["refund_amount"] = t(request, N_("At most %(amount)s can be refunded now."),
+                                    amount=_refundable(request, exc, currency))
     elif field == "amount":
         errors["refund_amount"] = exc.detail
     elif field.startswith("lines.") and field.split(".")[1].isdigit():
@@ -226,6 +238,15 @@ def _place_error(request: Request, exc: DomainError, index_of: dict[int, int], e
         errors["form"] = t(request, N_("This store does not take returns."))
     else:
         errors["form"] = exc.detail
+
+
+def _refundable(request: Request, exc: OverRefund, currency: str) -> str:
+    """What may still be refunded, as money is written in the reader's language (420,99 zł)."""
+    try:
+        amount = Decimal(str(exc.extensions.get("refundable", "0")))
+    except InvalidOperation:
+        amount = Decimal(0)
+    return fmt.money(amount, str(exc.extensions.get("currency") or currency), request_locale(request))
 
 
 # --- the result ------------------------------------------------------------------------------------------
