@@ -24,10 +24,12 @@ from . import pickup_codes, pickup_deadline, service
 from .reads import fulfilment_read
 from .schemas import CheckIn, FulfilmentOrderRead, ShipmentCreate
 from .states import (
+    FULFILMENT_OPEN,
     ORDER_STATES_THAT_FULFIL,
     SHIP_TO_STORE,
     FulfilmentState,
     IllegalTransition,
+    OrderState,
     allowed_fulfilment_moves,
     fulfilment_move,
 )
@@ -269,13 +271,47 @@ async def check_in(session: AsyncSession, fo_id: int, *, data: CheckIn, principa
 
 async def cancel_fulfilment(session: AsyncSession, fo_id: int, *, reason: str, actor: str,
                             principal: Principal | None, template: str | None = None) -> FulfilmentOrderRead:
-    """Cancel one fulfilment order and give its stock back; the order follows (cancelled when nothing is left)."""
+    """Cancel one fulfilment order and give its stock back. A ship-to-store order goes with its other half
+    (the source's leg and the pickup store's order carry the same units: neither goes on alone).
+
+    When nothing of the order is left to come, the order is cancelled with its lines and the customer gets
+    ``template`` (such as ``pickup_expired``) and ``order_cancelled``. Otherwise the order goes on: the units
+    that no longer come are taken off their lines and refunded or no longer charged, and the customer is told
+    of each line (``remainder.take_off``), not that the order was cancelled."""
+    from .remainder import take_off  # it builds on service, as this module does
+
     fo, order = await load(session, fo_id, principal=principal)
+    order = await service.order_row(session, order["id"], lock=True)  # one refund of an order at a time
     timeline = Timeline(actor=actor)
     await _move(session, fo, order, F.CANCELLED, timeline, data={"reason": reason})
-    await service.release_lines(session, fo["lines"])
-    if template:
-        timeline.notify(OrderRef.of(order), template, fulfilment_order_id=fo_id, data={"reason": reason})
+    gone = [fo]
+    if fo["transfer_id"] is not None:
+        for other in await service.fulfilment_rows(session, order["id"]):
+            if other["id"] != fo_id and other["transfer_id"] == fo["transfer_id"] and other["state"] in FULFILMENT_OPEN:
+                await _move(session, other, order, F.CANCELLED, timeline, data={"reason": reason})
+                gone.append(other)
+    await service.release_lines(session, [ln for f in gone for ln in f["lines"]])
+    ref = OrderRef.of(order)
+    if await service.state_to_follow(session, order) == OrderState.CANCELLED:
+        await session.execute(update(service.LINES).where(service.LINES.c.order_id == order["id"]).values(
+            state="cancelled", quantity_cancelled=service.LINES.c.quantity, quantity_backordered=0))
+        if template and template != "order_cancelled":  # the order's cancellation (``_finish``) says that
+            timeline.notify(ref, template, fulfilment_order_id=fo_id, data={"reason": reason})
+        return await _finish(session, order, timeline, fo_id, reason=reason)
+    units: dict[int, int] = {}
+    for f in gone:
+        if f["delivery_method"] == SHIP_TO_STORE:  # the customer's own fulfilment order counts the units
+            continue
+        for ln in f["lines"]:
+            if not ln.get("shipped"):
+                units[ln["order_line_id"]] = units.get(ln["order_line_id"], 0) + ln["quantity"]
+    if units:
+        lines = {r.id: r._mapping for r in (await session.execute(
+            select(service.LINES).where(service.LINES.c.id.in_(sorted(units))))).all()}
+        timeline.record(ref, "order.lines_cancelled", fulfilment_order_id=fo_id, data={"reason": reason, "lines": [
+            {"order_line_id": line_id, "sku": lines[line_id]["sku"], "quantity": n}
+            for line_id, n in sorted(units.items())]})
+        await take_off(session, order, units, lines, timeline=timeline, actor=actor, reason=reason)
     return await _finish(session, order, timeline, fo_id, reason=reason)
 
 

@@ -73,12 +73,23 @@ async def cancel_remainder(session: AsyncSession, order, fos: list[Any], *, reas
     by_id = {line["id"]: line for line in lines}
     timeline.record(ref, "order.remainder_cancelled", data={"reason": reason, "lines": [
         {"order_line_id": line_id, "sku": by_id[line_id]["sku"], "quantity": n} for line_id, n in sorted(units.items())]})
-    for line_id, n in sorted(units.items()):
-        await session.execute(update(LINES).where(LINES.c.id == line_id).values(
-            quantity_cancelled=LINES.c.quantity_cancelled + n, quantity_backordered=0,
-            state=case((LINES.c.quantity_cancelled + n >= LINES.c.quantity, "cancelled"), else_=LINES.c.state)))
-        await decline.refund_units(session, order, line_id, n, timeline=timeline, actor=actor, reason=reason)
-        timeline.notify(ref, "line_cancelled", data={"order_line_id": line_id, "sku": by_id[line_id]["sku"],
-                                                     "quantity": n})
+    await take_off(session, order, units, by_id, timeline=timeline, actor=actor, reason=reason, backordered=True)
     await service.sync_order_state(session, order["id"], timeline, reason=reason)
     await timeline.write(session)
+
+
+async def take_off(session: AsyncSession, order, units: dict[int, int], lines_by_id: dict[int, Any], *,
+                   timeline: Timeline, actor: str, reason: str, backordered: bool = False) -> None:
+    """Units of lines (order line id → units) the customer will no longer get, while the order goes on: each
+    line counts them cancelled (``backordered``: its waiting units are among them), is refunded for them (a
+    paid order) or charged less (``decline.refund_units``), and the customer gets one ``line_cancelled``
+    message per line."""
+    ref = OrderRef.of(order)
+    for line_id, n in sorted(units.items()):
+        values: dict[str, Any] = {"quantity_backordered": 0} if backordered else {}
+        await session.execute(update(LINES).where(LINES.c.id == line_id).values(
+            quantity_cancelled=LINES.c.quantity_cancelled + n, **values,
+            state=case((LINES.c.quantity_cancelled + n >= LINES.c.quantity, "cancelled"), else_=LINES.c.state)))
+        await decline.refund_units(session, order, line_id, n, timeline=timeline, actor=actor, reason=reason)
+        timeline.notify(ref, "line_cancelled", data={"order_line_id": line_id, "sku": lines_by_id[line_id]["sku"],
+                                                     "quantity": n})

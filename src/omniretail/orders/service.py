@@ -166,18 +166,23 @@ async def _conditional(session: AsyncSession, order, current: str, target: str, 
                                 detail=f"order {order['id']} changed meanwhile: it is {now_state} now")
 
 
+async def state_to_follow(session: AsyncSession, order) -> OrderState:
+    """The state ``order`` should be in given its fulfilment orders as they are now (``order_state_for``)."""
+    # a ship-to-store leg (source → pickup store) is internal: the customer's fulfilment order decides
+    fos = [f for f in await fulfilment_rows(session, order["id"]) if f["delivery_method"] != SHIP_TO_STORE]
+    waiting = (await session.execute(select(func.coalesce(func.sum(LINES.c.quantity_backordered), 0))
+                                     .where(LINES.c.order_id == order["id"]))).scalar_one()
+    partly = any(ln.get("shipped") for f in fos if f["state"] in FULFILMENT_OPEN for ln in f["lines"])
+    return order_state_for(order["state"], [f["state"] for f in fos], partly_shipped=partly,
+                           waiting_units=bool(waiting))
+
+
 async def sync_order_state(session: AsyncSession, order_id: int, timeline: Timeline, *,
                            reason: str | None = None) -> str:
     """Bring the order's state in line with its fulfilment orders, one legal step at a time on the timeline
     (one conditional UPDATE for all of them)."""
     order = await order_row(session, order_id)
-    # a ship-to-store leg (source → pickup store) is internal: the customer's fulfilment order decides
-    fos = [f for f in await fulfilment_rows(session, order_id) if f["delivery_method"] != SHIP_TO_STORE]
-    waiting = (await session.execute(select(func.coalesce(func.sum(LINES.c.quantity_backordered), 0))
-                                     .where(LINES.c.order_id == order_id))).scalar_one()
-    partly = any(ln.get("shipped") for f in fos if f["state"] in FULFILMENT_OPEN for ln in f["lines"])
-    target = order_state_for(order["state"], [f["state"] for f in fos], partly_shipped=partly,
-                             waiting_units=bool(waiting))
+    target = await state_to_follow(session, order)
     steps = order_path(order["state"], target)
     if not steps:
         return order["state"]
@@ -237,7 +242,7 @@ async def release_lines(session: AsyncSession, lines: list[dict]) -> list[int]:
 
 
 async def record_payment(session: AsyncSession, order_id: int, *, payment_status: str, actor: str,
-                         principal: Principal) -> None:
+                         principal: Principal | None) -> None:
     """The payment provider (or the till) reports: a paid or authorised order is confirmed. Only the moves in
     ``states.PAYMENT_MOVES`` (409 otherwise, with the allowed ones); the same status again changes nothing."""
     order, _fos = await visible_order(session, order_id, principal=principal, lock=True)  # one report at a time

@@ -175,11 +175,13 @@ def order_state_for(current: str, fulfilment_states: Iterable[str], *, partly_sh
     have no fulfilment order yet (backordered), so the order cannot be fulfilled in full.
     """
     current = OrderState(current)
-    if current in (O.PENDING_PAYMENT, O.CANCELLED) or current in ORDER_STATES_AFTER_COMPLETION:
+    if current == O.CANCELLED or current in ORDER_STATES_AFTER_COMPLETION:
         return current
     active = [FulfilmentState(s) for s in fulfilment_states if s != F.CANCELLED]
-    if not active:
+    if not active:  # an unpaid order too: nothing is left to pay for
         return current if waiting_units else O.CANCELLED
+    if current == O.PENDING_PAYMENT:
+        return current
     done = [s for s in active if s in FULFILMENT_DONE]
     if len(done) == len(active) and not waiting_units:
         return O.COMPLETED if all(s in FULFILMENT_WITH_CUSTOMER for s in active) else O.FULFILLED

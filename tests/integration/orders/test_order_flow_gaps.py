@@ -1,0 +1,76 @@
+"""Gaps found exploring the order flows through the API: cancelling one fulfilment order of several, a pending
+order's only fulfilment order, a ship-to-store order's pickup, a marketplace revision that reports the payment,
+and the value of a return after part of a paid line was cancelled and refunded."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from tests.integration.orders.helpers import API, create_shop, level, outbox, ship_to
+from tests.integration.orders.returns_helpers import act, get_order, place
+
+
+async def _refunds(session, order_id: int) -> list[int]:
+    return list((await session.execute(text("SELECT amount_minor FROM refund WHERE order_id = :o ORDER BY id"),
+                                       {"o": order_id})).scalars().all())
+
+
+async def test_cancelling_one_fulfilment_order_of_several_takes_its_units_off_and_refunds_them(client, session):
+    shop = await create_shop(session, stock={"warehouse": {"0": 1}, "store_a": {"1": 1}})
+    order = await place(client, shop, [(0, 1), (1, 1)], delivery=ship_to(52.40, 16.92), payment_status="paid")
+    by_location = {f["location_id"]: f for f in order["fulfilment_orders"]}
+    gone = by_location[shop.store_a]
+    after = await act(client, shop.auth, f"/fulfilment-orders/{gone['id']}/cancel", {"reason": "not found"})
+    assert after["state"] == "cancelled"
+    assert await level(session, shop.skus[1], shop.store_a) == (1, 0)  # released
+    now = await get_order(client, shop, order["id"])
+    assert now["state"] == "confirmed"  # the warehouse's part still comes
+    kept, dropped = now["lines"]
+    assert (kept["quantity_cancelled"], kept["state"]) == (0, "allocated")
+    assert (dropped["quantity_cancelled"], dropped["state"]) == (1, "cancelled")
+    assert await _refunds(session, order["id"]) == [1999]  # paid for and never coming
+    told = [m["template"] for m in await outbox(session, "orders.customer_message", order_id=order["id"])]
+    assert "order_cancelled" not in told  # the order is not cancelled: the customer is told of the line
+    assert told.count("line_cancelled") == 1 and "refunded" in told
+
+
+async def test_cancelling_the_last_open_fulfilment_order_cancels_the_order_and_its_lines(client, session):
+    shop = await create_shop(session)
+    order = await place(client, shop, [(0, 2)], delivery=ship_to(52.40, 16.92), payment_status="paid")
+    [fo] = order["fulfilment_orders"]
+    await act(client, shop.auth, f"/fulfilment-orders/{fo['id']}/cancel", {"reason": "no longer wanted"})
+    now = await get_order(client, shop, order["id"])
+    assert (now["state"], now["cancel_reason"]) == ("cancelled", "no longer wanted")
+    assert [(ln["state"], ln["quantity_cancelled"]) for ln in now["lines"]] == [("cancelled", 2)]
+    told = [m["template"] for m in await outbox(session, "orders.customer_message", order_id=order["id"])]
+    assert "line_cancelled" not in told and "order_cancelled" in told
+
+
+async def test_a_pending_order_whose_only_fulfilment_order_is_cancelled_is_cancelled(client, session):
+    shop = await create_shop(session)
+    order = await place(client, shop, [(0, 2)], delivery=ship_to(52.40, 16.92), payment_status="pending")
+    assert order["state"] == "pending_payment"
+    [fo] = order["fulfilment_orders"]
+    await act(client, shop.auth, f"/fulfilment-orders/{fo['id']}/cancel", {"reason": "fraud check failed"})
+    now = await get_order(client, shop, order["id"])
+    assert now["state"] == "cancelled"
+    assert await level(session, shop.skus[0], shop.warehouse) == (10, 0)
+    # a payment arriving afterwards does not bring an order with nothing to fulfil back to life
+    late = await client.post(f"{API}/orders/{order['id']}/payment", headers=shop.auth,
+                             json={"payment_status": "paid"})
+    assert late.status_code == 200, late.text
+    assert late.json()["state"] == "cancelled"
+
+
+async def test_cancelling_a_ship_to_store_pickup_cancels_its_leg_and_releases_the_source(client, session):
+    shop = await create_shop(session, stock={"warehouse": {"2": 5}})
+    order = await place(client, shop, [(2, 1)], delivery={"method": "pickup", "pickup_location_id": shop.store_a})
+    methods = {f["delivery_method"]: f for f in order["fulfilment_orders"]}
+    assert set(methods) == {"ship_to_store", "pickup"}
+    assert await level(session, shop.skus[2], shop.warehouse) == (5, 1)
+    await act(client, shop.auth, f"/fulfilment-orders/{methods['pickup']['id']}/cancel", {"reason": "changed mind"})
+    now = await get_order(client, shop, order["id"])
+    assert now["state"] == "cancelled"
+    assert {f["delivery_method"]: f["state"] for f in now["fulfilment_orders"]} == {
+        "ship_to_store": "cancelled", "pickup": "cancelled"}
+    assert await level(session, shop.skus[2], shop.warehouse) == (5, 0)  # nothing held for nobody
