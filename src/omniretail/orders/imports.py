@@ -17,7 +17,7 @@ from omniretail.platform import clock
 from . import service
 from .placement import Placement, place_order
 from .schemas import ImportStatus, OrderImport, OrderImportRead
-from .states import OrderState, allowed_order_moves
+from .states import PAYMENT_MOVES, OrderState, allowed_order_moves
 from .timeline import OrderRef, Timeline
 
 BUYER_CANCELLED = "cancelled by the buyer on the channel"
@@ -44,10 +44,12 @@ ADDRESS_CHANGEABLE = frozenset({OrderState.PENDING_PAYMENT, OrderState.CONFIRMED
 
 async def apply_revision(session: AsyncSession, order_id: int, *, data: OrderImport, actor: str
                          ) -> tuple[bool, list[str]]:
-    """Apply a newer snapshot of an imported order: the address (until something has shipped), and a
-    cancellation by the buyer (of what has not gone out yet). Returns whether it was applied and what it
-    changed that the order does not take (``lines``: the lines of a placed order are not re-imported; ``address``
-    after shipping; ``cancel`` once everything went out) — each also an alert on the order's timeline for staff.
+    """Apply a newer snapshot of an imported order: the address (until something has shipped), the payment
+    status (as ``service.record_payment`` takes it: a pending order paid is confirmed), and a cancellation by the
+    buyer (of what has not gone out yet). Returns whether it was applied and what it changed that the order does
+    not take (``lines``: the lines of a placed order are not re-imported; ``address`` after shipping; ``payment``
+    a status that may not follow the order's (``states.PAYMENT_MOVES``); ``cancel`` once everything went out) —
+    each also an alert on the order's timeline for staff.
     An update without a revision, or with one not newer than the order's, changes nothing."""
     if data.revision is None:
         return False, []
@@ -85,7 +87,17 @@ async def apply_revision(session: AsyncSession, order_id: int, *, data: OrderImp
         timeline.transition(ref, entity="order", from_state=order["state"], to_state=order["state"],
                             kind="order.lines_change_refused",
                             data={"revision": data.revision, "lines": [{"sku": s, "quantity": q} for s, q in wanted]})
+    payment = data.payment_status.value
+    if payment != order["payment_status"] and payment not in PAYMENT_MOVES.get(order["payment_status"], ()):
+        not_applied.append("payment")
+        timeline.transition(ref, entity="order", from_state=order["state"], to_state=order["state"],
+                            kind="order.payment_change_refused", data={
+                                "payment_status": payment, "current": order["payment_status"],
+                                "revision": data.revision})
     await timeline.write(session)
+    if payment != order["payment_status"] and "payment" not in not_applied:
+        # the channel took the payment (or voided it): as a payment report would say (a pending order is confirmed)
+        await service.record_payment(session, order_id, payment_status=payment, actor=actor, principal=None)
     if data.status == ImportStatus.CANCELLED and order["state"] != OrderState.CANCELLED:
         reason = data.cancel_reason or BUYER_CANCELLED
         if OrderState.CANCELLED in allowed_order_moves(order["state"]) \

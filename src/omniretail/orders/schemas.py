@@ -300,8 +300,9 @@ class OrderRead(OrderSummaryRead):
 class OrderImportRead(BaseModel):
     created: bool = Field(description="False when the order was already imported")
     revision_applied: bool = Field(description="Whether this revision changed the order")
-    not_applied: list[Literal["address", "lines", "cancel"]] = Field(
+    not_applied: list[Literal["address", "lines", "payment", "cancel"]] = Field(
         default_factory=list, description="What the revision changed that the order did not take: `lines` (a placed "
-        "order's lines are not re-imported), `address` (something has shipped), `cancel` (everything went out); "
-        "each is an alert on the order's timeline for staff")
+        "order's lines are not re-imported), `address` (something has shipped), `payment` (a payment status that "
+        "may not follow the order's, such as paid → pending), `cancel` (everything went out); each is an alert on "
+        "the order's timeline for staff")
     order: OrderRead

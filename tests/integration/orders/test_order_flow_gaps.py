@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from tests.integration.orders.helpers import API, create_shop, level, outbox, ship_to
+from tests.integration.orders.helpers import API, create_shop, integration, level, outbox, ship_to
 from tests.integration.orders.returns_helpers import act, get_order, place
 
 
@@ -74,3 +74,34 @@ async def test_cancelling_a_ship_to_store_pickup_cancels_its_leg_and_releases_th
     assert {f["delivery_method"]: f["state"] for f in now["fulfilment_orders"]} == {
         "ship_to_store": "cancelled", "pickup": "cancelled"}
     assert await level(session, shop.skus[2], shop.warehouse) == (5, 0)  # nothing held for nobody
+
+
+async def test_a_revision_reporting_the_payment_confirms_a_pending_import(client, session):
+    shop = await create_shop(session, kind="marketplace_allegro")
+    bot = await integration(session, shop.channel_id)
+    body = {"channel_id": shop.channel_id, "external_id": "P-1", "revision": 1, "payment_status": "pending",
+            "delivery": {"method": "ship", "address": {"name": "Jan", "street": "Długa 5", "postal_code": "61-001",
+                                                        "city": "Poznań", "country": "PL"}},
+            "buyer": {"name": "Jan Kowalski", "email": "jan@example.com"},
+            "lines": [{"sku": shop.skus[0], "quantity": 1, "unit_price": "99.00"}]}
+    first = await client.post(f"{API}/orders/import", headers=bot, json=body)
+    assert first.status_code == 201, first.text
+    assert first.json()["order"]["state"] == "pending_payment"
+    paid = await client.post(f"{API}/orders/import", headers=bot, json={**body, "revision": 2,
+                                                                       "payment_status": "paid"})
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["revision_applied"] and paid.json()["not_applied"] == []
+    order = paid.json()["order"]
+    assert (order["state"], order["payment_status"]) == ("confirmed", "paid")
+    again = await client.post(f"{API}/orders/import", headers=bot, json={**body, "revision": 2,
+                                                                        "payment_status": "paid"})
+    assert again.status_code == 200 and not again.json()["revision_applied"]
+    confirmed = await outbox(session, "orders.customer_message", template="order_confirmed",
+                             order_id=order["id"])
+    assert len(confirmed) == 1
+    # a payment status the order cannot take (paid → pending) is reported, not applied
+    back = await client.post(f"{API}/orders/import", headers=bot, json={**body, "revision": 3,
+                                                                       "payment_status": "pending"})
+    assert back.status_code == 200, back.text
+    assert back.json()["not_applied"] == ["payment"]
+    assert back.json()["order"]["payment_status"] == "paid"
