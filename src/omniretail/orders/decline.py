@@ -25,6 +25,7 @@ from omniretail.platform.config import get_settings
 from omniretail.platform.errors import Conflict, NotFound, PermissionDenied
 
 from . import refunds, service, totals
+from .returns_amounts import line_basis
 from .returns_schemas import RefundMethod
 from .states import FULFILMENT_OPEN, FulfilmentState
 from .timeline import OrderRef, Timeline
@@ -95,10 +96,9 @@ def decline_link(order_id: int, line_id: int, *, secret_key: str | None = None,
 # --- money --------------------------------------------------------------------------------------------------
 
 def _units_charged_at_placement(line) -> int:
-    subtotal = line["total_minor"] + line["discount_minor"] - (0 if line["_gross"] else line["tax_minor"])
-    if line["unit_price_minor"] > 0 and subtotal > 0:
-        return max(1, subtotal // line["unit_price_minor"])
-    return max(1, line["quantity"])
+    return line_basis(total=line["total_minor"], discount=line["discount_minor"], tax=line["tax_minor"],
+                      unit_price=line["unit_price_minor"], quantity=line["quantity"],
+                      cancelled=line["quantity_cancelled"], prices_include_tax=line["_gross"])[0]
 
 
 async def refund_units(session: AsyncSession, order, line_id: int, units: int, *, timeline: Timeline, actor: str,

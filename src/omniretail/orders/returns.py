@@ -33,7 +33,7 @@ from omniretail.locations import service as locations_service
 from omniretail.platform.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 from . import service
-from .returns_amounts import units_value
+from .returns_amounts import UnitsValue, line_basis, units_value
 from .returns_models import ReturnLine, SalesReturn
 from .returns_schemas import Disposition, ReturnCreate, ReturnInspect
 from .returns_states import (
@@ -133,6 +133,16 @@ async def delivered_units(session: AsyncSession, order_id: int, fos) -> dict[int
     return dict(out)
 
 
+def line_units_value(line, *, prices_include_tax: bool, already_returned: int, quantity: int) -> UnitsValue:
+    """What ``quantity`` more units of an order line are worth after ``already_returned`` came back: its total
+    shared over the units it was charged for, after those refunded as cancelled (``line_basis``)."""
+    charged, refunded = line_basis(total=line.total_minor, discount=line.discount_minor, tax=line.tax_minor,
+                                   unit_price=line.unit_price_minor, quantity=line.quantity,
+                                   cancelled=line.quantity_cancelled, prices_include_tax=prices_include_tax)
+    return units_value(total=line.total_minor, tax=line.tax_minor, charged=charged,
+                       already_returned=refunded + already_returned, quantity=quantity)
+
+
 async def returned_units(session: AsyncSession, order_id: int, *, states=None) -> dict[int, int]:
     """Units of each order line in the order's returns (by default: every return not rejected or cancelled)."""
     which = RETURNS.c.state.in_([s.value for s in states]) if states is not None \
@@ -198,8 +208,8 @@ async def request_return(session: AsyncSession, order_id: int, *, data: ReturnCr
             raise InvalidInput(f"only {left} of {line.sku} may be returned (delivered {delivered.get(line.id, 0)}, "
                                f"returned {before})", field=f"lines.{i}.quantity", order_line_id=line.id,
                                returnable=left)
-        value = units_value(total=line.total_minor, tax=line.tax_minor, charged=line.quantity - line.quantity_cancelled,
-                            already_returned=before, quantity=want.quantity)
+        value = line_units_value(line, prices_include_tax=order["prices_include_tax"], already_returned=before,
+                                 quantity=want.quantity)
         returned[line.id] = before + want.quantity
         rows.append({"order_line_id": line.id, "variant_id": line.variant_id, "sku": line.sku,
                      "quantity": want.quantity, "reason_code": want.reason.value, "reason_note": want.note,

@@ -1,7 +1,8 @@
 """What a return is worth and how much of it may be refunded. Pure; integer minor units of the order's currency.
 
-A line's ``total`` is what the customer paid for its charged units (``quantity − quantity_cancelled``), its
-line discount already taken off (a discount given on the whole line is spread over its units by this
+A line's ``total`` is what the customer paid for its charged units (``quantity − quantity_cancelled``; on a paid
+order units dropped later keep their part of it and are refunded, :func:`line_basis`), its line discount already
+taken off (a discount given on the whole line is spread over its units by this
 arithmetic). The value of ``k`` units returned after ``r`` earlier ones is ``share(r + k) − share(r)``, with
 ``share(n) = total × n / charged`` rounded half-even: returning every unit, in any number of returns, gives
 back exactly the line total — never a minor unit more. Tax is shared out the same way.
@@ -42,6 +43,20 @@ def share(total: int, *, charged: int, units: int) -> int:
     if units >= charged:
         return total
     return int((Decimal(total) * units / charged).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def line_basis(*, total: int, discount: int, tax: int, unit_price: int, quantity: int, cancelled: int,
+               prices_include_tax: bool) -> tuple[int, int]:
+    """(units the line's ``total`` is for, how many of them were paid back already as cancelled).
+
+    An unpaid order's line dropping units is charged less (its total is for ``quantity − cancelled``); a paid
+    order's keeps its total and the dropped units are refunded (``decline.refund_units``), so its total still
+    covers them: a return values its units against what the total was charged for, after those refunded ones."""
+    subtotal = total + discount - (0 if prices_include_tax else tax)
+    live = max(0, quantity - cancelled)
+    charged = max(1, subtotal // unit_price) if unit_price > 0 and subtotal > 0 else max(1, quantity)
+    charged = max(charged, live)
+    return charged, charged - live
 
 
 def units_value(*, total: int, tax: int, charged: int, already_returned: int, quantity: int) -> UnitsValue:

@@ -24,7 +24,6 @@ from omniretail.platform.pagination import SortSpec, paginate
 
 from . import returns, service
 from .models import FulfilmentOrder, Order
-from .returns_amounts import units_value
 from .returns_models import Refund, SalesReturn
 from .returns_schemas import (
     RefundRead,
@@ -175,8 +174,9 @@ async def returnable_order(session: AsyncSession, order) -> ReturnableOrderRead:
     for ln in lines:
         charged = ln.quantity - ln.quantity_cancelled
         done, given = returned.get(ln.id, 0), delivered.get(ln.id, 0)
-        unit = units_value(total=ln.total_minor, tax=ln.tax_minor, charged=charged,
-                           already_returned=min(done, charged - 1), quantity=1).amount if charged > 0 else 0
+        unit = returns.line_units_value(ln, prices_include_tax=order["prices_include_tax"],
+                                        already_returned=min(done, charged - 1), quantity=1
+                                        ).amount if charged > 0 else 0
         out.append(ReturnableLineRead(order_line_id=ln.id, sku=ln.sku, quantity=ln.quantity, delivered=given,
                                       returned=done, returnable=max(0, given - done),
                                       value_per_unit=from_minor(unit, currency)))

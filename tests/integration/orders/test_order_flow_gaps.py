@@ -105,3 +105,27 @@ async def test_a_revision_reporting_the_payment_confirms_a_pending_import(client
     assert back.status_code == 200, back.text
     assert back.json()["not_applied"] == ["payment"]
     assert back.json()["order"]["payment_status"] == "paid"
+
+
+async def test_a_return_after_a_paid_partial_cancellation_is_worth_what_the_units_cost(client, session):
+    shop = await create_shop(session, settings={"unfillable": "backorder"}, stock={"warehouse": {"0": 6}})
+    order = await place(client, shop, [(0, 10)], delivery=ship_to(52.40, 16.92), payment_status="paid")
+    [fo] = order["fulfilment_orders"]
+    for move in ("pick", "picked"):
+        await act(client, shop.auth, f"/fulfilment-orders/{fo['id']}/{move}")
+    await act(client, shop.auth, f"/fulfilment-orders/{fo['id']}/ship", {"carrier": "DPD", "tracking_number": "T"})
+    await act(client, shop.auth, f"/orders/{order['id']}/cancel", {"reason": "gave up waiting"})
+    assert await _refunds(session, order["id"]) == [40000]  # the 4 never sent
+    await act(client, shop.auth, f"/fulfilment-orders/{fo['id']}/deliver")
+    line_id = order["lines"][0]["id"]
+    returnable = (await client.get(f"{API}/returns/orders", headers=shop.auth,
+                                   params={"number": order["number"]})).json()
+    [entry] = [x for x in returnable if x["order_id"] == order["id"]] if isinstance(returnable, list) else [
+        x for x in returnable["items"] if x["order_id"] == order["id"]]
+    assert entry["lines"][0]["value_per_unit"] == "100.00"
+    ret = await act(client, shop.auth, f"/orders/{order['id']}/returns",
+                    {"lines": [{"order_line_id": line_id, "quantity": 3, "reason": "changed_mind"}]}, status=201)
+    assert ret["amount"] == "300.00"
+    rest = await act(client, shop.auth, f"/orders/{order['id']}/returns",
+                     {"lines": [{"order_line_id": line_id, "quantity": 3, "reason": "changed_mind"}]}, status=201)
+    assert rest["amount"] == "300.00"  # the six units sent were worth 600.00 together
