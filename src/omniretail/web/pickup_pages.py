@@ -74,6 +74,9 @@ DONE_MESSAGES = {
 }
 REJECT_REASONS = {"not_found": N_("Not found on the shelf"), "damaged": N_("Damaged")}
 ACTIONS = ("start", "picked", "ready", "hand-over", "check-in", "cannot-pick")
+# action → (the state it moves the order to, its done message): a second tap finds the order there already
+REPEATABLE = {"start": ("picking", "started"), "picked": ("picked", "picked"), "ready": ("ready_for_pickup", "ready"),
+              "hand-over": ("handed_over", "handed_over")}
 
 
 # --- which store ---------------------------------------------------------------------------------------------
@@ -191,9 +194,20 @@ async def _detail(request: Request, session, principal: Principal, fo_id: int, *
         "can_check_in": fo["delivery_method"] == "curbside" and fo["state"] in store_queue.OPEN_STATES,
         "can_reject": fo["state"] in ("new", "picking"),
         "reject_open": any(k.startswith("reject") for k in (errors or {})), "done": DONE_MESSAGES.get(done, ""),
-        "errors": errors or {}, "values": values or {}, "reasons": REJECT_REASONS,
+        "errors": errors or {}, "values": values or {}, "reasons": REJECT_REASONS, "focus": _focus(errors),
         **_queue_context(request, store_queue.StoreQueue(fo["location_id"], now, "")),
     }, status_code=status_code)
+
+
+def _focus(errors: dict[str, str] | None) -> str | None:
+    """The field the page puts the cursor in after a refusal: the first one in error (a scanner's next scan goes
+    there); None: the first scan field, as on a fresh page."""
+    for key in errors or {}:
+        if key == "reject":
+            return "reject-quantity-0"
+        if key != "form":
+            return key
+    return None
 
 
 @router.get("/store/pickups/{fo_id}")
@@ -219,6 +233,10 @@ async def pickup_action(request: Request, session: SessionDep, principal: StoreW
     except PermissionDenied:
         raise
     except DomainError as exc:
+        if isinstance(exc, IllegalTransition) and action in REPEATABLE and (
+                exc.extensions.get("current_state") == REPEATABLE[action][0]):
+            # a double tap (or a colleague a moment earlier): the order is where this tap wanted it
+            return RedirectResponse(f"/store/pickups/{fo_id}?done={REPEATABLE[action][1]}", status_code=303)
         _place_error(request, exc, action, errors, rows)
         status = 409 if isinstance(exc, Conflict) else 400
         return await _detail(request, session, principal, fo_id, errors=errors, values=values, status_code=status)
@@ -240,7 +258,7 @@ async def _act(request: Request, session, principal: Principal, fo_id: int, acti
         await fulfilment.mark_ready(session, fo_id, **who, secret_key=request.app.state.settings.resolved_secret_key())
         return "ready"
     if action == "hand-over":
-        code = str(form.get("pickup_code", "")).strip()
+        code = "".join(str(form.get("pickup_code", "")).split())  # read out as "252 217" it is still the code
         if not code:
             errors["pickup_code"] = t(request, N_("Enter the pickup code the customer shows you."))
             return ""
@@ -308,7 +326,12 @@ def _place_error(request: Request, exc: DomainError, action: str, errors: dict[s
         key = f"reject-{parts[2]}-{rows[int(parts[1])]}" if (
             len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(rows)
             and parts[2] in ("quantity", "reason")) else "reject"
-        errors[key] = exc.detail
+        if key.startswith("reject-quantity-") and ext.get("on_fulfilment_order") is not None:
+            errors[key] = t(request, N_("Enter a whole number from 1 to %(max)s."), max=ext["on_fulfilment_order"])
+        elif isinstance(exc, pick_exceptions.NothingToReject):
+            errors[key] = t(request, N_("This line is no longer to be picked here. Reload the page."))
+        else:
+            errors[key] = exc.detail
     elif isinstance(exc, InvalidInput) and ext.get("field") in ("bay", "car", "note"):
         errors[str(ext["field"])] = exc.detail
     else:
