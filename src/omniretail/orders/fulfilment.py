@@ -297,7 +297,12 @@ async def cancel_fulfilment(session: AsyncSession, fo_id: int, *, reason: str, a
             state="cancelled", quantity_cancelled=service.LINES.c.quantity, quantity_backordered=0))
         if template and template != "order_cancelled":  # the order's cancellation (``_finish``) says that
             timeline.notify(ref, template, fulfilment_order_id=fo_id, data={"reason": reason})
-        return await _finish(session, order, timeline, fo_id, reason=reason)
+        from .refunds import refund_rest_of_payment  # it builds on service, as this module does
+
+        await service.sync_order_state(session, order["id"], timeline, reason=reason)  # told of it first
+        await refund_rest_of_payment(session, order, timeline=timeline, actor=actor, reason=reason)
+        await timeline.write(session)
+        return await read(session, fo_id)
     units: dict[int, int] = {}
     for f in gone:
         if f["delivery_method"] == SHIP_TO_STORE:  # the customer's own fulfilment order counts the units

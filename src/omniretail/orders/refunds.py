@@ -10,7 +10,8 @@ refunded_minor = :seen`` — a refund computed from a stale figure changes nothi
 that pays back everything owed moves the return to ``refunded``; the customer is told of every refund (a
 ``refunded`` message intent with the amount and method in ``data`` and ``data.refund``, sent by
 ``orders/messages.py`` as the ``refunded`` notification). When everything paid for the order has been paid
-back, its payment status becomes ``refunded``.
+back, its payment status becomes ``refunded``. A paid order cancelled before anything went out is paid back
+whatever is left of its payment (:func:`refund_rest_of_payment`).
 """
 
 from __future__ import annotations
@@ -44,9 +45,45 @@ async def insert_refund(session: AsyncSession, *, order, amount: int, currency: 
         return_id=return_id, order_id=order["id"], amount_minor=amount, shipping_minor=shipping, currency=currency,
         method=method, location_id=location_id, reference=reference, reason=reason[:500], actor=actor[:300],
         created_at=at).returning(REFUNDS.c.id))).scalar_one()
+
+
 R = ReturnState
 UNPAID = ("pending",)
 CREDIT_METHODS = (RefundMethod.STORE_CREDIT, RefundMethod.VOUCHER)
+
+
+async def refund_rest_of_payment(session: AsyncSession, order, *, timeline: Timeline, actor: str,
+                                 reason: str) -> int | None:
+    """A paid order cancelled before anything went out: what was paid and not refunded yet (goods and shipping)
+    goes back the way it was paid, the payment status becomes ``refunded`` and the customer is told (a
+    ``refunded`` message). ``order``: the row, locked by the caller. Returns the refund's id, or None when
+    nothing is owed (unpaid, or refunded already)."""
+    if order["payment_status"] in UNPAID or order["payment_status"] == "refunded":
+        return None
+    lines_tax = select(func.coalesce(func.sum(LINES.c.tax_minor), 0)).where(LINES.c.order_id == order["id"])
+    refunded, shipping_refunded, lines_tax = (await session.execute(
+        select(func.coalesce(func.sum(REFUNDS.c.amount_minor), 0), func.coalesce(func.sum(REFUNDS.c.shipping_minor), 0),
+               lines_tax.scalar_subquery())
+        .where(REFUNDS.c.order_id == order["id"]))).one()
+    amount = order["total_minor"] - int(refunded)
+    if amount <= 0:
+        return None
+    shipping_tax = max(0, totals.shipping_tax_of(order["tax_minor"], [int(lines_tax)]))
+    shipping = min(amount, max(0, totals.charged_shipping(order["shipping_minor"], shipping_tax,
+                                                          prices_include_tax=order["prices_include_tax"])
+                               - int(shipping_refunded)))
+    currency = order["currency"]
+    method = RefundMethod.ORIGINAL_PAYMENT.value
+    refund_id = await insert_refund(session, order=order, amount=amount, shipping=shipping, currency=currency,
+                                    method=method, reason=reason, actor=actor, at=timeline.at)
+    await session.execute(update(ORDERS).where(ORDERS.c.id == order["id"]).values(payment_status="refunded"))
+    ref = OrderRef.of(order)
+    details = {"refund_id": refund_id, "amount": str(money.from_minor(amount, currency)), "method": method,
+               "shipping": str(money.from_minor(shipping, currency))}
+    timeline.record(ref, "refund.created", data=details)
+    timeline.record(ref, "payment", data={"payment_status": "refunded"})
+    timeline.notify(ref, "refunded", data={**details, "refund": {"amount": details["amount"], "method": method}})
+    return refund_id
 
 
 def _voucher_code() -> str:

@@ -230,6 +230,9 @@ async def cancel_order(session: AsyncSession, order_id: int, *, reason: str, act
     await session.execute(update(LINES).where(LINES.c.order_id == order_id).values(
         state="cancelled", quantity_cancelled=LINES.c.quantity, quantity_backordered=0))
     timeline.notify(ref, "order_cancelled", data={"reason": reason})
+    from .refunds import refund_rest_of_payment  # it builds on this module
+
+    await refund_rest_of_payment(session, order, timeline=timeline, actor=actor, reason=reason)
     await timeline.write(session)
 
 

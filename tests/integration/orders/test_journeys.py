@@ -193,7 +193,8 @@ async def test_uncollected_pickups_are_cancelled_and_restocked(client, session, 
     assert "not collected within 3 days" in final["cancel_reason"]
     assert await level(session, shop.skus[0], shop.store_a) == (3, 0)
     templates = [e["template"] for e in await outbox(session, "orders.customer_message", order_id=order["id"])]
-    assert templates[-2:] == ["pickup_expired", "order_cancelled"]
+    assert templates[-3:] == ["pickup_expired", "order_cancelled", "refunded"]  # it was paid: the money goes back
+    assert final["payment_status"] == "refunded"
 
 
 async def test_illegal_transition_is_a_409_listing_the_allowed_moves(client, session):

@@ -151,13 +151,14 @@ async def test_a_cancellation_tells_the_reason_in_the_customers_own_language(cli
                           json={"reason": "the customer called to cancel"})
     assert r.status_code == 200, r.text
     await drain(worker)
-    confirmed, cancelled = mailbox.to(JOHN)
+    confirmed, cancelled, refunded = mailbox.to(JOHN)  # paid: the cancellation, then the money back
     assert confirmed["Subject"] == f"Order {order['number']} confirmed"
     assert cancelled["Subject"] == f"Order {order['number']} has been cancelled"
+    assert "139.98" in _text(refunded) or "139,98" in _text(refunded)
     text = _text(cancelled)
     assert "Reason: the customer called to cancel" in text
     assert f"2 × Product {shop.skus[1]} ({shop.skus[1]})" in text and "Total:" in text
-    payload = (await _notified(session, order["id"]))[-1]
+    payload = next(p for p in await _notified(session, order["id"]) if p["template"] == "cancelled")
     assert payload["data"]["cancellation"] == {"reason": "the customer called to cancel"}
     assert payload["data"]["totals"]["total"] == "139.98"
 
@@ -232,19 +233,19 @@ async def test_an_uncollected_pickup_is_told_once_why_it_was_cancelled(client, s
     finally:
         clock.freeze(None)
     intents = [p["template"] for p in await outbox(session, INTENT_TOPIC, order_id=order["id"])]
-    assert intents[-2:] == ["pickup_expired", "order_cancelled"]
+    assert intents[-3:] == ["pickup_expired", "order_cancelled", "refunded"]  # paid: the money goes back
     assert [p["template"] for p in await _notified(session, order["id"])] == [
-        "order_confirmed", "ready_for_pickup", "cancelled"]
+        "order_confirmed", "ready_for_pickup", "cancelled", "refunded"]
     subjects = [m["Subject"] for m in mailbox.to(JOHN)]
-    assert subjects[-1] == f"Order {order['number']} has been cancelled" and len(subjects) == 3
+    assert subjects[-2] == f"Order {order['number']} has been cancelled" and len(subjects) == 4
     local = deadline.astimezone(ZoneInfo("Europe/Warsaw"))
-    cancellation = (await _notified(session, order["id"]))[-1]["data"]["cancellation"]
+    cancellation = (await _notified(session, order["id"]))[-2]["data"]["cancellation"]
     assert cancellation["reason"] == f"Not collected by {local:%Y-%m-%d} 23:59"
     assert datetime.fromisoformat(cancellation["not_collected_by"]) == deadline
     assert cancellation["timezone"] == "Europe/Warsaw"
     # worded in the message's language, the date alone (the end of the store's day)
     assert f"Reason: The order was not collected by {local:%A, %B} {local.day}, {local.year}." in _text(
-        mailbox.to(JOHN)[-1])
+        mailbox.to(JOHN)[-2])
 
 
 async def test_lines_that_wait_are_a_delay_and_dropped_ones_a_removal_naming_the_product(

@@ -43,7 +43,8 @@ async def test_cancelling_the_last_open_fulfilment_order_cancels_the_order_and_i
     assert (now["state"], now["cancel_reason"]) == ("cancelled", "no longer wanted")
     assert [(ln["state"], ln["quantity_cancelled"]) for ln in now["lines"]] == [("cancelled", 2)]
     told = [m["template"] for m in await outbox(session, "orders.customer_message", order_id=order["id"])]
-    assert "line_cancelled" not in told and "order_cancelled" in told
+    assert "line_cancelled" not in told and "order_cancelled" in told and "refunded" in told
+    assert await _refunds(session, order["id"]) == [20000] and now["payment_status"] == "refunded"
 
 
 async def test_a_pending_order_whose_only_fulfilment_order_is_cancelled_is_cancelled(client, session):
@@ -129,3 +130,33 @@ async def test_a_return_after_a_paid_partial_cancellation_is_worth_what_the_unit
     rest = await act(client, shop.auth, f"/orders/{order['id']}/returns",
                      {"lines": [{"order_line_id": line_id, "quantity": 3, "reason": "changed_mind"}]}, status=201)
     assert rest["amount"] == "300.00"  # the six units sent were worth 600.00 together
+
+
+async def test_a_paid_order_cancelled_before_anything_went_out_is_refunded_in_full(client, session):
+    shop = await create_shop(session, settings={"shipping_fee": "15.00"},
+                             stock={"warehouse": {"0": 5}, "store_b": {"1": 2}})
+    order = await place(client, shop, [(0, 1), (1, 1)], delivery=ship_to(52.40, 16.92), payment_status="paid")
+    assert order["total"] == "134.99"  # 100.00 + 19.99 + 15.00 shipping
+    # store B's part cancelled first: its line's 19.99 back; then the whole order: the rest, shipping included
+    by_location = {f["location_id"]: f for f in order["fulfilment_orders"]}
+    await act(client, shop.auth, f"/fulfilment-orders/{by_location[shop.store_b]['id']}/cancel",
+              {"reason": "not found"})
+    assert await _refunds(session, order["id"]) == [1999]
+    cancelled = await client.post(f"{API}/orders/{order['id']}/cancel", headers=shop.auth,
+                                  json={"reason": "customer changed their mind"})
+    assert cancelled.status_code == 200, cancelled.text
+    assert (cancelled.json()["state"], cancelled.json()["payment_status"]) == ("cancelled", "refunded")
+    assert await _refunds(session, order["id"]) == [1999, 11500]
+    told = [m["template"] for m in await outbox(session, "orders.customer_message", order_id=order["id"])]
+    assert "order_cancelled" in told and "refunded" in told
+    again = await client.post(f"{API}/orders/{order['id']}/cancel", headers=shop.auth, json={"reason": "again"})
+    assert again.status_code == 409
+    assert sum(await _refunds(session, order["id"])) == 13499  # nothing paid back twice
+
+
+async def test_an_unpaid_order_cancelled_is_not_refunded(client, session):
+    shop = await create_shop(session)
+    order = await place(client, shop, [(0, 1)], delivery=ship_to(52.40, 16.92), payment_status="pending")
+    cancelled = await client.post(f"{API}/orders/{order['id']}/cancel", headers=shop.auth, json={"reason": "x"})
+    assert cancelled.status_code == 200 and cancelled.json()["payment_status"] == "pending"
+    assert await _refunds(session, order["id"]) == []
