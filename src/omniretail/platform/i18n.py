@@ -14,7 +14,7 @@ from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_time, get_datetime_format
 from babel.numbers import format_decimal
 
 SUPPORTED_LOCALES = ("en", "pl", "tr", "sq")
@@ -99,11 +99,19 @@ def zone_label(value: datetime) -> str:
     return f"UTC{name}" if name[:1] in ("+", "-") else name
 
 
+def _date_and_time(local: datetime, locale: str) -> str:
+    """The locale's medium date with its short time (hours and minutes: "6 Dec 2026, 12:00"), joined as the
+    locale joins a medium date and time."""
+    pattern = str(get_datetime_format("medium", locale=locale)).replace("'", "")
+    return (pattern.replace("{0}", format_time(local, "short", tzinfo=local.tzinfo, locale=locale))
+            .replace("{1}", format_date(local, "medium", locale=locale)))
+
+
 def when(value: datetime, locale: str, tz: str | tzinfo | None = None, *, labelled: bool | None = None) -> str:
     """Date and time in ``tz`` (else the display zone, else UTC); the zone named after it when ``labelled``
     (by default: as the display zone says)."""
     local = localised(value, tz)
-    text = format_datetime(local, "medium", tzinfo=local.tzinfo, locale=locale)
+    text = _date_and_time(local, locale)
     if labelled is None:
         current = _display_zone.get()
         labelled = current[1] if current else False

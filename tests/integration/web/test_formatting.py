@@ -31,7 +31,7 @@ def test_money_from_minor_units_and_percent():
 
 def test_dates_weekdays_countries_and_languages_are_localised():
     at = datetime(2026, 11, 23, 12, 30, tzinfo=UTC)
-    assert render("{{ at | when('Europe/Warsaw') }}", "pl", at=at) == "23 lis 2026, 13:30:00"
+    assert render("{{ at | when('Europe/Warsaw') }}", "pl", at=at) == "23 lis 2026, 13:30"
     assert render("{{ 'mon' | weekday }} {{ 'PL' | country }} {{ 'sq' | language }}", "pl") == \
         "poniedziałek Polska Albański"
     assert render("{{ 'sun' | weekday }}", "sq") == "e diel"
