@@ -22,7 +22,7 @@ from .csrf import CsrfChecked
 from .deps import PageRoute, render, signed_in
 from .i18n import N_
 from .paging import next_page_url
-from .stock_forms import location_choices, t
+from .stock_forms import digits, location_choices, t
 from .templating import ROLE_LABELS
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -48,7 +48,7 @@ async def _choices(session, principal: Principal) -> dict[str, dict[str, str]]:
 
 
 def _ids(form, name: str) -> list[int]:
-    return sorted({int(v) for v in form.getlist(name) if str(v).isdigit()})
+    return sorted({int(v) for v in form.getlist(name) if digits(str(v))})
 
 
 def _validation_errors(request: Request, exc: ValidationError) -> dict[str, str]:

@@ -33,6 +33,7 @@ from .stock_forms import (
     Area,
     InventoryReader,
     InventoryWriter,
+    digits,
     error_message,
     field_of,
     filtered_list,
@@ -117,7 +118,7 @@ async def _create(request: Request, session, principal: Principal, area: Area) -
     if area.store_id is not None:
         values["location_id"] = str(area.store_id)
     errors: dict[str, str] = {}
-    if not values["location_id"].isdigit():
+    if not digits(values["location_id"]):
         errors["location_id"] = t(request, N_("Choose a location from the list."))
     threshold = whole_number(values["variance_threshold"])
     if threshold is None:

@@ -20,7 +20,7 @@ from .deps import PageRoute, render, signed_in
 from .i18n import N_
 from .order_labels import ORDER_STATES
 from .paging import next_page_url
-from .stock_forms import t
+from .stock_forms import digits, t
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 CustomersReader = Annotated[Principal, signed_in("customers:read")]
@@ -74,7 +74,7 @@ async def merge_into(request: Request, session: SessionDep, principal: Customers
     form = await request.form()
     values = {k: str(form.get(k, "")).strip() for k in ("source_customer_id", "reason")}
     errors: dict[str, str] = {}
-    if not values["source_customer_id"].isdigit():
+    if not digits(values["source_customer_id"]):
         errors["source_customer_id"] = t(request, N_("Enter the number of the customer to merge into this one."))
     else:
         try:

@@ -39,7 +39,7 @@ from omniretail.platform.errors import Conflict, DomainError, InvalidInput, NotF
 from .csrf import CsrfChecked
 from .deps import PageRoute, StoreWorker, render
 from .i18n import N_, request_locale
-from .stock_forms import t, whole_number
+from .stock_forms import digits, t, whole_number
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -91,7 +91,7 @@ async def chosen_store(session, principal: Principal, location_id: str | int | N
     """The store the page is about: the one asked for (if the principal may see it), the principal's only
     store, or None when a manager has yet to choose."""
     if location_id not in (None, ""):
-        if not str(location_id).isdigit():
+        if not digits(str(location_id)):
             raise NotFound("there is no such store")
         store = await locations_service.get_location(session, int(location_id), principal=principal)
         if store.kind != LocationKind.STORE:
@@ -287,7 +287,7 @@ async def _reject(request: Request, session, fo_id: int, form, errors: dict[str,
         if not raw:
             continue
         quantity = whole_number(raw)
-        if not quantity or not line_id.isdigit():
+        if not quantity or not digits(line_id):
             errors[f"reject-quantity-{i}"] = t(request, N_("Enter a whole number, 1 or more."))
             continue
         reason = str(form.get(f"reject-reason-{i}", ""))
@@ -324,7 +324,7 @@ def _place_error(request: Request, exc: DomainError, action: str, errors: dict[s
     elif action == "cannot-pick":
         parts = str(ext.get("field") or "").split(".")
         key = f"reject-{parts[2]}-{rows[int(parts[1])]}" if (
-            len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(rows)
+            len(parts) == 3 and digits(parts[1]) and int(parts[1]) < len(rows)
             and parts[2] in ("quantity", "reason")) else "reject"
         if key.startswith("reject-quantity-") and ext.get("on_fulfilment_order") is not None:
             errors[key] = t(request, N_("Enter a whole number from 1 to %(max)s."), max=ext["on_fulfilment_order"])

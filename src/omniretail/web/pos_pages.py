@@ -39,7 +39,7 @@ from omniretail.pricing.schemas import decimal_input
 from .csrf import CsrfChecked
 from .deps import PageRoute, StoreWorker, render
 from .i18n import N_, location_zone, request_locale, use_zone
-from .stock_forms import t
+from .stock_forms import digits, t
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -61,7 +61,7 @@ async def _stores(session, principal: Principal) -> list:
 async def _store(session, principal: Principal, location_id: str | int | None):
     """The store asked for (one the principal may see), the associate's only till store, or None."""
     if location_id not in (None, ""):
-        if not str(location_id).isdigit():
+        if not digits(str(location_id)):
             raise NotFound("there is no such store")
         return await locations_service.get_location(session, int(location_id), principal=principal)
     stores = await _stores(session, principal)
@@ -147,7 +147,7 @@ def _read_cart(request: Request, form) -> Cart:
         if str(i) == remove:
             continue
         raw = str(raw).strip()
-        if not raw.isdigit() or not 0 <= int(raw) <= MAX_QUANTITY:
+        if not digits(raw) or not 0 <= int(raw) <= MAX_QUANTITY:
             errors[f"qty-{len(lines)}"] = t(request, N_("Enter a whole number from 1 to %(max)s."), max=MAX_QUANTITY)
             lines.append(CartLine(str(sku), 1))
             values[f"qty-{len(lines) - 1}"] = raw

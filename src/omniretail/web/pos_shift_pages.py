@@ -27,7 +27,7 @@ from .pos_pages import (
     _store,
     form_amount,
 )
-from .stock_forms import t
+from .stock_forms import digits, t
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -142,7 +142,7 @@ async def close_shift(request: Request, session: SessionDep, principal: StoreWor
         pieces: dict[str, int] = {}
         for face in cash.DENOMINATIONS.get(where.currency, ()):
             raw = values.get(f"den-{face}", "")
-            if raw and (not raw.isdigit() or int(raw) > cash.MAX_PIECES):
+            if raw and (not digits(raw) or int(raw) > cash.MAX_PIECES):
                 errors[f"den-{face}"] = t(request, N_("Enter a whole number, 0 or more."))
             elif raw:
                 pieces[face] = int(raw)
@@ -155,7 +155,7 @@ async def close_shift(request: Request, session: SessionDep, principal: StoreWor
         if errors:
             return None
         shift_id = values.get("shift_id", "")
-        if not shift_id.isdigit() or (await shifts.get_shift(session, int(shift_id), principal=principal)
+        if not digits(shift_id) or (await shifts.get_shift(session, int(shift_id), principal=principal)
                                       ).location_id != where.location_id:
             raise NotFound("there is no such shift")
         try:

@@ -29,7 +29,16 @@ from omniretail.pos import lookup
 from .csrf import CsrfChecked
 from .deps import PageRoute, StoreWorker, render
 from .i18n import N_
-from .stock_forms import BACKOFFICE, Area, InventoryWriter, error_message, location_choices, store_area, t
+from .stock_forms import (
+    BACKOFFICE,
+    Area,
+    InventoryWriter,
+    digits,
+    error_message,
+    location_choices,
+    store_area,
+    t,
+)
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -132,7 +141,7 @@ async def _receive(request: Request, session: AsyncSession, principal: Principal
         values["location_id"] = str(area.store_id)
     values["form_token"] = values["form_token"].strip()[:64] or _new_token()
     errors: dict[str, str] = {}
-    if not values["location_id"].isdigit() or not principal.sees_location(int(values["location_id"])):
+    if not digits(values["location_id"]) or not principal.sees_location(int(values["location_id"])):
         errors["location_id"] = t(request, N_("Choose a location from the list."))
     if not values["delivery_note"].strip():
         errors["delivery_note"] = t(request, N_("Enter the number on the supplier's delivery note."))

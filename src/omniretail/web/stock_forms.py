@@ -162,10 +162,17 @@ def t(request: Request, message: str, **values: Any) -> str:
     return text % values if values else text
 
 
+def digits(value: object) -> bool:
+    """Whether ``value`` is made of the digits 0-9 only (``str.isdigit`` also takes "²" and "①", which
+    ``int`` refuses)."""
+    text = str(value)
+    return text.isascii() and text.isdigit()
+
+
 def whole_number(value: str | None) -> int | None:
     """A non-negative whole number typed into a form, or None when it is not one."""
     value = (value or "").strip()
-    return int(value) if value.isdigit() else None
+    return int(value) if digits(value) else None
 
 
 def parse_lines(request: Request, text: str) -> tuple[list[tuple[str, int]], str | None]:

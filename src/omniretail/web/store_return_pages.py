@@ -27,7 +27,7 @@ from .deps import PageRoute, StoreWorker, render
 from .i18n import N_, request_locale
 from .pickup_pages import _stores, chosen_store
 from .pos_pages import form_amount
-from .stock_forms import form_token, remember_form, replay_or_refusal, t, whole_number
+from .stock_forms import digits, form_token, remember_form, replay_or_refusal, t, whole_number
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -230,7 +230,7 @@ def _place_error(request: Request, exc: DomainError, index_of: dict[int, int], e
                                     amount=_refundable(request, exc, currency))
     elif field == "amount":
         errors["refund_amount"] = exc.detail
-    elif field.startswith("lines.") and field.split(".")[1].isdigit():
+    elif field.startswith("lines.") and digits(field.split(".")[1]):
         rows = list(index_of.values())
         position = int(field.split(".")[1])
         errors[f"quantity-{rows[position]}" if position < len(rows) else "lines"] = exc.detail

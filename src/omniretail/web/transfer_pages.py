@@ -30,6 +30,7 @@ from .stock_forms import (
     Area,
     InventoryReader,
     InventoryWriter,
+    digits,
     error_message,
     field_of,
     filtered_list,
@@ -113,7 +114,7 @@ async def _create(request: Request, session, principal: Principal, area: Area) -
     form_token(values)
     errors: dict[str, str] = {}
     for field in ("source_location_id", "destination_location_id"):
-        if not values[field].isdigit():
+        if not digits(values[field]):
             errors[field] = t(request, N_("Choose a location from the list."))
     lines, problem = parse_lines(request, values["lines"])
     if problem:
