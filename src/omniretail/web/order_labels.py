@@ -1,4 +1,5 @@
-"""Words for the orders' states, payment statuses and delivery methods, marked for translation (pages only)."""
+"""Words for the orders' states, payment statuses, delivery methods, returns' states and refund methods, marked
+for translation (pages only)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,13 @@ FULFILMENT_ACTIONS = {
 # timeline entries that are not state changes (others show their kind as recorded)
 EVENT_KINDS = {"payment": N_("Payment recorded"), "customer_message": N_("Message to the customer"),
                "note": N_("Note")}
+RETURN_STATES = {
+    "requested": N_("Requested"), "authorised": N_("Authorised"), "received": N_("Received"),
+    "inspected": N_("Inspected, refund pending"), "refunded": N_("Refunded"), "closed": N_("Closed"),
+    "rejected": N_("Rejected"), "cancelled": N_("Cancelled"),
+}
+# how a refund was paid (a recorded refund; the counter's form also offers "no refund now")
+REFUND_METHODS = {
+    "original_payment": N_("Original payment"), "cash": N_("Cash"), "card": N_("Card"),
+    "store_credit": N_("Store credit"), "voucher": N_("Voucher"),
+}

@@ -25,6 +25,7 @@ from omniretail.platform.money import minor_digits
 from .csrf import CsrfChecked
 from .deps import PageRoute, StoreWorker, render
 from .i18n import N_, request_locale
+from .order_labels import RETURN_STATES
 from .pickup_pages import _stores, chosen_store
 from .pos_pages import form_amount
 from .stock_forms import digits, form_token, remember_form, replay_or_refusal, t, whole_number
@@ -41,11 +42,6 @@ DISPOSITIONS = {"restock": N_("Back on the shelf here"), "damaged": N_("Damaged:
                 "return_to_vendor": N_("Return to vendor")}
 REFUND_METHODS = {"original_payment": N_("Original payment"), "cash": N_("Cash"), "card": N_("Card"),
                   "none": N_("No refund now")}
-RETURN_STATES = {
-    "requested": N_("Requested"), "authorised": N_("Authorised"), "received": N_("Received"),
-    "inspected": N_("Inspected, refund pending"), "refunded": N_("Refunded"), "closed": N_("Closed"),
-    "rejected": N_("Rejected"), "cancelled": N_("Cancelled"),
-}
 SEARCH_FIELDS = ("number", "email", "phone", "channel_id", "external_id")
 
 assert set(REASONS) == {r.value for r in ReturnReason} and set(CONDITIONS) == {c.value for c in Condition}
