@@ -1,16 +1,19 @@
 """The dashboard's figures, each one aggregate query (no rows walked in Python but the few listed).
 
 Money is never added across currencies: every sum is grouped by currency. "Today" and the days of the
-series are UTC days (the orders' ``placed_at`` is stored in UTC).
+series are days in the display time zone asked for (the instance's ``timezone`` setting on the page): the
+orders' ``placed_at`` is stored in UTC, so each local day's UTC bounds are computed here and passed as
+parameters (no database time-zone functions: the same SQL on SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Date, case, cast, func, select
+from sqlalchemy import case, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.auth.schemas import Principal
@@ -25,6 +28,7 @@ from omniretail.orders.promise import NOT_READY
 from omniretail.orders.states import OrderState
 from omniretail.platform import clock
 from omniretail.platform.errors import DomainError
+from omniretail.platform.i18n import zone_info
 from omniretail.platform.money import from_minor
 
 WAITING_STATES = (OrderState.PENDING_PAYMENT, OrderState.CONFIRMED, OrderState.IN_FULFILMENT,
@@ -121,21 +125,22 @@ class Dashboard:
         return [values.get(day, 0) for day in self.series_days]
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, UTC)
+def _day_start(day: date, zone: tzinfo = UTC) -> datetime:
+    """The moment (UTC) ``day`` begins in ``zone``."""
+    return datetime.combine(day, time.min, zone).astimezone(UTC)
 
 
 def _channel_filter(visible: frozenset[int] | None):
     return True if visible is None else Order.channel_id.in_(sorted(visible) or [-1])
 
 
-async def orders_today_by_channel(session: AsyncSession, *, today: date,
-                                  visible: frozenset[int] | None) -> list[ChannelDay]:
+async def orders_today_by_channel(session: AsyncSession, *, today: date, visible: frozenset[int] | None,
+                                  zone: tzinfo = UTC) -> list[ChannelDay]:
     revenue = func.sum(case((Order.state.in_(NOT_REVENUE), 0), else_=Order.total_minor))
     stmt = (select(Order.channel_id, Channel.name, Order.currency, func.count(), func.coalesce(revenue, 0))
             .join(Channel, Channel.id == Order.channel_id)
-            .where(Order.placed_at >= _day_start(today), Order.placed_at < _day_start(today + timedelta(days=1)),
-                   _channel_filter(visible))
+            .where(Order.placed_at >= _day_start(today, zone),
+                   Order.placed_at < _day_start(today + timedelta(days=1), zone), _channel_filter(visible))
             .group_by(Order.channel_id, Channel.name, Order.currency).order_by(Channel.name, Order.currency))
     return [ChannelDay(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in (await session.execute(stmt)).all()]
 
@@ -192,25 +197,22 @@ async def late_at_stores(session: AsyncSession, *, now: datetime, visible: froze
     return sorted(stores.values(), key=lambda s: (-len(s.orders), s.location, s.location_id))
 
 
-def _day_of(dialect: str):
-    # the UTC day, whatever the PostgreSQL session's time zone (SQLite stores UTC already)
-    return func.date(Order.placed_at) if dialect == "sqlite" else cast(func.timezone("UTC", Order.placed_at), Date)
-
-
 async def sales_series(session: AsyncSession, *, today: date, visible: frozenset[int] | None,
-                       days: int = SERIES_DAYS) -> list[DayPoint]:
-    day = _day_of(session.bind.dialect.name).label("day")
-    first = today - timedelta(days=days - 1)
-    revenue = func.sum(case((Order.state.in_(NOT_REVENUE), 0), else_=Order.total_minor))
-    stmt = (select(day, Order.currency, func.count(), func.coalesce(revenue, 0))
-            .where(Order.placed_at >= _day_start(first), Order.placed_at < _day_start(today + timedelta(days=1)),
-                   _channel_filter(visible))
-            .group_by(day, Order.currency).order_by(day, Order.currency))
-    points = []
-    for value, currency, n, minor in (await session.execute(stmt)).all():
-        points.append(DayPoint(value if isinstance(value, date) else date.fromisoformat(str(value)[:10]),
-                               currency, int(n), int(minor)))
-    return points
+                       days: int = SERIES_DAYS, zone: tzinfo = UTC) -> list[DayPoint]:
+    """Orders and revenue per local day of ``zone`` over the ``days`` days up to ``today``: each order falls in
+    the day whose UTC bounds (parameters) hold its ``placed_at``."""
+    series = [today - timedelta(days=days - 1 - i) for i in range(days)]
+    starts = [_day_start(day, zone) for day in series] + [_day_start(today + timedelta(days=1), zone)]
+    bucket = case(*[(Order.placed_at < starts[i + 1], literal_column(str(i))) for i in range(days)])
+    revenue = case((Order.state.in_(NOT_REVENUE), 0), else_=Order.total_minor)
+    # grouped outside: PostgreSQL would not see the CASE's parameters in SELECT and GROUP BY as one expression
+    rows = (select(bucket.label("day"), Order.currency.label("currency"), revenue.label("revenue"))
+            .where(Order.placed_at >= starts[0], Order.placed_at < starts[-1], _channel_filter(visible))
+            .subquery())
+    stmt = (select(rows.c.day, rows.c.currency, func.count(), func.coalesce(func.sum(rows.c.revenue), 0))
+            .group_by(rows.c.day, rows.c.currency).order_by(rows.c.day, rows.c.currency))
+    return [DayPoint(series[int(index)], currency, int(n), int(minor))
+            for index, currency, n, minor in (await session.execute(stmt)).all()]
 
 
 async def sync_health(session: AsyncSession, *, principal: Principal) -> list[SyncHealth]:
@@ -232,12 +234,15 @@ async def sync_health(session: AsyncSession, *, principal: Principal) -> list[Sy
     return out
 
 
-async def dashboard(session: AsyncSession, *, principal: Principal, now: datetime | None = None) -> Dashboard:
+async def dashboard(session: AsyncSession, *, principal: Principal, now: datetime | None = None,
+                    zone: str | tzinfo | None = None) -> Dashboard:
+    """The figures, "today" and the series' days being days in ``zone`` (an IANA name; None: UTC)."""
     now = now or clock.now()
-    today = now.astimezone(UTC).date()
+    tz = zone_info(zone)
+    today = now.astimezone(tz).date()
     visible = await channels_service.visible_channel_ids(session, principal)
     board = Dashboard(today=today)
-    board.by_channel = await orders_today_by_channel(session, today=today, visible=visible)
+    board.by_channel = await orders_today_by_channel(session, today=today, visible=visible, zone=tz)
     for row in board.by_channel:
         total = board.totals.setdefault(row.currency, {"orders": 0, "revenue_minor": 0})
         total["orders"] += row.orders
@@ -247,18 +252,19 @@ async def dashboard(session: AsyncSession, *, principal: Principal, now: datetim
     board.late = await late_at_stores(session, now=now, visible=visible, scope=principal.location_ids)
     board.low_stock_alerts = await inventory_service.count_low_stock_alerts(session, scope=principal.location_ids)
     board.sync = await sync_health(session, principal=principal)
-    board.series = await sales_series(session, today=today, visible=visible)
+    board.series = await sales_series(session, today=today, visible=visible, zone=tz)
     board.series_days = [today - timedelta(days=SERIES_DAYS - 1 - i) for i in range(SERIES_DAYS)]
     return board
 
 
-def chart_data(board: Dashboard, labels: dict[str, str]) -> dict[str, Any]:
+def chart_data(board: Dashboard, labels: dict[str, str],
+               day_label: Callable[[date], str] = date.isoformat) -> dict[str, Any]:
     """What ``static/charts.js`` draws (JSON in the page): labels already in the reader's language."""
     return {
         "currencies": board.currencies,
         "by_channel": [{"channel": r.channel, "currency": r.currency, "orders": r.orders,
                         "revenue": float(from_minor(r.revenue_minor, r.currency))} for r in board.by_channel],
-        "days": [d.isoformat() for d in board.series_days],
+        "days": [day_label(d) for d in board.series_days],
         "series": {c: {"orders": board.series_for(c, "orders"),
                        "revenue": [float(from_minor(v, c)) for v in board.series_for(c, "revenue_minor")]}
                    for c in board.currencies},

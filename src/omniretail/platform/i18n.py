@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -97,6 +97,11 @@ def zone_label(value: datetime) -> str:
     abbreviation ("UTC+03" for Europe/Istanbul)."""
     name = value.tzname() or ""
     return f"UTC{name}" if name[:1] in ("+", "-") else name
+
+
+def day(value: date, locale: str) -> str:
+    """A calendar day in the locale's medium form ("6 gru 2026", "Dec 6, 2026")."""
+    return format_date(value, "medium", locale=locale)
 
 
 def _date_and_time(local: datetime, locale: str) -> str:

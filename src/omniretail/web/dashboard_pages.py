@@ -12,10 +12,11 @@ from fastapi.responses import Response
 
 from omniretail.analytics import dashboard as figures
 from omniretail.api.deps import SessionDep
+from omniretail.platform import i18n as fmt
 
 from . import queries
 from .deps import OverviewReader, PageRoute, render
-from .i18n import request_locale, translations_for
+from .i18n import page_zone, request_locale, translations_for
 from .order_labels import DELIVERY_METHODS, FULFILMENT_STATES, ORDER_STATES
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -23,13 +24,15 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 @router.get("/backoffice")
 async def dashboard(request: Request, session: SessionDep, principal: OverviewReader) -> Response:
-    board = await figures.dashboard(session, principal=principal)
+    zone, _labelled = page_zone(request, {})  # the instance's display zone: "today" is a day there
+    board = await figures.dashboard(session, principal=principal, zone=zone)
     counts = await queries.overview_counts(session, principal=principal)
-    gettext = translations_for(request_locale(request)).gettext
+    locale = request_locale(request)
+    gettext = translations_for(locale).gettext
     labels = {state: gettext(label) for state, label in ORDER_STATES.items()}
     return render(request, "backoffice/dashboard.html", {
-        "board": board, "counts": counts, "state_labels": ORDER_STATES,
+        "board": board, "counts": counts, "zone": zone, "state_labels": ORDER_STATES,
         "fulfilment_labels": FULFILMENT_STATES, "method_labels": DELIVERY_METHODS,
-        "chart_data": figures.chart_data(board, labels),
+        "chart_data": figures.chart_data(board, labels, lambda d: fmt.day(d, locale)),
         "chart_text": {"orders": gettext("Orders"), "revenue": gettext("Revenue")},
     })

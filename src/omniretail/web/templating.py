@@ -4,7 +4,7 @@ context every page gets (who is signed in, locale, CSRF token, navigation)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -89,6 +89,12 @@ def when(context, value: datetime | None, tz: str | None = None) -> str:
 
 
 @pass_context
+def day(context, value: date | None) -> str:
+    """A calendar day in the reader's language."""
+    return "" if value is None else fmt.day(value, context["locale"])
+
+
+@pass_context
 def weekday(context, key: str) -> str:
     names = get_day_names("wide", locale=context["locale"])
     return names[WEEKDAY_KEYS.index(key)] if key in WEEKDAY_KEYS else key
@@ -132,7 +138,7 @@ def build_templates() -> Jinja2Templates:
     env.newstyle_gettext = True  # type: ignore[attr-defined]
     env.globals.update(gettext=i18n.gettext, ngettext=i18n.ngettext, weekdays=WEEKDAY_KEYS,
                        role_labels=ROLE_LABELS)
-    env.filters.update(money=money, money_minor=money_minor, number=number, when=when, weekday=weekday,
+    env.filters.update(money=money, money_minor=money_minor, number=number, when=when, day=day, weekday=weekday,
                        country=country, language=language, percent=percent, translate=translate,
                        display_value=display_value)
     return Jinja2Templates(env=env, context_processors=[page_context])
