@@ -266,8 +266,14 @@ async def _act(request: Request, session, principal: Principal, fo_id: int, acti
                                    secret_key=request.app.state.settings.resolved_secret_key())
         return "handed_over"
     if action == "check-in":
-        data = CheckIn(bay=str(form.get("bay", "")).strip()[:40], car=str(form.get("car", "")).strip()[:200],
-                       note=str(form.get("note", "")).strip()[:500])
+        typed = {name: " ".join(str(form.get(name, "")).split()) for name in ("bay", "car", "note")}
+        for name, text in typed.items():  # refused next to the field, never cut short
+            limit = next(m.max_length for m in CheckIn.model_fields[name].metadata if hasattr(m, "max_length"))
+            if len(text) > limit:
+                errors[name] = t(request, N_("At most %(limit)s characters."), limit=limit)
+        if errors:
+            return ""
+        data = CheckIn(**typed)
         await fulfilment.check_in(session, fo_id, data=data, **who)
         return "checked_in"
     return await _reject(request, session, fo_id, form, errors, rows, who)
