@@ -25,9 +25,12 @@ from typing import Any
 from babel.dates import format_timedelta
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from sqlalchemy import select
 
 from omniretail.api.deps import SessionDep
+from omniretail.auth.models import User
 from omniretail.auth.schemas import Principal
+from omniretail.catalog.models import Product, ProductTranslation, Variant
 from omniretail.locations import service as locations_service
 from omniretail.locations.schemas import LocationKind
 from omniretail.orders import fulfilment, pick_exceptions, pick_scan, store_queue
@@ -180,6 +183,29 @@ async def queue_events(request: Request, location_id: int) -> AsyncIterator[str]
 
 # --- one order -------------------------------------------------------------------------------------------
 
+async def _person(session, actor: str | None) -> str | None:
+    """Who an actor label (a user's e-mail, "… (token N)" for an API token) names: the user's name when they
+    have one, else the label as recorded."""
+    if not actor:
+        return actor
+    email = actor.split(" (token ", 1)[0]
+    name = (await session.execute(select(User.full_name).where(User.email == email))).scalar()
+    return name.strip() if name and name.strip() else actor
+
+
+async def _product_names(session, skus, locale: str) -> dict[str, str]:
+    """SKU → its product's title in ``locale`` where the catalog has it translated, else the product's own."""
+    wanted = sorted({str(sku) for sku in skus if sku})
+    if not wanted:
+        return {}
+    stmt = (select(Variant.sku, Product.title, ProductTranslation.title)
+            .join(Product, Product.id == Variant.product_id)
+            .outerjoin(ProductTranslation, (ProductTranslation.product_id == Product.id)
+                       & (ProductTranslation.locale == locale))
+            .where(Variant.sku.in_(wanted)))
+    return {sku: (translated or "").strip() or title for sku, title, translated in (await session.execute(stmt)).all()}
+
+
 async def _detail(request: Request, session, principal: Principal, fo_id: int, *, done: str = "",
                   errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
                   status_code: int = 200) -> Response:
@@ -191,6 +217,8 @@ async def _detail(request: Request, session, principal: Principal, fo_id: int, *
     contact = order["contact"] or {}
     return render(request, "store/pickup.html", {
         "store": store, "fo": dict(fo), "order": dict(order), "row": row, "contact": contact, "moves": moves,
+        "picked_by": await _person(session, fo["assigned_to"]),
+        "product_names": await _product_names(session, (ln["sku"] for ln in fo["lines"]), request_locale(request)),
         "can_check_in": fo["delivery_method"] == "curbside" and fo["state"] in store_queue.OPEN_STATES,
         "can_reject": fo["state"] in ("new", "picking"),
         "reject_open": any(k.startswith("reject") for k in (errors or {})), "done": DONE_MESSAGES.get(done, ""),
