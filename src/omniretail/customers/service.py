@@ -46,6 +46,7 @@ SORTS = SortSpec({"id": Customer.id, "name": Customer.name, "created_at": Custom
 _order_t = table("sales_order", column("id", BigInteger), column("customer_id", BigInteger),
                  column("customer_identity_id", BigInteger))
 _C, _I = Customer.__table__, CustomerIdentity.__table__
+_CHANNELS = table("channel", column("id"))  # the channels package's table, read for its ids only
 
 
 def _insert(session: AsyncSession):
@@ -264,10 +265,17 @@ async def order_count(session: AsyncSession, customer_id: int) -> int:
 
 
 async def customer_ids_by_email(session: AsyncSession, email: str) -> list[int]:
+    """Profiles known by this e-mail: their own, or one an order came with. A buyer matched to a profile by
+    phone keeps the profile's e-mail, and the order's e-mail is the key of its channel identity
+    (``normalise.identity_key``): looked up channel by channel, on the (channel, key) unique index."""
     wanted = normalise_email(email)
     if wanted is None:
         return []
-    return list((await session.scalars(select(Customer.id).where(Customer.email == wanted))).all())
+    key = identity_key(None, wanted, None)
+    by_key = (select(CustomerIdentity.customer_id)
+              .where(CustomerIdentity.channel_id.in_(select(_CHANNELS.c.id)), CustomerIdentity.external_id == key))
+    found = await session.scalars(select(Customer.id).where(Customer.email == wanted).union(by_key))
+    return sorted(set(found.all()))
 
 
 async def list_customers(session: AsyncSession, *, q: str | None = None, email: str | None = None,

@@ -160,3 +160,16 @@ async def test_an_unpaid_order_cancelled_is_not_refunded(client, session):
     cancelled = await client.post(f"{API}/orders/{order['id']}/cancel", headers=shop.auth, json={"reason": "x"})
     assert cancelled.status_code == 200 and cancelled.json()["payment_status"] == "pending"
     assert await _refunds(session, order["id"]) == []
+
+
+async def test_an_order_is_found_by_the_email_it_came_with_when_its_buyer_was_matched_by_phone(client, session):
+    shop = await create_shop(session)
+    first = await place(client, shop, [(0, 1)], delivery=ship_to(52.40, 16.92),
+                        customer={"name": "Ola", "email": "ola@example.com", "phone": "+48 600 100 200"})
+    second = await place(client, shop, [(1, 1)], delivery=ship_to(52.40, 16.92),
+                         customer={"name": "Ola", "email": "ola.work@example.com", "phone": "600 100 200"})
+    assert first["customer_id"] == second["customer_id"]  # the same phone: one profile, its e-mail kept
+    found = await client.get(f"{API}/returns/orders", headers=shop.auth, params={"email": "Ola.Work@example.com"})
+    assert found.status_code == 200 and second["id"] in [o["order_id"] for o in found.json()], found.text
+    listed = await client.get(f"{API}/orders", headers=shop.auth, params={"email": "ola.work@example.com"})
+    assert second["id"] in [o["id"] for o in listed.json()["items"]], listed.text
