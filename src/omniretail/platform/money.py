@@ -5,6 +5,7 @@ Rounding rules live here and nowhere else: half-even ("banker's") to the currenc
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import lru_cache
@@ -69,10 +70,17 @@ def from_minor(minor: int, currency: str) -> Decimal:
     return Decimal(minor).scaleb(-minor_digits(currency))
 
 
+# CLDR's currency spacing, which Babel leaves out: a symbol that is letters (an ISO code, "zł" written as code)
+# next to a digit gets a no-break space between them — "PLN 1,200.50", not "PLN1,200.50"
+_LETTER_THEN_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
+
+
 def format_money(amount: Decimal, currency: str, locale: str) -> str:
-    """Locale formatting; shows the ISO decimals where CLDR would round them away (12.50 ALL)."""
+    """Locale formatting; shows the ISO decimals where CLDR would round them away (12.50 ALL), and keeps a
+    currency code apart from the number (CLDR's currency spacing)."""
     cldr_digits = currency not in ISO_MINOR_UNITS or amount == amount.to_integral_value()
-    return format_currency(amount, currency, locale=locale, currency_digits=cldr_digits)
+    return _LETTER_THEN_DIGIT.sub("\u00a0", format_currency(amount, currency, locale=locale,
+                                                             currency_digits=cldr_digits))
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ def render(source: str, locale: str, **values) -> str:
 
 
 @pytest.mark.parametrize(("locale", "expected"), [
-    ("en", "PLN1,234.50"), ("pl", "1\xa0234,50\xa0zł"), ("tr", "PLN1.234,50"), ("sq", "1\xa0234,50\xa0PLN"),
+    ("en", "PLN\xa01,234.50"), ("pl", "1\xa0234,50\xa0zł"), ("tr", "PLN\xa01.234,50"), ("sq", "1\xa0234,50\xa0PLN"),
 ])
 def test_money_follows_the_locale(locale, expected):
     assert render("{{ amount | money('PLN') }}", locale, amount=Decimal("1234.50")) == expected

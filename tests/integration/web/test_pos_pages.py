@@ -61,7 +61,7 @@ async def test_a_shift_a_cash_sale_its_receipt_and_the_count(client, session):
     receipt = await client.get(paid.headers["location"], headers=HTML)
     assert receipt.status_code == 200 and "Receipt" in receipt.text
     text = _text(receipt)
-    assert "Total PLN110.00" in text and "Change given PLN40.00" in text and "23% PLN20.57" in text  # VAT included
+    assert "Total PLN 110.00" in text and "Change given PLN 40.00" in text and "23% PLN 20.57" in text  # VAT included
     assert "Store A" in text and "Counter sale" in text and 'id="print-receipt"' in receipt.text
 
     fresh = await client.get("/store/pos", headers=HTML)  # "New sale": a new sale id
@@ -70,7 +70,7 @@ async def test_a_shift_a_cash_sale_its_receipt_and_the_count(client, session):
     assert short.status_code == 409 and "Not enough stock for" in short.text
 
     shift = await client.get("/store/pos/shift", headers=HTML)
-    assert "Expected in the drawer PLN310.00" in _text(shift)  # 200 float + 110 cash
+    assert "Expected in the drawer PLN 310.00" in _text(shift)  # 200 float + 110 cash
     bad_count = await client.post("/store/pos/shift/close", headers=HTML, data=_form(
         shift, shift_id=re.search(r'name="shift_id" value="(\d+)"', shift.text).group(1), **{"den-100": "x"}))
     assert bad_count.status_code == 400 and 'id="f-den-100-error"' in bad_count.text
@@ -79,7 +79,7 @@ async def test_a_shift_a_cash_sale_its_receipt_and_the_count(client, session):
         **{"den-200": "1", "den-100": "1", "den-5": "1"}))
     assert closed.status_code == 303
     report = await client.get(closed.headers["location"], headers=HTML)
-    assert "Cash is short by PLN5.00" in _text(report) and "Counted PLN305.00" in _text(report)
+    assert "Cash is short by PLN 5.00" in _text(report) and "Counted PLN 305.00" in _text(report)
 
 
 async def test_home_delivery_form_shows_errors_by_the_fields_then_places_the_order(client, session):

@@ -19,7 +19,7 @@ NBSP = "\xa0"
 TOTALS = {
     ("pl", "PLN"): f"452,89{NBSP}zł",
     ("en", "EUR"): "€113.23",
-    ("en", "PLN"): "PLN452.89",
+    ("en", "PLN"): "PLN\xa0452.89",
     ("tr", "TRY"): "₺3.623,12",
     ("sq", "ALL"): f"11{NBSP}322,25{NBSP}Lekë",
     ("sq", "EUR"): f"113,23{NBSP}€",

@@ -47,3 +47,16 @@ def test_locale_formatting():
 @given(st.integers(min_value=-10**12, max_value=10**12), st.sampled_from(["PLN", "EUR", "TRY", "ALL"]))
 def test_minor_units_round_trip(minor, currency):
     assert to_minor(from_minor(minor, currency), currency) == minor
+
+
+@pytest.mark.parametrize(("amount", "currency", "locale", "shown"), [
+    ("1200.50", "PLN", "en", "PLN\xa01,200.50"), ("-5", "TRY", "en", "-TRY\xa05.00"),
+    ("1200.50", "PLN", "tr", "PLN\xa01.200,50"), ("1200.50", "TRY", "tr", "₺1.200,50"),
+    ("1200.50", "PLN", "pl", "1\xa0200,50\xa0zł"), ("1200", "ALL", "sq", "1\xa0200\xa0Lekë"),
+    ("1200.50", "EUR", "en", "€1,200.50"),
+])
+def test_a_currency_code_stands_apart_from_the_number(amount, currency, locale, shown):
+    """CLDR's currency spacing (Babel leaves it out): letters next to digits get a no-break space."""
+    from omniretail.platform.money import format_money
+
+    assert format_money(Decimal(amount), currency, locale) == shown
