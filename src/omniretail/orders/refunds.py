@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,6 +53,31 @@ UNPAID = ("pending",)
 CREDIT_METHODS = (RefundMethod.STORE_CREDIT, RefundMethod.VOUCHER)
 
 
+@dataclass(frozen=True, slots=True)
+class PaymentSoFar:
+    """An order's payment and what its refund rows paid back (minor units)."""
+
+    paid: int  # the order's total, or 0 while unpaid
+    refunded: int
+    shipping_paid: int  # the shipping as the customer paid it: on a net channel its tax came on top
+    shipping_refunded: int
+    shipping_tax: int
+
+
+async def payment_so_far(session: AsyncSession, order) -> PaymentSoFar:
+    lines_tax = select(func.coalesce(func.sum(LINES.c.tax_minor), 0)).where(LINES.c.order_id == order["id"])
+    refunded, shipping_refunded, lines_tax = (await session.execute(
+        select(func.coalesce(func.sum(REFUNDS.c.amount_minor), 0), func.coalesce(func.sum(REFUNDS.c.shipping_minor), 0),
+               lines_tax.scalar_subquery())
+        .where(REFUNDS.c.order_id == order["id"]))).one()
+    shipping_tax = max(0, totals.shipping_tax_of(order["tax_minor"], [int(lines_tax)]))  # numeric on PG
+    return PaymentSoFar(
+        paid=0 if order["payment_status"] in UNPAID else order["total_minor"], refunded=int(refunded),
+        shipping_paid=totals.charged_shipping(order["shipping_minor"], shipping_tax,
+                                              prices_include_tax=order["prices_include_tax"]),
+        shipping_refunded=int(shipping_refunded), shipping_tax=shipping_tax)
+
+
 async def refund_rest_of_payment(session: AsyncSession, order, *, timeline: Timeline, actor: str,
                                  reason: str) -> int | None:
     """A paid order cancelled before anything went out: what was paid and not refunded yet (goods and shipping)
@@ -60,18 +86,11 @@ async def refund_rest_of_payment(session: AsyncSession, order, *, timeline: Time
     nothing is owed (unpaid, or refunded already)."""
     if order["payment_status"] in UNPAID or order["payment_status"] == "refunded":
         return None
-    lines_tax = select(func.coalesce(func.sum(LINES.c.tax_minor), 0)).where(LINES.c.order_id == order["id"])
-    refunded, shipping_refunded, lines_tax = (await session.execute(
-        select(func.coalesce(func.sum(REFUNDS.c.amount_minor), 0), func.coalesce(func.sum(REFUNDS.c.shipping_minor), 0),
-               lines_tax.scalar_subquery())
-        .where(REFUNDS.c.order_id == order["id"]))).one()
-    amount = order["total_minor"] - int(refunded)
+    so_far = await payment_so_far(session, order)
+    amount = so_far.paid - so_far.refunded
     if amount <= 0:
         return None
-    shipping_tax = max(0, totals.shipping_tax_of(order["tax_minor"], [int(lines_tax)]))
-    shipping = min(amount, max(0, totals.charged_shipping(order["shipping_minor"], shipping_tax,
-                                                          prices_include_tax=order["prices_include_tax"])
-                               - int(shipping_refunded)))
+    shipping = min(amount, max(0, so_far.shipping_paid - so_far.shipping_refunded))
     currency = order["currency"]
     method = RefundMethod.ORIGINAL_PAYMENT.value
     refund_id = await insert_refund(session, order=order, amount=amount, shipping=shipping, currency=currency,
@@ -111,18 +130,9 @@ async def refund_return(session: AsyncSession, return_id: int, *, data: RefundCr
             requested = money.to_minor(money.parse_amount(data.amount, currency), currency)
         except money.MoneyError as exc:
             raise InvalidInput(str(exc), field="amount") from None
-    lines_tax = select(func.coalesce(func.sum(LINES.c.tax_minor), 0)).where(LINES.c.order_id == order["id"])
-    refunded_order, shipping_refunded_order, lines_tax = (await session.execute(
-        select(func.coalesce(func.sum(REFUNDS.c.amount_minor), 0), func.coalesce(func.sum(REFUNDS.c.shipping_minor), 0),
-               lines_tax.scalar_subquery())
-        .where(REFUNDS.c.order_id == order["id"]))).one()
-    refunded_order, shipping_refunded_order = int(refunded_order), int(shipping_refunded_order)  # numeric on PG
-    lines_tax = int(lines_tax)
-    paid = 0 if order["payment_status"] in UNPAID else order["total_minor"]
-    # the shipping as the customer paid it: on a net channel its tax came on top and goes back with it
-    shipping_tax = max(0, totals.shipping_tax_of(order["tax_minor"], [lines_tax]))
-    shipping_paid = totals.charged_shipping(order["shipping_minor"], shipping_tax,
-                                            prices_include_tax=order["prices_include_tax"])
+    so_far = await payment_so_far(session, order)
+    paid, refunded_order, shipping_refunded_order = so_far.paid, so_far.refunded, so_far.shipping_refunded
+    shipping_tax, shipping_paid = so_far.shipping_tax, so_far.shipping_paid
     try:
         plan = plan_refund(goods_due=ret["amount_minor"],
                            goods_refunded=ret["refunded_minor"] - ret["shipping_refunded_minor"],
