@@ -75,12 +75,19 @@ class HeldPlan:
 
 def channel_policy(channel, *, with_settings: bool = True) -> StockPolicy:
     """The channel's stock policy; ``with_settings``: keys of it kept in ``settings`` too (``hold_unpaid``…),
-    which availability does not read."""
+    which availability does not read. Read once per cached placement context (``sourcing.ChannelContext``)."""
+    memo = getattr(channel, "derived", None)
+    key = ("stock_policy", with_settings)
+    if memo is not None and key in memo:
+        return memo[key]
     try:
-        return StockPolicy.from_json({**(channel.stock_policy or {}), **{
+        policy = StockPolicy.from_json({**(channel.stock_policy or {}), **{
             k: v for k, v in (channel.settings or {}).items() if with_settings and k in StockPolicy.KEYS}})
     except InvalidPolicy as exc:
         raise InvalidInput(f"channel {channel.code} has an invalid stock policy: {exc}", field="stock_policy") from exc
+    if memo is not None:
+        memo[key] = policy
+    return policy
 
 
 async def adjust_plan(session: AsyncSession, *, channel, lines: list, plan: Plan, unpaid: bool):

@@ -127,6 +127,9 @@ class ChannelContext:
     locations: tuple[PlaceLocation, ...]
     # the settings :meth:`setting` found valid; shared by the copies of a cached context (``replace``)
     checked: set[str] = field(default_factory=set, repr=False, compare=False)
+    # what is worked out from the settings once per context (the stock policy read: ``holds.channel_policy``);
+    # shared by the copies of a cached context, like ``checked``
+    derived: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
     # derived once (the context is cached and read by every placement)
     sources: tuple[PlaceLocation, ...] = field(init=False, repr=False, compare=False)  # may fulfil, active
     _by_id: dict[int, PlaceLocation] = field(init=False, repr=False, compare=False)
