@@ -34,7 +34,7 @@ async def resolve_principal(request: Request, session: AsyncSession) -> Principa
     if principal is None:
         return None
     request.state.via_session = True
-    if request.method not in ("GET", "HEAD", "OPTIONS") and request.url.path.startswith("/api/"):
+    if request.method not in ("GET", "HEAD", "OPTIONS") and request.scope["path"].startswith("/api/"):
         # A browser calling the JSON API with its cookie must prove it read our page (double submit).
         if not csrf_matches(request, request.headers.get(CSRF_HEADER)):
             raise PermissionDenied("missing or wrong X-CSRF-Token header", code_hint="csrf")

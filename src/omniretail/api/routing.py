@@ -63,9 +63,10 @@ class TransactionalRoute(APIRoute):
                             return replay
                     audit = None
                     if write and principal is not None:
+                        path = request.scope["path"]  # not request.url: a URL object parsed for one string
                         audit = auth_service.PendingAudit(
-                            principal, route_name, _entity_from_path(request.url.path),
-                            {"method": request.method, "path": request.url.path,
+                            principal, route_name, _entity_from_path(path),
+                            {"method": request.method, "path": path,
                              **({"idempotency_key": key} if key else {})}, status=success_status)
                         auth_service.expect_audit(session, audit)
                     response = await original(request)
