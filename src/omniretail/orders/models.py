@@ -50,7 +50,9 @@ class Order(IdMixin, Base):
         Index("ix_sales_order_customer", "customer_id"),
         Index("ix_sales_order_identity", "customer_identity_id"),
         Index("ix_sales_order_state", "state", "id"),
-        Index("ix_sales_order_origin", "origin_location_id"),
+        # most orders are not entered at a store: only those that are are indexed (migration 0016)
+        Index("ix_sales_order_origin", "origin_location_id", sqlite_where=text("origin_location_id IS NOT NULL"),
+              postgresql_where=text("origin_location_id IS NOT NULL")),
     )
 
 
@@ -106,11 +108,14 @@ class FulfilmentOrder(IdMixin, Base):
     __table_args__ = (
         Index("ix_fulfilment_order_order", "order_id"),
         Index("ix_fulfilment_order_location", "location_id", "state", "id"),
-        Index("ix_fulfilment_order_assigned", "location_id", "created_at"),
-        Index("ix_fulfilment_order_ready", "state", "ready_at"),
+        # ready_at and transfer_id are empty when a fulfilment order is written, and every query gives them a
+        # value: only the rows that have one are indexed (migration 0016)
+        Index("ix_fulfilment_order_ready", "state", "ready_at", sqlite_where=text("ready_at IS NOT NULL"),
+              postgresql_where=text("ready_at IS NOT NULL")),
         Index("ix_fulfilment_order_day", "location_id", "assigned_day"),
         Index("ix_fulfilment_order_promise", "promised_by"),
-        Index("ix_fulfilment_order_transfer", "transfer_id"),
+        Index("ix_fulfilment_order_transfer", "transfer_id", sqlite_where=text("transfer_id IS NOT NULL"),
+              postgresql_where=text("transfer_id IS NOT NULL")),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import clock
@@ -35,8 +35,11 @@ class ParkedEvent:
 
 async def queue_status(session: AsyncSession) -> list[TopicQueue]:
     now = clock.now()
-    unpublished = outbox.c.published_at.is_(None)
     parked = outbox.c.parked_at.isnot(None)
+    # every unpublished event, said as the two partial indexes' conditions (pending or parked) so that
+    # PostgreSQL reads both of them instead of the whole table
+    unpublished = or_(and_(outbox.c.published_at.is_(None), outbox.c.parked_at.is_(None)),
+                      and_(outbox.c.published_at.is_(None), parked))
     waiting = and_(outbox.c.parked_at.is_(None), outbox.c.claimed_until.isnot(None),
                    outbox.c.claimed_until >= now)
 
