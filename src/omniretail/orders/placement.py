@@ -62,6 +62,7 @@ class PlacementLine:
     quantity: int
     unit_price: Decimal | None = None  # given by the channel (imports); None: the channel's price list
     discount: Decimal = Decimal(0)
+    tax_rate: Decimal | None = None  # the rate the channel charged (imports); None: the product's
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ class Placement:
     @classmethod
     def from_import(cls, data: OrderImport) -> Placement:
         return cls(channel_id=data.channel_id, delivery=data.delivery, external_id=data.external_id,
-                   lines=[PlacementLine(x.sku, x.quantity, x.unit_price, x.discount) for x in data.lines],
+                   lines=[PlacementLine(x.sku, x.quantity, x.unit_price, x.discount, x.tax_rate) for x in data.lines],
                    customer=data.buyer, payment_status=data.payment_status.value,
                    shipping_amount=data.shipping_amount, note=data.note, placed_at=data.placed_at,
                    revision=data.revision, currency=data.currency, imported=True)
@@ -183,8 +184,9 @@ def _price_lines(channel: sourcing.ChannelContext, placement: Placement,
                                    sku=line.sku)
             price, source, gross = v.price_minor, v.price_source, v.prices_include_tax
         discount = _minor(line.discount, channel.currency, f"lines.{position - 1}.discount")
-        out.append(_Line(position, line.sku, v.variant_id, line.quantity, price, discount, v.tax_rate, gross,
-                         source))
+        # a marketplace taxes a sale abroad at the buyer's country's rate, which the import may carry
+        rate = line.tax_rate if placement.imported and line.tax_rate is not None else v.tax_rate
+        out.append(_Line(position, line.sku, v.variant_id, line.quantity, price, discount, rate, gross, source))
     return out
 
 

@@ -109,6 +109,20 @@ class ImportedLine(BaseModel):
     quantity: int = Field(ge=1, le=10_000)
     unit_price: AmountIn = Field(description="What the channel charged per unit")
     discount: AmountIn = Field(default=Decimal(0), description="Discount on the whole line")
+    tax_rate: Decimal | None = Field(
+        default=None, description="The VAT rate the channel charged, as a fraction (0.19 for 19 %): a sale to "
+        "another country is taxed at that country's rate (EU one-stop shop). Absent: the product's rate")
+
+    @field_validator("tax_rate")
+    @classmethod
+    def _tax_rate(cls, value: Decimal | None) -> Decimal | None:
+        if value is None:
+            return None
+        if not value.is_finite() or value < 0 or value >= 1:
+            raise ValueError("tax_rate must be a fraction from 0 to below 1 (0.19 for 19 %)")
+        if value != value.quantize(Decimal("0.0001")):
+            raise ValueError("tax_rate has more than 4 decimal places")
+        return value
 
     @model_validator(mode="after")
     def _sensible(self) -> ImportedLine:

@@ -83,5 +83,10 @@ def test_shopify_orders_and_user_error_paths():
                 {"sku": "S1", "quantity": 1, "originalUnitPriceSet": {"shopMoney": {"amount": "5.0"}}}]}}
     data = order_to_import(3, node).data
     assert data["payment_status"] == "authorized" and data["revision"] == int(datetime(2026, 11, 20, 10, 0, tzinfo=UTC).timestamp() * 1000)
+    assert "tax_rate" not in data["lines"][0]  # Shopify gave no tax line: the product's rate applies
+    taxed = {**node, "lineItems": {"nodes": [{**node["lineItems"]["nodes"][0], "taxLines": [{"rate": 0.19}]},
+                                             {"sku": "S2", "quantity": 1, "taxLines": [{"rate": 0.05}, {"rate": 0.07}],
+                                              "originalUnitPriceSet": {"shopMoney": {"amount": "2.0"}}}]}}
+    assert [x["tax_rate"] for x in order_to_import(3, taxed).data["lines"]] == ["0.1900", "0.1200"]
     assert item_index({"field": ["input", "quantities", "2", "changeFromQuantity"]}, "quantities") == 2
     assert item_index({"field": None}, "quantities") is None

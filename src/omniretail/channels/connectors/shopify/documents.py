@@ -62,7 +62,8 @@ query Orders($first: Int!, $after: String, $query: String) {
       id name createdAt updatedAt cancelledAt displayFinancialStatus email phone currencyCode
       totalShippingPriceSet { shopMoney { amount currencyCode } }
       shippingAddress { name address1 address2 zip city countryCodeV2 phone }
-      lineItems(first: 100) { nodes { sku quantity originalUnitPriceSet { shopMoney { amount currencyCode } } } }
+      lineItems(first: 100) { nodes { sku quantity originalUnitPriceSet { shopMoney { amount currencyCode } }
+        taxLines { rate } } }
     }
   }
 }

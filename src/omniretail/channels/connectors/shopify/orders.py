@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from ..base import ChannelOrder, ItemResult, OrderPage
@@ -31,13 +32,24 @@ def _ms(value: str | None) -> int | None:
     return int(datetime.fromisoformat(value).timestamp() * 1000)
 
 
+def _tax_rate(tax_lines: list[dict[str, Any]] | None) -> str | None:
+    """A line's taxes as one rate (``TaxLine.rate`` is a fraction, a float: 0.19), to 4 places; None when
+    Shopify gives none."""
+    rates = [Decimal(str(t["rate"])) for t in tax_lines or () if t.get("rate") is not None]
+    return str(sum(rates, Decimal(0)).quantize(Decimal("0.0001"))) if rates else None
+
+
 def order_to_import(channel_id: int, node: dict[str, Any]) -> ChannelOrder:
     external_id = str(node.get("id"))
     lines = []
     for item in ((node.get("lineItems") or {}).get("nodes") or []):
         money = ((item.get("originalUnitPriceSet") or {}).get("shopMoney") or {})
-        lines.append({"sku": item.get("sku"), "quantity": int(item.get("quantity") or 0),
-                      "unit_price": str(money.get("amount", "0"))})
+        line = {"sku": item.get("sku"), "quantity": int(item.get("quantity") or 0),
+                "unit_price": str(money.get("amount", "0"))}
+        rate = _tax_rate(item.get("taxLines"))
+        if rate is not None:  # what Shopify charged (the buyer's country's VAT on a sale abroad)
+            line["tax_rate"] = rate
+        lines.append(line)
     if not lines:
         return ChannelOrder(external_id, None, "order has no line items")
     address = node.get("shippingAddress") or {}
