@@ -21,6 +21,7 @@ MODULES = (
     "omniretail.orders.waves",
     "omniretail.background_jobs",
     "omniretail.orders.escalation_alerts",
+    "omniretail.platform.outbox_retention",
 )
 
 

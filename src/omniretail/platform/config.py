@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     worker_lease_s: float = Field(default=60.0, description="How long a claimed outbox batch stays claimed")
     worker_max_attempts: int = Field(default=10, description="Failed deliveries of one event before it is parked")
     worker_poll_s: float = 1.0
+    outbox_retention_days: int = Field(
+        default=14, ge=0, description="Days a published outbox event is kept before the worker deletes it "
+        "(platform/outbox_retention.py); 0 keeps them all. Unpublished and parked events are always kept")
 
     # outbound messages (notifications/senders.py)
     smtp_host: str | None = Field(default=None, description="SMTP server; email is not sent while unset")
