@@ -53,7 +53,12 @@ async def apply_revision(session: AsyncSession, order_id: int, *, data: OrderImp
     An update without a revision, or with one not newer than the order's, changes nothing."""
     if data.revision is None:
         return False, []
-    order = await service.order_row(session, order_id)
+    # Locked before it is read: revisions of one order arriving at once are applied one after the other, each
+    # deciding from the order as the one before left it (read unlocked, a newer revision would act on the state
+    # an older one had just changed — cancel an order cancelled meanwhile: a 409, and the newest revision lost).
+    order = await service.order_row(session, order_id, lock=True)
+    if order["channel_revision"] is not None and order["channel_revision"] >= data.revision:
+        return False, []
     address = data.delivery.address.model_dump(exclude_none=True) if data.delivery.address else None
     address_changes = address != order["shipping_address"]
     address_allowed = order["state"] in ADDRESS_CHANGEABLE
