@@ -21,7 +21,9 @@ responses), ``pgbench_tps`` (the rounds' mean), ``ratio_to_pgbench``, ``rounds``
 ``…_new_customer`` for a first order), counted with ``platform.sqlcount`` (those sent through SQLAlchemy and
 straight through the driver) after a warm-up order on each pooled connection. On PostgreSQL that is one read and
 one write, which also carries the request's audit entry, so the request adds only its token lookup (cached 5 s) and
-no BEGIN/COMMIT. The load clients share the machine with the server.
+no BEGIN/COMMIT. The load clients share the machine with the server. ``cpu_ms_per_order`` (wrk only, Linux):
+CPU milliseconds per order of the server's processes, of PostgreSQL's and of wrk over the measured runs, which
+says where the two cores went (their sum is about 2,000 ms ÷ orders/s when the cores are busy).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from typing import Any
 
 from .registry import scenario
 from .stock_data import CHANNEL_CODE, env_int, load, postgres_answers, sku
-from .support import _psql_dsn, percentile, pgbench_tps, prepare_pgbench, scratch_database
+from .support import CpuMeter, _psql_dsn, percentile, pgbench_tps, prepare_pgbench, scratch_database
 
 DEFAULT_SCALE = 20_000
 SECRET = "bench-secret-key-not-for-production"
@@ -67,13 +69,14 @@ def run(scale: int | None = None, database_url: str | None = None) -> dict[str, 
     rounds = max(1, env_int("OMNIRETAIL_BENCH_ROUNDS", 3))
     per_round = max(1, seconds // rounds)
     server, name = _start_server(url, port, server_workers, var_dir, pool=pool)
+    meter = CpuMeter(server.pid)
     measured: list[tuple[dict[str, Any], float | None]] = []
     try:
         _wait_ready(port, server)
         pgbench_db = prepare_pgbench(clients=clients)
         if shutil.which("wrk") and os.environ.get("OMNIRETAIL_BENCH_LOAD", "wrk") == "wrk":
             load_round = _wrk_load(port, token, channel_id, variants=variants, clients=clients, work=var_dir,
-                                   after_warm_up=lambda: _analyze(url))
+                                   after_warm_up=lambda: _analyze(url), meter=meter)
         else:
             load_round = _httpx_load(port, token, channel_id, variants=variants, clients=clients,
                                      after_warm_up=lambda: _analyze(url))
@@ -88,8 +91,10 @@ def run(scale: int | None = None, database_url: str | None = None) -> dict[str, 
         except subprocess.TimeoutExpired:
             server.kill()
         shutil.rmtree(var_dir, ignore_errors=True)
+    combined = _combined(measured, per_round)
     return {
-        **_combined(measured, per_round), **statements, "server": name, "server_workers": server_workers,
+        **combined, "cpu_ms_per_order": meter.per_unit_ms(combined["orders"] if meter.totals["server"] else 0),
+        **statements, "server": name, "server_workers": server_workers,
         "db_pool": pool, "clients": clients, "seconds": per_round * rounds, **loaded,
     }
 
@@ -276,9 +281,10 @@ def _analyze(url: str) -> None:
 
 
 def _wrk_load(port: int, token: str, channel_id: int, *, variants: int, clients: int, work: str,
-              after_warm_up=None):
+              after_warm_up=None, meter: CpuMeter | None = None):
     """Load from wrk (C, Lua bodies): the load generator takes little of the 2 cores the server needs. Returns
-    a function that measures one round of ``seconds``; the first call warms up first. Its files go in ``work``."""
+    a function that measures one round of ``seconds``; the first call warms up first. Its files go in ``work``.
+    ``meter``: measures the CPU of the server, PostgreSQL and wrk over the measured runs."""
     import json
 
     customers = max(100, variants // 10)
@@ -306,8 +312,12 @@ def _wrk_load(port: int, token: str, channel_id: int, *, variants: int, clients:
                 subprocess.run(["wrk", "-t2", f"-c{clients}", "-d2s", "-s", script, base], check=True,
                                capture_output=True)
             warmed = True
+        if meter is not None:
+            meter.start()
         out = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--timeout", "10s", "-s", script,
                               base], check=True, capture_output=True, text=True).stdout
+        if meter is not None:
+            meter.stop()
         line = next(x for x in out.splitlines() if x.startswith("WRK-JSON "))
         w = json.loads(line[len("WRK-JSON "):])
         ok = w["requests"] - w["non2xx"] - w["socket_errors"]

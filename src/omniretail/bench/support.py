@@ -92,3 +92,81 @@ class Timer:
 
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self.started
+
+
+# --- where the CPU goes (Linux /proc): the server's processes, PostgreSQL's, the load generator's -------------
+
+def _cpu_of(pid: int) -> float | None:
+    """User + system CPU seconds of one process (its threads included); None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    todo.extend(int(c) for c in fh.read().split())
+        except OSError:
+            continue
+    return found
+
+
+def _postgres_pids() -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as fh:
+                    if fh.read().strip() == "postgres":
+                        pids.append(int(entry))
+            except OSError:
+                continue
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds spent by the server (a process and its children), every PostgreSQL process on this machine
+    and this process's finished children (the load generator) between :meth:`start` and :meth:`stop`, summed
+    over the measured spans. Linux only (``available``); a server or PostgreSQL process that starts or exits
+    within a span is not counted."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self.available = os.path.isdir(f"/proc/{server_pid}")
+        self.totals = {"server": 0.0, "postgres": 0.0, "load_generator": 0.0}
+        self._start: dict[str, dict[int, float]] = {}
+
+    def _read(self, pids: dict[str, list[int]]) -> dict[str, dict[int, float]]:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out: dict[str, dict[int, float]] = {"load_generator": {0: children.ru_utime + children.ru_stime}}
+        for key, keyed in pids.items():
+            out[key] = {p: cpu for p in keyed if (cpu := _cpu_of(p)) is not None}
+        return out
+
+    def start(self) -> None:
+        if self.available:
+            self._start = self._read({"server": _process_tree(self.server_pid), "postgres": _postgres_pids()})
+
+    def stop(self) -> None:
+        if not self.available or not self._start:
+            return
+        now = self._read({key: list(self._start[key]) for key in ("server", "postgres")})
+        for key, before in self._start.items():
+            self.totals[key] += sum(now[key][p] - cpu for p, cpu in before.items() if p in now[key])
+        self._start = {}
+
+    def per_unit_ms(self, units: int) -> dict[str, float] | None:
+        """Milliseconds of CPU per unit of work (an order) for each, or None without /proc or units."""
+        if not self.available or units <= 0:
+            return None
+        return {key: round(1000 * value / units, 3) for key, value in self.totals.items()}
