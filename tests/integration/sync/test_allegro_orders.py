@@ -100,3 +100,27 @@ async def test_fulfilment_status_retries_an_outdated_revision_and_tracking_goes_
     assert shipment["carrierId"] == "INPOST" and shipment["waybill"] == "TRACK123"
     assert shipment["lineItems"] == [{"id": "CF-3-li1"}]
     assert order.external_id == "CF-3"
+
+
+async def test_an_older_paid_snapshot_read_after_the_cancellation_changes_nothing(allegro_world, allegro):
+    """Bought (unpaid), then cancelled by the buyer; a lagging replica then answers with the snapshot from in
+    between, which said paid: it is older than the order's revision, so it records no payment either."""
+    world = allegro_world
+    t0 = datetime.now(UTC) - timedelta(minutes=5)
+    bought = checkout_form("CF-9", offer_id="OF0", status="BOUGHT", updated_at=t0)
+    allegro.add_order_event(bought, "BOUGHT")
+    paid = {**bought, "status": "READY_FOR_PROCESSING", "updatedAt": (t0 + timedelta(minutes=1)).isoformat()}
+    cancelled = {**bought, "status": "CANCELLED", "updatedAt": (t0 + timedelta(minutes=2)).isoformat()}
+    await _import(world)
+    allegro.add_order_event(cancelled, "BUYER_CANCELLED")
+    await _import(world)
+    [order] = await _orders(world)
+    assert (order.state, order.payment_status) == ("cancelled", "pending")
+    revision = order.channel_revision
+
+    allegro.journal("CF-9", "READY_FOR_PROCESSING")  # the event of the payment, late
+    allegro.stale["CF-9"] = [paid]                   # read from a replica behind the cancellation
+    report = await _import(world)
+    assert (report.unchanged, report.updated, report.failed) == (1, 0, 0)
+    [order] = await _orders(world)
+    assert (order.state, order.payment_status, order.channel_revision) == ("cancelled", "pending", revision)

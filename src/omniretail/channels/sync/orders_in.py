@@ -6,7 +6,8 @@ a crash imports the page again from the old cursor: harmless, the import is idem
 savepoint: one that cannot be imported (an unknown SKU, a line the hub refuses) is rolled back alone, written to
 the sync log with the reason and announced as ``channels.sync.order_failed``; the others go in. A marketplace
 order first seen unpaid (Allegro BOUGHT / FILLED_IN) holds stock as a pending order; the snapshot that says it
-is paid (READY_FOR_PROCESSING) records the payment (``orders.service.record_payment``).
+is paid (READY_FOR_PROCESSING) records the payment (``orders.service.record_payment``) — when it is newer than
+the order's revision, as every other change.
 """
 
 from __future__ import annotations
@@ -94,7 +95,11 @@ async def _import_one(session: AsyncSession, handle: ChannelHandle, order: Chann
     if result.created:
         report.created += 1
         return
-    if payload.payment_status.value in PAID and result.order.payment_status.value == "pending":
+    # A snapshot with a revision had its payment applied by ``apply_revision`` (when newer than the order's):
+    # an older one (a late event read from a lagging replica) must not record a payment after, say, the buyer's
+    # cancellation. Only a channel without revisions reports the payment here.
+    if payload.revision is None and payload.payment_status.value in PAID \
+            and result.order.payment_status.value == "pending":
         await orders_service.record_payment(session, result.order.id, payment_status=payload.payment_status.value,
                                             actor=actor, principal=principal)
         report.updated += 1
