@@ -115,6 +115,20 @@ def _share(value: Any) -> Any:
     return value
 
 
+def _vat_rate(value: Any) -> Any:
+    """A VAT rate as a decimal string fraction ("0.19" for 19 %), as ``orders.vat`` reads it."""
+    if not isinstance(value, str) or not _DECIMAL_TEXT.match(value.strip()):
+        raise ValueError(f'must be a rate as a decimal string such as "0.19", not {value!r}')
+    rate = Decimal(value.strip())
+    if not 0 <= rate < 1 or rate != rate.quantize(Decimal("0.0001")):
+        raise ValueError(f"must be a fraction from 0 to below 1 with at most 4 decimal places, not {value!r}")
+    return value
+
+
+VatRate = Annotated[str, AfterValidator(_vat_rate), WithJsonSchema(
+    {"type": "string", "pattern": r"^0(\.\d{1,4})?$", "examples": ["0.19"]})]
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+
 Amount = Annotated[Any, AfterValidator(_amount), WithJsonSchema({
     "anyOf": [{"type": "string", "pattern": r"^\d+(\.\d{1,2})?$"}, {"type": "number", "minimum": 0}],
     "examples": ["9.99"]})]
@@ -192,6 +206,10 @@ class ChannelSettings(BaseModel):
         default=2.0, description="Open hours until a pickup order is promised ready")
     pickup_expiry_days: Annotated[int, Strict(), Field(ge=1, le=365)] = Field(
         default=5, description="Days a ready pickup order waits for its customer")
+    vat_by_country: dict[CountryCode, dict[VatRate, VatRate]] | None = Field(
+        default=None, description='VAT of sales shipped abroad (EU one-stop shop): per destination country, the '
+        'product\'s own rate → the rate charged there, e.g. {"DE": {"0.23": "0.19", "0.08": "0.07"}}; a rate '
+        'not listed, and every other country, keeps the product\'s rate (orders.vat)')
     # stock policy keys placement reads from settings over ``stock_policy`` (orders.holds; StockPolicy's rules)
     buffer: Whole = Field(default=0, description="Stock policy: units held back from the channel")
     share_percent: Annotated[Any, AfterValidator(_share), WithJsonSchema(

@@ -39,7 +39,7 @@ from omniretail.platform.errors import Conflict, InvalidInput, NotFound, Permiss
 from omniretail.routing.model import OrderLine as RoutingLine
 from omniretail.routing.solver import solve
 
-from . import holds, placement_pg, placement_rows, reroute, ship_to_store, sourcing, totals
+from . import holds, placement_pg, placement_rows, reroute, ship_to_store, sourcing, totals, vat
 from .models import FulfilmentOrder, Order, OrderLine
 from .placement_rows import Placed
 from .schemas import Delivery, OrderCreate, OrderImport
@@ -172,6 +172,9 @@ def _price_lines(channel: sourcing.ChannelContext, placement: Placement,
     inactive = sorted({x.sku for x in placement.lines if not variants[x.sku].is_active})
     if inactive and not placement.imported:
         raise InvalidInput(f"not for sale: {', '.join(inactive[:20])}", field="lines", inactive_skus=inactive)
+    address = placement.delivery.address  # what is collected at a store is sold there
+    country = address.country if address is not None and placement.delivery.method not in AT_ONE_STORE else None
+    table = _vat_table(channel) if country else {}
     out = []
     for position, line in enumerate(placement.lines, start=1):
         v = variants[line.sku]
@@ -184,10 +187,20 @@ def _price_lines(channel: sourcing.ChannelContext, placement: Placement,
                                    sku=line.sku)
             price, source, gross = v.price_minor, v.price_source, v.prices_include_tax
         discount = _minor(line.discount, channel.currency, f"lines.{position - 1}.discount")
-        # a marketplace taxes a sale abroad at the buyer's country's rate, which the import may carry
-        rate = line.tax_rate if placement.imported and line.tax_rate is not None else v.tax_rate
+        # a marketplace taxes a sale abroad at the buyer's country's rate, which the import may carry; else the
+        # channel's table of rates abroad (orders.vat)
+        rate = line.tax_rate if placement.imported and line.tax_rate is not None else vat.line_rate(
+            v.tax_rate, country=country, table=table)
         out.append(_Line(position, line.sku, v.variant_id, line.quantity, price, discount, rate, gross, source))
     return out
+
+
+def _vat_table(channel: sourcing.ChannelContext) -> vat.RateTable:
+    """The channel's VAT rates abroad, read once per cached placement context."""
+    table = channel.derived.get("vat_by_country")
+    if table is None:
+        table = channel.derived["vat_by_country"] = vat.rate_table(channel.setting("vat_by_country"))
+    return table
 
 
 def _unfillable_policy(channel: sourcing.ChannelContext, placement: Placement) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from tests.factories import problem
-from tests.integration.orders.helpers import API, create_shop, integration
+from tests.integration.orders.helpers import API, create_shop, integration, order_body
 
 
 def _import(shop, external_id: str, **line):
@@ -45,3 +47,32 @@ async def test_a_tax_rate_that_is_no_fraction_is_refused_and_nothing_is_placed(c
         missing = await client.get(f"{API}/channels/{shop.channel_id}/orders/by-external-id/BAD-{rate}",
                                    headers=bot)
         assert missing.status_code == 404
+
+
+def _abroad(country: str, city: str) -> dict:
+    return {"method": "ship", "address": {"name": "Jonas", "street": "Hauptstr. 1", "postal_code": "10115",
+                                          "city": city, "country": country}}
+
+
+async def test_an_order_shipped_abroad_is_taxed_at_the_destination_countrys_rate(client, session):
+    shop = await create_shop(session, settings={"vat_by_country": {"DE": {"0.23": "0.19"}, "CZ": {"0.08": "0.12"}}})
+    headers = shop.auth
+    to_berlin = await client.post(f"{API}/orders", headers=headers,
+                                  json=order_body(shop, [(0, 1)], delivery=_abroad("DE", "Berlin")))
+    assert to_berlin.status_code == 201, to_berlin.text
+    [line] = to_berlin.json()["lines"]
+    assert line["tax_rate"] == "0.19"
+    total = Decimal(line["total"])  # the gross price stays; the tax in it is Germany's
+    assert Decimal(line["tax"]) == (total - total / Decimal("1.19")).quantize(Decimal("0.01"))
+
+    to_prague = await client.post(f"{API}/orders", headers=headers,
+                                  json=order_body(shop, [(0, 1)], delivery=_abroad("CZ", "Praha")))
+    assert to_prague.json()["lines"][0]["tax_rate"] == "0.23"  # the table lists only CZ's reduced rate
+    at_home = await client.post(f"{API}/orders", headers=headers, json=order_body(shop, [(0, 1)]))
+    assert at_home.json()["lines"][0]["tax_rate"] == "0.23"
+
+    bot = await integration(session, shop.channel_id)
+    stated = await client.post(f"{API}/orders/import", headers=bot, json=_import(shop, "DE-9", tax_rate="0.07"))
+    assert stated.json()["order"]["lines"][0]["tax_rate"] == "0.07"  # the rate the channel charged wins
+    unstated = await client.post(f"{API}/orders/import", headers=bot, json=_import(shop, "DE-10"))
+    assert unstated.json()["order"]["lines"][0]["tax_rate"] == "0.19"
