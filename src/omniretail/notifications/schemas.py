@@ -218,8 +218,16 @@ class Change(_Part):
     decline_url: WebLink = None
 
 
+# Why the hub itself cancelled an order, as a code the template words in the message's language (``reason``,
+# the hub's English wording, stays for anything that shows the reason alone).
+CancelCode = Literal["buyer_cancelled", "declined", "unspecified"]
+
+
 class Cancellation(_Part):
     reason: str = Field(min_length=1)
+    code: CancelCode | None = Field(default=None, description="A reason the hub gave (the buyer cancelled on the "
+                                    "channel, declined a change, none given): templates word "
+                                    "it; None: ``reason`` is shown as written")
     not_collected_by: Moment | None = Field(default=None, description="An uncollected pickup: the deadline that "
                                                                       "passed (templates word it, not reason)")
     timezone: str | None = Field(default=None, description="The store's, for not_collected_by")

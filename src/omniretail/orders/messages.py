@@ -19,7 +19,9 @@ Intent → notification template:
   a curbside order's ``method`` is ``curbside`` with ``check_in_url``, the signed link to its "I'm here" page
   (``pickup_codes.check_in_token``, ``web/curbside_pages``)
 * ``order_shipped`` → ``shipped``: carrier, tracking number and link, the lines in that shipment
-* ``order_cancelled`` → ``cancelled``: the reason (the intent's, else the order's, else a default)
+* ``order_cancelled`` → ``cancelled``: the reason (the intent's, else the order's, else a default); one the hub
+  gave itself (``CANCEL_CODES``: the buyer cancelled on the channel, declined a change, …) also as a ``code`` the
+  template words in the message's language — the hub's reasons are English, for staff
 * ``pickup_expired`` → ``cancelled``: ``cancellation.not_collected_by`` (the same deadline) and the store's
   ``timezone``, which the template words in the message's language; ``reason`` "Not collected by <date time>"
   (the store's local time) for anything that shows the reason alone
@@ -81,7 +83,7 @@ from omniretail.platform.i18n import normalise_locale
 from omniretail.platform.jobs import Event, Undeliverable, handles
 from omniretail.platform.money import from_minor
 
-from . import decline, pickup_codes, pickup_deadline, service
+from . import decline, imports, pickup_codes, pickup_deadline, service
 from .returns_models import ReturnLine, SalesReturn
 from .states import OrderState
 from .tables import channel_t
@@ -108,6 +110,13 @@ NOT_AFTER_CANCEL = frozenset({"delayed", "items_removed"})
 # intents no customer message goes with
 SILENT = frozenset({"order_received", "order_collected", "order_delivered"})
 DEFAULT_CANCEL_REASON = "The order was cancelled by the shop. Contact us if you have any questions."
+# The reasons the hub words itself (in English, for staff) → the code the template words in the customer's
+# language (``notifications.schemas.CancelCode``); a reason staff typed is shown as written.
+CANCEL_CODES = {
+    imports.BUYER_CANCELLED: "buyer_cancelled",
+    "declined by the customer": "declined",  # orders/decline.py
+    DEFAULT_CANCEL_REASON: "unspecified",
+}
 
 LINES, FULFILMENT, SHIPMENTS, EVENTS = service.LINES, service.FULFILMENT, service.SHIPMENTS, service.EVENTS
 _SYSTEM = Principal.system(ACTOR)
@@ -204,7 +213,8 @@ class _Composer:
             data["lines"], data["totals"] = self._part(lines, shipment["lines"])
         elif intent == "order_cancelled":
             reason = self.intent_data.get("reason") or self.order["cancel_reason"] or DEFAULT_CANCEL_REASON
-            data["cancellation"] = {"reason": str(reason).strip() or DEFAULT_CANCEL_REASON}
+            reason = str(reason).strip() or DEFAULT_CANCEL_REASON
+            data["cancellation"] = {"reason": reason, "code": CANCEL_CODES.get(reason)}
         elif intent == "pickup_expired":
             data["cancellation"] = await self._expiry()
         elif intent == "line_backordered":

@@ -145,9 +145,14 @@ async def test_a_cancellation_without_a_reason_still_gives_one(client, session, 
         await timeline.write(s)
     await drain(worker)
     [cancel] = [p for p in await _composed(session, order["id"]) if p["template"] == "cancelled"]
-    assert cancel["data"]["cancellation"]["reason"] == messages.DEFAULT_CANCEL_REASON
-    for rendered in _render_everywhere(cancel).values():
-        assert messages.DEFAULT_CANCEL_REASON in rendered.text
+    assert cancel["data"]["cancellation"] == {"reason": messages.DEFAULT_CANCEL_REASON, "code": "unspecified"}
+    worded = {"en": messages.DEFAULT_CANCEL_REASON,  # in the message's language, never the English default
+              "pl": "Zamówienie zostało anulowane przez sklep. W razie pytań skontaktuj się z nami.",
+              "tr": "Siparişiniz mağaza tarafından iptal edildi. Sorularınız için bizimle iletişime geçin.",
+              "sq": "Porosia u anulua nga dyqani. Na kontaktoni nëse keni pyetje."}
+    for locale, rendered in _render_everywhere(cancel).items():
+        assert worded[locale] in rendered.text and worded[locale] in rendered.sms
+        assert locale == "en" or messages.DEFAULT_CANCEL_REASON not in rendered.text
 
 
 def test_templates_without_an_orders_flow_here_render_from_samples_in_every_locale():

@@ -1,0 +1,41 @@
+"""What the customer of a marketplace order is told as the channel's revisions come in."""
+
+from __future__ import annotations
+
+from tests.integration.orders.helpers import API, create_shop, integration
+from tests.integration.orders.test_messages import _notified, _text, drain, mail, message_worker
+
+# the local SMTP server (aiosmtpd) and the settings that point the worker at it, from the notifications tests
+smtp_server, mailbox, mail_settings = mail.smtp_server, mail.mailbox, mail.mail_settings
+EWA = "ewa@example.com"
+
+
+def _import(shop, *, revision: int, status: str = "placed", locale: str = "pl") -> dict:
+    return {"channel_id": shop.channel_id, "external_id": "IMP-MSG-1", "revision": revision, "status": status,
+            "buyer": {"name": "Ewa Nowak", "email": EWA, "external_id": "buyer-ewa", "locale": locale},
+            "delivery": {"method": "ship", "address": {"name": "Ewa", "street": "Długa 5", "postal_code": "61-001",
+                                                        "city": "Poznań", "country": "PL"}},
+            "lines": [{"sku": shop.skus[0], "quantity": 1, "unit_price": "99.00"}], "payment_status": "paid"}
+
+
+async def test_a_buyer_cancelling_on_the_channel_is_told_why_in_their_language(client, session, db, mail_settings,
+                                                                               mailbox):
+    """The hub's own reason ("cancelled by the buyer on the channel", for staff) is worded in the customer's
+    language, not pasted into a Polish message in English."""
+    shop = await create_shop(session, kind="marketplace_allegro")
+    bot = await integration(session, shop.channel_id)
+    worker = message_worker(db, mail_settings)
+    first = await client.post(f"{API}/orders/import", headers=bot, json=_import(shop, revision=1))
+    assert first.status_code == 201, first.text
+    order = first.json()["order"]
+    again = await client.post(f"{API}/orders/import", headers=bot, json=_import(shop, revision=2, status="cancelled"))
+    assert again.status_code == 200 and again.json()["order"]["state"] == "cancelled", again.text
+    assert again.json()["order"]["cancel_reason"] == "cancelled by the buyer on the channel"  # staff read English
+    await drain(worker)
+    cancelled = next(m for m in mailbox.to(EWA) if m["Subject"] == f"Zamówienie {order['number']} zostało anulowane")
+    text = _text(cancelled)
+    assert "Powód: Zamówienie zostało anulowane na Twoją prośbę w serwisie, w którym je złożono." in text
+    assert "cancelled by the buyer" not in text and "cancelled by the buyer" not in cancelled.as_string()
+    payload = next(p for p in await _notified(session, order["id"]) if p["template"] == "cancelled")
+    assert payload["data"]["cancellation"] == {"reason": "cancelled by the buyer on the channel",
+                                               "code": "buyer_cancelled"}
