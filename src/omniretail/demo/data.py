@@ -59,6 +59,10 @@ CHANNELS = [
     (f"pos-{code.lower()}", f"Kasa – {code}", "pos", "PLN", "pl", "base-pln", [code]) for code in STORES
 ]
 
+# channel code → settings.vat_by_country: Polish rates (23, 8, 5 %) → the destination's (EU one-stop shop)
+VAT_ABROAD = {"amazon-de": {"DE": {"0.23": "0.19", "0.08": "0.07", "0.05": "0.07"},
+                            "AT": {"0.23": "0.20", "0.08": "0.10", "0.05": "0.10"}}}
+
 PRICE_LISTS = [
     # code, name, currency, markup over the base PLN price, rate (PLN -> currency), channel (None = shared:
     # every channel in that currency without a list of its own — one price in store, webshop and app)
