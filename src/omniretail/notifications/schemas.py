@@ -261,6 +261,8 @@ class NotificationData(_Part):
     shop_name: str = ""
     customer: CustomerContact
     placed_at: Moment | None = None
+    timezone: str | None = Field(default=None, description="The customer's time zone (IANA), in which the order's "
+                                 "own moments (placed_at) are shown; none: UTC")
     lines: list[OrderLine] = Field(default_factory=list)
     totals: Totals | None = None
     pickup: Pickup | None = None

@@ -67,6 +67,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -202,6 +203,7 @@ class _Composer:
         data = {"order_number": self.order["number"], "currency": self.currency,
                 "shop_name": str((await self._channel()).get("shop_name") or ""),
                 "customer": await self._customer(), "placed_at": self.order["placed_at"],
+                "timezone": await self._timezone(),
                 "lines": self._show(lines), "totals": self._totals()}
         if intent == "ready_for_pickup":
             fo = await self._fulfilment_order()
@@ -298,6 +300,21 @@ class _Composer:
                     contact[key] = contact.get(key) or getattr(profile, key) or None
         return {"id": customer_id, "name": contact.get("name") or "", "email": contact.get("email"),
                 "phone": contact.get("phone")}
+
+    async def _timezone(self) -> str:
+        """The customer's time zone, for the order's own moments (the day it was placed): the store's or pickup
+        point's it is collected at, else the one of the country it ships to, else the instance's (the worker's
+        ``timezone`` setting)."""
+        if self.order["pickup_location_id"] is not None:
+            try:
+                loc = await locations_service.get_location(self.session, self.order["pickup_location_id"],
+                                                           principal=_SYSTEM)
+            except NotFound:
+                loc = None
+            if loc is not None and _zone(loc.timezone):
+                return loc.timezone
+        country = str((self.order["shipping_address"] or {}).get("country") or "").upper()
+        return country_zone(country) or self.event.context.settings.timezone
 
     async def _channel(self) -> dict[str, Any]:
         if self._channel_settings is None:
@@ -472,6 +489,41 @@ class _Composer:
         if amount is None:
             raise Undeliverable(f"{NOTIFY}: a refunded message needs data.amount")
         return {"amount": amount, "method": data.get("method") or None, "reason": data.get("reason") or None}
+
+
+# the zone of a country the hub ships to most; any other country with a single zone is read from the system's
+# zone.tab (when it has one)
+COUNTRY_ZONES = {"PL": "Europe/Warsaw", "TR": "Europe/Istanbul", "AL": "Europe/Tirane", "DE": "Europe/Berlin",
+                 "CZ": "Europe/Prague", "SK": "Europe/Bratislava", "LT": "Europe/Vilnius", "AT": "Europe/Vienna",
+                 "GB": "Europe/London", "IE": "Europe/Dublin", "FR": "Europe/Paris", "IT": "Europe/Rome",
+                 "NL": "Europe/Amsterdam", "BE": "Europe/Brussels", "XK": "Europe/Belgrade", "MK": "Europe/Skopje",
+                 "GR": "Europe/Athens", "UA": "Europe/Kyiv"}
+
+
+def country_zone(country: str) -> str | None:
+    """The time zone of an ISO 3166 country with one (None for one with several, such as the US)."""
+    return COUNTRY_ZONES.get(country) or _single_zones().get(country)
+
+
+@lru_cache(maxsize=1)
+def _single_zones() -> dict[str, str]:
+    zones: dict[str, list[str]] = {}
+    try:
+        with open("/usr/share/zoneinfo/zone.tab", encoding="utf-8") as tab:
+            for row in tab:
+                fields = row.split("\t")
+                if len(fields) >= 3 and not row.startswith("#"):
+                    zones.setdefault(fields[0], []).append(fields[2].strip())
+    except OSError:
+        return {}
+    return {country: names[0] for country, names in zones.items() if len(names) == 1 and _zone(names[0])}
+
+
+def _zone(name: str | None) -> bool:
+    try:
+        return bool(name) and ZoneInfo(name) is not None
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
 
 
 def _moment(value: Any) -> datetime | None:

@@ -39,3 +39,22 @@ async def test_a_buyer_cancelling_on_the_channel_is_told_why_in_their_language(c
     payload = next(p for p in await _notified(session, order["id"]) if p["template"] == "cancelled")
     assert payload["data"]["cancellation"] == {"reason": "cancelled by the buyer on the channel",
                                                "code": "buyer_cancelled"}
+
+
+async def test_the_day_an_order_was_placed_is_the_customers_day(client, session, db, mail_settings, mailbox):
+    """Placed at 23:30 UTC on 5 December: for a buyer in Istanbul (UTC+3) that is 6 December, and the message
+    says so; in Poland (UTC+1) it is 6 December as well, at 00:30."""
+    shop = await create_shop(session, kind="marketplace_allegro")
+    bot = await integration(session, shop.channel_id)
+    worker = message_worker(db, mail_settings)
+    body = {**_import(shop, revision=1, locale="tr"), "placed_at": "2026-12-05T23:30:00Z"}
+    body["delivery"] = {"method": "ship", "address": {"name": "Ayşe", "street": "İstiklal Cd. 1",
+                                                      "postal_code": "34433", "city": "İstanbul", "country": "TR"}}
+    placed = await client.post(f"{API}/orders/import", headers=bot, json=body)
+    assert placed.status_code == 201, placed.text
+    order = placed.json()["order"]
+    await drain(worker)
+    [confirmed] = mailbox.to(EWA)
+    assert f"Sipariş {order['number']}, 6 Aralık 2026" in _text(confirmed)
+    [payload] = await _notified(session, order["id"])
+    assert payload["data"]["timezone"] == "Europe/Istanbul"
