@@ -42,6 +42,7 @@ async def list_notifications(
     rows, next_cursor = await service.list_deliveries(
         session, status=status, template=template, channel=channel, order_ref=order_id, recipient=recipient,
         customer_id=customer_id, event_id=event_id, cursor=params.cursor, limit=params.limit, sort=params.sort,
+        principal=principal,
     )
     return Page(items=[NotificationDeliveryRead.model_validate(r) for r in rows], next_cursor=next_cursor)
 
@@ -67,10 +68,12 @@ async def set_preferences(session: SessionDep, principal: CustomerWriter, custom
 @router.get("/{delivery_id}", summary="One message with its rendered text and HTML")
 async def get_notification(session: SessionDep, principal: Reader,
                            delivery_id: int) -> NotificationDeliveryDetail:
-    return NotificationDeliveryDetail.model_validate(await service.get_delivery(session, delivery_id))
+    return NotificationDeliveryDetail.model_validate(await service.get_delivery(session, delivery_id,
+                                                                                   principal=principal))
 
 
 @router.post("/{delivery_id}/retry", summary="Send a failed or parked message again")
 async def retry_notification(session: SessionDep, principal: Writer,
                              delivery_id: int) -> NotificationDeliveryRead:
-    return NotificationDeliveryRead.model_validate(await service.requeue_delivery(session, delivery_id))
+    return NotificationDeliveryRead.model_validate(await service.requeue_delivery(session, delivery_id,
+                                                                                   principal=principal))

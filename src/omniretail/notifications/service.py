@@ -16,8 +16,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniretail.auth.schemas import Principal
 from omniretail.platform import clock
-from omniretail.platform.errors import Conflict, InvalidInput, NotFound
+from omniretail.platform.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from omniretail.platform.i18n import normalise_locale
 from omniretail.platform.pagination import SortSpec, paginate
 
@@ -142,7 +143,15 @@ async def list_deliveries(
     session: AsyncSession, *, status: str | None = None, template: str | None = None, channel: str | None = None,
     order_ref: str | None = None, recipient: str | None = None, customer_id: int | None = None,
     event_id: int | None = None, cursor: str | None = None, limit: int = 50, sort: str | None = None,
+    principal: Principal | None = None,
 ) -> tuple[list[NotificationDelivery], str | None]:
+    """The delivery log; a user limited to some channels or stores (``principal``) reads one order's at a time,
+    of an order they may see (the messages hold customers' addresses and pickup codes)."""
+    if _scoped(principal):
+        if order_ref is None:
+            raise PermissionDenied("you may read the messages of the orders you may see: name one (order_id)",
+                                   field="order_id")
+        await _order_visible(session, order_ref, principal)
     stmt = select(NotificationDelivery)
     filters = {NotificationDelivery.status: status, NotificationDelivery.template: template,
                NotificationDelivery.channel: channel, NotificationDelivery.order_ref: order_ref,
@@ -156,16 +165,39 @@ async def list_deliveries(
                           cursor=cursor, limit=limit)
 
 
-async def get_delivery(session: AsyncSession, delivery_id: int) -> NotificationDelivery:
+async def get_delivery(session: AsyncSession, delivery_id: int, *, principal: Principal | None = None
+                       ) -> NotificationDelivery:
+    """One message; NotFound for a message about an order ``principal`` may not see (orders' rule)."""
     row = await session.get(NotificationDelivery, delivery_id)
     if row is None:
         raise NotFound(f"notification {delivery_id} not found")
+    if _scoped(principal):
+        try:
+            await _order_visible(session, row.order_ref, principal)
+        except NotFound:
+            raise NotFound(f"notification {delivery_id} not found") from None
     return row
 
 
-async def requeue_delivery(session: AsyncSession, delivery_id: int) -> NotificationDelivery:
+def _scoped(principal: Principal | None) -> bool:
+    return principal is not None and (principal.channel_ids is not None or principal.location_ids is not None)
+
+
+async def _order_visible(session: AsyncSession, order_ref: str, principal: Principal) -> None:
+    """NotFound unless the order a message is about is one ``principal`` may see."""
+    from omniretail.orders import service as orders_service  # orders builds on this package's schemas
+
+    try:
+        order_id = int(order_ref)
+    except (TypeError, ValueError):
+        raise NotFound(f"order {order_ref} not found") from None
+    await orders_service.visible_order(session, order_id, principal=principal)
+
+
+async def requeue_delivery(session: AsyncSession, delivery_id: int, *, principal: Principal | None = None
+                           ) -> NotificationDelivery:
     """Send a failed or parked message again (after fixing the address or the SMTP settings)."""
-    row = await get_delivery(session, delivery_id)
+    row = await get_delivery(session, delivery_id, principal=principal)
     if row.status not in ("failed", "parked"):
         raise Conflict(f"notification {delivery_id} is {row.status}; only failed or parked ones can be retried",
                        status_now=row.status)

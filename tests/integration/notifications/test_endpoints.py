@@ -111,7 +111,8 @@ async def test_preferences_need_customer_permissions(client, session):
 
 
 async def test_a_parked_message_can_be_retried_and_nobody_anonymous_sees_the_log(client, session):
-    token = await associate(session)
+    # a manager: an associate retries only the messages of their stores' orders (test_log_scoping.py)
+    _uid, token = await create_user_with_token(session, role="manager")
     [delivery_id] = await queue(session, "delayed", order_id=901, email="late@example.com")
     await session.execute(update(NotificationDelivery).where(NotificationDelivery.id == delivery_id)
                           .values(status="parked", attempts=8, error="SMTP 451: try later", next_attempt_at=None))
