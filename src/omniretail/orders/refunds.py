@@ -6,8 +6,9 @@ timeline's ``refund.created`` entry (``shipping_tax``).
 
 Two refunds of one return at once pay once: the order row is locked first (``SELECT … FOR UPDATE`` on
 PostgreSQL; SQLite has one writer), and the return is updated with ``UPDATE … WHERE state = 'inspected' AND
-refunded_minor = :seen`` — a refund computed from a stale figure changes nothing and is refused. The refund
-that pays back everything owed moves the return to ``refunded``; the customer is told of every refund (a
+refunded_minor = :seen`` — a refund computed from a stale figure changes nothing and is refused. A cancelled
+replacement's credit is owed again before the refund is planned (``returns.reclaim_cancelled_exchanges``). The
+refund that pays back everything owed moves the return to ``refunded``; the customer is told of every refund (a
 ``refunded`` message intent with the amount and method in ``data`` and ``data.refund``, sent by
 ``orders/messages.py`` as the ``refunded`` notification). When everything paid for the order has been paid
 back, its payment status becomes ``refunded``. A paid order cancelled before anything went out is paid back
@@ -115,6 +116,8 @@ async def refund_return(session: AsyncSession, return_id: int, *, data: RefundCr
     ret, _order = await returns.load_return(session, return_id, principal=principal)
     timeline = Timeline(actor=actor)
     order = await service.order_row(session, ret["order_id"], lock=True)  # one refund of an order at a time
+    if ret["state"] == R.INSPECTED:  # a cancelled replacement's credit is owed again
+        await returns.reclaim_cancelled_exchanges(session, ret, order, timeline)
     ret = (await session.execute(select(RETURNS).where(RETURNS.c.id == return_id))).first()._mapping
     if ret["state"] != R.INSPECTED:
         raise IllegalTransition(entity="return", entity_id=return_id, current=ret["state"], requested=R.REFUNDED,

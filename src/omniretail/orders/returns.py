@@ -31,6 +31,7 @@ from omniretail.auth.schemas import Principal
 from omniretail.inventory import service as inventory_service
 from omniretail.locations import service as locations_service
 from omniretail.platform.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from omniretail.platform.money import from_minor
 
 from . import service
 from .returns_amounts import UnitsValue, line_basis, units_value
@@ -154,6 +155,44 @@ async def returned_units(session: AsyncSession, order_id: int, *, states=None) -
     return {line_id: int(q) for line_id, q in rows}
 
 
+# --- exchanges that did not happen ---------------------------------------------------------------------------
+
+async def cancelled_exchanges(session: AsyncSession, return_id: int) -> list:
+    """Lines of a return exchanged for a replacement line that was cancelled before it reached the customer
+    (the replacement order cancelled — by staff, or as an unpaid hold that expired — or that line taken off
+    it): (return line id, credit taken, replacement order id, replacement line id)."""
+    rows = await session.execute(
+        select(RLINES.c.id, RLINES.c.value_minor, RLINES.c.exchange_credit_minor, RLINES.c.exchange_order_id,
+               RLINES.c.exchange_order_line_id)
+        .select_from(RLINES.join(LINES, LINES.c.id == RLINES.c.exchange_order_line_id))
+        .where(RLINES.c.return_id == return_id, LINES.c.quantity_cancelled >= LINES.c.quantity)
+        .order_by(RLINES.c.id))
+    return [(r.id, min(r.value_minor, r.exchange_credit_minor), r.exchange_order_id, r.exchange_order_line_id)
+            for r in rows]
+
+
+async def reclaim_cancelled_exchanges(session: AsyncSession, ret, order, timeline: Timeline) -> int:
+    """A replacement that was cancelled gives its credit back: the return line is no longer exchanged (it may be
+    exchanged again, the return may be cancelled) and what the exchange took off the return may be refunded
+    again (``return.exchange_cancelled`` on the timeline). Returns the credit given back."""
+    given_back = 0
+    for line_id, credit, exchange_order_id, exchange_line_id in await cancelled_exchanges(session, ret["id"]):
+        freed = (await session.execute(
+            update(RLINES).where(RLINES.c.id == line_id, RLINES.c.exchange_order_line_id == exchange_line_id)
+            .values(exchange_order_id=None, exchange_order_line_id=None, exchange_credit_minor=0)
+            .returning(RLINES.c.id))).first()
+        if freed is None:
+            continue
+        given_back += credit
+        timeline.record(OrderRef.of(order), "return.exchange_cancelled", data={
+            "return_id": ret["id"], "return_number": ret["number"], "return_line_id": line_id,
+            "exchange_order_id": exchange_order_id, "credit": str(from_minor(credit, ret["currency"]))})
+    if given_back:
+        await session.execute(update(RETURNS).where(RETURNS.c.id == ret["id"]).values(
+            amount_minor=RETURNS.c.amount_minor + given_back, updated_at=timeline.at))
+    return given_back
+
+
 # --- the moves ----------------------------------------------------------------------------------------------
 
 def notify_data(order, ret, **extra: Any) -> dict[str, Any]:
@@ -252,13 +291,14 @@ async def end_return(session: AsyncSession, return_id: int, target: ReturnState,
                      principal: Principal, actor: str) -> None:
     """Reject (requested), cancel (not received yet) or close (inspected) a return, with the reason."""
     ret, order = await load_return(session, return_id, principal=principal)
+    timeline = Timeline(actor=actor)
     if target in RETURN_VOID:
+        await reclaim_cancelled_exchanges(session, ret, order, timeline)
         exchanged = (await session.execute(select(RLINES.c.exchange_order_id).where(
             RLINES.c.return_id == return_id, RLINES.c.exchange_order_id.is_not(None)))).scalars().all()
         if exchanged:
             raise Conflict(f"return {ret['number']} was exchanged: cancel the replacement order(s) first",
                            exchange_order_ids=sorted(set(exchanged)))
-    timeline = Timeline(actor=actor)
     await move_return(session, ret, order, target, timeline, values={"outcome": reason or None,
                                                                      "closed_at": timeline.at},
                       data={"reason": reason})

@@ -5,15 +5,17 @@ everything an order gets), on the original order's channel unless told otherwise
 price lists today. The returned goods' value is credited as a line discount: ``difference`` — the customer
 pays what the replacement costs above it (and a cheaper replacement leaves the rest refundable on the return);
 ``none`` — the replacement costs nothing. Each return line is exchanged once (``UPDATE … WHERE
-exchange_order_id IS NULL``); the credit used comes off what the return may still refund. The order's
-external id (``exchange:<return number>:<return line ids>``) makes a repeated request one order.
+exchange_order_id IS NULL``); the credit used comes off what the return may still refund. A replacement line
+cancelled before it reached the customer (its order cancelled, or an unpaid one expired) gives the credit back
+and frees the return line (``returns.reclaim_cancelled_exchanges``). The order's external id (``exchange:<return
+number>:<return line ids>``, then ``:2``, ``:3`` … after a cancelled one) makes a repeated request one order.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.auth.schemas import Principal
@@ -21,20 +23,24 @@ from omniretail.customers.schemas import CustomerDetails
 from omniretail.platform import clock, money
 from omniretail.platform.errors import Conflict, InvalidInput, NotFound
 
-from . import returns, sourcing, totals
+from . import returns, service, sourcing, totals
 from .placement import Placement, PlacementLine, place_order
 from .returns_schemas import ExchangeCharge, ExchangeCreate
 from .returns_states import RETURN_EXCHANGEABLE, IllegalTransition, allowed_return_moves
 from .schemas import Delivery, DeliveryMethod
 from .timeline import OrderRef, Timeline
 
-RETURNS, RLINES, LINES = returns.RETURNS, returns.RLINES, returns.LINES
+RETURNS, RLINES, LINES, ORDERS = returns.RETURNS, returns.RLINES, returns.LINES, service.ORDERS
 
 
 async def exchange_return(session: AsyncSession, return_id: int, *, data: ExchangeCreate, principal: Principal,
                           actor: str) -> int:
     """Place the replacement order for some lines of a return; returns its id."""
     ret, order = await returns.load_return(session, return_id, principal=principal)
+    now = clock.now()
+    timeline = Timeline(actor=actor, at=now)
+    await returns.reclaim_cancelled_exchanges(session, ret, order, timeline)  # a cancelled replacement: again
+    ret = (await session.execute(select(RETURNS).where(RETURNS.c.id == return_id))).first()._mapping
     if ret["state"] not in RETURN_EXCHANGEABLE:
         raise IllegalTransition(entity="return", entity_id=return_id, current=ret["state"], requested="exchanged",
                                 allowed=allowed_return_moves(ret["state"]),
@@ -47,7 +53,6 @@ async def exchange_return(session: AsyncSession, return_id: int, *, data: Exchan
     if done:
         raise Conflict("these lines were exchanged already", return_line_ids=done)
     channel_id = data.channel_id or order["channel_id"]
-    now = clock.now()
     channel = await sourcing.load_channel(session, channel_id, external_id=None, extra_location_ids=[],
                                           now=now)
     if channel is None or not principal.sees_channel(channel_id):
@@ -76,9 +81,14 @@ async def exchange_return(session: AsyncSession, return_id: int, *, data: Exchan
         delivery = Delivery(method=DeliveryMethod.PICKUP, pickup_location_id=ret["location_id"])
     contact = order["contact"] or {}
     payment = data.payment_status.value if data.payment_status else ("paid" if to_pay == 0 else "pending")
+    external_id = f"exchange:{ret['number']}:{'-'.join(str(i) for i in sorted(wanted))}"
+    earlier = (await session.execute(select(func.count()).select_from(ORDERS).where(
+        ORDERS.c.channel_id == channel_id, or_(ORDERS.c.external_id == external_id,
+                                               ORDERS.c.external_id.like(f"{external_id}:%"))))).scalar_one()
+    if earlier:  # these lines were exchanged before and that replacement was cancelled: this is another one
+        external_id = f"{external_id}:{earlier + 1}"
     placed = await place_order(session, placement=Placement(
-        channel_id=channel_id, delivery=delivery, lines=placement_lines,
-        external_id=f"exchange:{ret['number']}:{'-'.join(str(i) for i in sorted(wanted))}",
+        channel_id=channel_id, delivery=delivery, lines=placement_lines, external_id=external_id,
         customer=CustomerDetails(name=contact.get("name", ""), email=contact.get("email"), phone=contact.get("phone")),
         payment_status=payment, shipping_amount=Decimal(0), origin_location_id=ret["location_id"],
         note=f"exchange for return {ret['number']} of order {order['number']}"), principal=principal, actor=actor)
@@ -96,7 +106,6 @@ async def exchange_return(session: AsyncSession, return_id: int, *, data: Exchan
             raise Conflict("these lines were exchanged meanwhile", return_line_ids=[x.return_line_id])
         taken += min(lines[x.return_line_id].value_minor, credit)
     goods_refunded = RETURNS.c.refunded_minor - RETURNS.c.shipping_refunded_minor
-    timeline = Timeline(actor=actor, at=now)
     kept = (await session.execute(
         update(RETURNS).where(RETURNS.c.id == return_id, RETURNS.c.amount_minor - taken >= goods_refunded)
         .values(amount_minor=RETURNS.c.amount_minor - taken, updated_at=timeline.at).returning(RETURNS.c.id))).first()

@@ -13,6 +13,8 @@ given an exact ``order_number`` (the customer's receipt) also that order's retur
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,11 +35,12 @@ from .returns_schemas import (
     ReturnRead,
     ReturnSummaryRead,
 )
-from .returns_states import allowed_return_moves
+from .returns_states import ReturnState, allowed_return_moves
 
 RETURNS, RLINES, REFUNDS, ORDERS = returns.RETURNS, returns.RLINES, Refund.__table__, service.ORDERS
 SORTS = SortSpec({"id": SalesReturn.id, "created_at": SalesReturn.created_at}, default="-id")
 MAX_FOUND = 20
+FINAL = {s.value for s in ReturnState if not allowed_return_moves(s)}
 
 
 def _m(row):
@@ -83,7 +86,20 @@ async def read_return(session: AsyncSession, return_id: int) -> ReturnRead:
                                    .order_by(RLINES.c.id))).all()
     refunds = (await session.execute(select(REFUNDS).where(REFUNDS.c.return_id == return_id)
                                      .order_by(REFUNDS.c.id))).all()
+    if ret.state not in FINAL:
+        ret, lines = await _without_cancelled_exchanges(session, ret, lines)
     return return_read(ret, order=order, lines=lines, refunds=refunds)
+
+
+async def _without_cancelled_exchanges(session: AsyncSession, ret, lines):
+    """The return as its next move will find it: a replacement cancelled since gives its credit back
+    (``returns.reclaim_cancelled_exchanges``)."""
+    freed = {line_id: credit for line_id, credit, *_ in await returns.cancelled_exchanges(session, ret.id)}
+    if not freed:
+        return ret, lines
+    unlinked = {"exchange_order_id": None, "exchange_order_line_id": None, "exchange_credit_minor": 0}
+    lines = [SimpleNamespace(**{**x._mapping, **(unlinked if x.id in freed else {})}) for x in lines]
+    return {**ret._mapping, "amount_minor": ret.amount_minor + sum(freed.values())}, lines
 
 
 async def get_return(session: AsyncSession, return_id: int, *, principal: Principal) -> ReturnRead:

@@ -89,3 +89,62 @@ async def test_exchange_at_no_charge(client, session):
     assert nothing.status_code == 409 and problem(nothing)["type"].endswith(":nothing-to-refund")
     closed = await act(client, shop.auth, f"/returns/{ret['id']}/close", {"reason": "exchanged"})
     assert closed["state"] == "closed"
+
+
+async def test_a_cancelled_replacement_gives_its_credit_back(client, session):
+    """The customer never paid the difference (or changed their mind): the replacement order is cancelled. The
+    returned goods' value is owed again, the line may be exchanged again, and the return may be cancelled."""
+    shop = await create_shop(session, stock={"store_a": {"0": 3, "1": 3, "2": 3}})
+    sku0, sku1, sku2 = shop.skus  # 100.00, 19.99, 5.00
+    order = await collected_order(client, session, shop, [(0, 1), (2, 1)], shop.store_a, payment_status="paid")
+    ret = await act(client, shop.auth, f"/orders/{order['id']}/returns", {"location_id": shop.store_a,
+                    "authorise": True, "lines": [
+                        {"order_line_id": line_of(order, sku0), "quantity": 1, "reason": "wrong_size"},
+                        {"order_line_id": line_of(order, sku2), "quantity": 1, "reason": "wrong_item"}]},
+                    status=201)
+    big, small = ret["lines"]
+    dearer = await act(client, shop.auth, f"/returns/{ret['id']}/exchange",
+                       {"lines": [{"return_line_id": small["id"], "sku": sku0}]}, status=201)
+    assert (dearer["order"]["total"], dearer["return"]["amount"]) == ("95.00", "100.00")
+    await act(client, shop.auth, f"/orders/{dearer['order']['id']}/cancel", {"reason": "never paid"})
+
+    shown = (await client.get(f"{API}/returns/{ret['id']}", headers=shop.auth)).json()
+    assert shown["amount"] == "105.00" and shown["refundable"] == "105.00"
+    assert (shown["lines"][1]["exchange_order_id"], shown["lines"][1]["exchange_credit"]) == (None, "0.00")
+
+    again = await act(client, shop.auth, f"/returns/{ret['id']}/exchange",
+                      {"lines": [{"return_line_id": small["id"], "sku": sku1}]}, status=201)
+    assert again["order"]["id"] != dearer["order"]["id"] and again["order"]["total"] == "14.99"
+    assert again["order"]["external_id"].endswith(":2")
+    assert again["return"]["amount"] == "100.00" and again["return"]["lines"][1]["exchange_credit"] == "5.00"
+    timeline = (await client.get(f"{API}/orders/{order['id']}", headers=shop.auth)).json()["timeline"]
+    [given_back] = [e for e in timeline if e["kind"] == "return.exchange_cancelled"]
+    assert (given_back["data"]["exchange_order_id"], given_back["data"]["credit"]) == (dearer["order"]["id"], "5.00")
+
+    await act(client, shop.auth, f"/orders/{again['order']['id']}/cancel", {"reason": "changed their mind"})
+    await act(client, shop.auth, f"/returns/{ret['id']}/receive", {})
+    await act(client, shop.auth, f"/returns/{ret['id']}/inspect", {"lines": [
+        {"return_line_id": big["id"], "condition": "new", "disposition": "restock"},
+        {"return_line_id": small["id"], "condition": "new", "disposition": "restock"}]})
+    paid = await act(client, shop.auth, f"/returns/{ret['id']}/refund", {}, status=201)
+    assert (paid["state"], paid["refunded"], paid["amount"]) == ("refunded", "105.00", "105.00")
+    await assert_invariants(session)
+
+
+async def test_a_return_whose_replacement_was_cancelled_may_be_cancelled(client, session):
+    shop = await create_shop(session, stock={"store_a": {"0": 3, "1": 3, "2": 3}})
+    sku0, sku1, _sku2 = shop.skus
+    order = await collected_order(client, session, shop, [(0, 1)], shop.store_a)
+    ret = await act(client, shop.auth, f"/orders/{order['id']}/returns", {"location_id": shop.store_a,
+                    "authorise": True, "lines": [
+                        {"order_line_id": line_of(order, sku0), "quantity": 1, "reason": "wrong_size"}]},
+                    status=201)
+    swap = await act(client, shop.auth, f"/returns/{ret['id']}/exchange",
+                     {"lines": [{"return_line_id": ret["lines"][0]["id"], "sku": sku1}]}, status=201)
+    kept = await client.post(f"{API}/returns/{ret['id']}/cancel", headers=shop.auth, json={"reason": "no"})
+    assert kept.status_code == 409 and problem(kept)["exchange_order_ids"] == [swap["order"]["id"]]
+    await act(client, shop.auth, f"/orders/{swap['order']['id']}/cancel", {"reason": "kept the first pair"})
+    cancelled = await act(client, shop.auth, f"/returns/{ret['id']}/cancel", {"reason": "kept the first pair"})
+    assert (cancelled["state"], cancelled["amount"]) == ("cancelled", "100.00")
+    assert cancelled["lines"][0]["exchange_order_id"] is None
+
