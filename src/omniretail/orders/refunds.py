@@ -5,8 +5,9 @@ what was refunded already (``returns_amounts.plan_refund``). The tax share of th
 timeline's ``refund.created`` entry (``shipping_tax``).
 
 Two refunds of one return at once pay once: the order row is locked first (``SELECT … FOR UPDATE`` on
-PostgreSQL; SQLite has one writer), and the return is updated with ``UPDATE … WHERE state = 'inspected' AND
-refunded_minor = :seen`` — a refund computed from a stale figure changes nothing and is refused. A cancelled
+PostgreSQL; SQLite has one writer; an exchange locks it too), and the return is updated with ``UPDATE … WHERE
+state = 'inspected' AND refunded_minor = :seen AND amount_minor = :seen`` — a refund computed from a stale
+figure (an exchange took part of the value meanwhile) changes nothing and is refused. A cancelled
 replacement's credit is owed again before the refund is planned (``returns.reclaim_cancelled_exchanges``). The
 refund that pays back everything owed moves the return to ``refunded``; the customer is told of every refund (a
 ``refunded`` message intent with the amount and method in ``data`` and ``data.refund``, sent by
@@ -150,7 +151,8 @@ async def refund_return(session: AsyncSession, return_id: int, *, data: RefundCr
     target = R.REFUNDED if plan.settles else R.INSPECTED
     moved = (await session.execute(
         update(RETURNS).where(RETURNS.c.id == return_id, RETURNS.c.state == R.INSPECTED.value,
-                              RETURNS.c.refunded_minor == ret["refunded_minor"])
+                              RETURNS.c.refunded_minor == ret["refunded_minor"],
+                              RETURNS.c.amount_minor == ret["amount_minor"])  # no exchange took it meanwhile
         .values(refunded_minor=RETURNS.c.refunded_minor + plan.amount,
                 shipping_refunded_minor=RETURNS.c.shipping_refunded_minor + plan.shipping,
                 state=target.value, updated_at=timeline.at, **({"closed_at": timeline.at} if plan.settles else {}))

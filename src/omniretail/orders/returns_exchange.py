@@ -9,6 +9,8 @@ exchange_order_id IS NULL``); the credit used comes off what the return may stil
 cancelled before it reached the customer (its order cancelled, or an unpaid one expired) gives the credit back
 and frees the return line (``returns.reclaim_cancelled_exchanges``). The order's external id (``exchange:<return
 number>:<return line ids>``, then ``:2``, ``:3`` … after a cancelled one) makes a repeated request one order.
+The original order is locked first, as a refund does, so a refund and an exchange of one return never both
+spend the same value.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ async def exchange_return(session: AsyncSession, return_id: int, *, data: Exchan
                           actor: str) -> int:
     """Place the replacement order for some lines of a return; returns its id."""
     ret, order = await returns.load_return(session, return_id, principal=principal)
+    order = await service.order_row(session, ret["order_id"], lock=True)  # with its refunds: one at a time
     now = clock.now()
     timeline = Timeline(actor=actor, at=now)
     await returns.reclaim_cancelled_exchanges(session, ret, order, timeline)  # a cancelled replacement: again

@@ -148,3 +148,35 @@ async def test_a_return_whose_replacement_was_cancelled_may_be_cancelled(client,
     assert (cancelled["state"], cancelled["amount"]) == ("cancelled", "100.00")
     assert cancelled["lines"][0]["exchange_order_id"] is None
 
+
+async def test_a_refund_planned_before_an_exchange_took_the_value_pays_nothing(client, session, monkeypatch):
+    """A refund that read what the return is owed before an exchange took part of it as credit (two people at
+    once) is refused: its conditional update also checks the value it planned from."""
+    from sqlalchemy import update
+
+    from omniretail.orders import refunds
+
+    shop = await create_shop(session, stock={"store_a": {"0": 3, "1": 3}})
+    sku0, _sku1, _sku2 = shop.skus
+    order = await collected_order(client, session, shop, [(0, 1)], shop.store_a)
+    ret = await act(client, shop.auth, f"/orders/{order['id']}/returns", {"location_id": shop.store_a,
+                    "authorise": True, "lines": [
+                        {"order_line_id": line_of(order, sku0), "quantity": 1, "reason": "wrong_size"}]},
+                    status=201)
+    await act(client, shop.auth, f"/returns/{ret['id']}/receive", {})
+    await act(client, shop.auth, f"/returns/{ret['id']}/inspect", {"lines": [
+        {"return_line_id": ret["lines"][0]["id"], "condition": "new", "disposition": "restock"}]})
+    read = refunds.payment_so_far
+
+    async def exchanged_meanwhile(s, order_row):
+        so_far = await read(s, order_row)
+        await s.execute(update(refunds.RETURNS).where(refunds.RETURNS.c.id == ret["id"])
+                        .values(amount_minor=refunds.RETURNS.c.amount_minor - 1999))  # a 19.99 credit taken
+        return so_far
+
+    monkeypatch.setattr(refunds, "payment_so_far", exchanged_meanwhile)
+    stale = await client.post(f"{API}/returns/{ret['id']}/refund", headers=shop.auth, json={})
+    monkeypatch.undo()
+    assert stale.status_code == 409 and problem(stale)["return_id"] == ret["id"]
+    after = (await client.get(f"{API}/returns/{ret['id']}", headers=shop.auth)).json()
+    assert (after["refunded"], after["refunds"]) == ("0.00", [])
