@@ -237,6 +237,7 @@ class Refund(_Part):
     amount: Amount
     method: str | None = None
     reason: str | None = None
+    reference: str | None = None  # a voucher's or store credit's code, which the customer needs to use it
 
 
 class ReturnLine(_Part):

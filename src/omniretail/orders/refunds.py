@@ -178,7 +178,8 @@ async def refund_return(session: AsyncSession, return_id: int, *, data: RefundCr
                                                           "refunded": str(money.from_minor(
                                                               ret["refunded_minor"] + plan.amount, currency))})
     timeline.notify(ref, "refunded", data=returns.notify_data(order, ret, **details, refund={
-        "amount": amount, "method": data.method.value, "reason": data.reason or None}))
+        "amount": amount, "method": data.method.value, "reason": data.reason or None,
+        **({"reference": reference} if data.method in CREDIT_METHODS else {})}))  # the voucher's code
     if refunded_order + plan.amount >= paid > 0 and order["payment_status"] != "refunded":
         await session.execute(update(ORDERS).where(ORDERS.c.id == order["id"]).values(payment_status="refunded"))
         timeline.record(ref, "payment", data={"payment_status": "refunded"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.factories import problem
 from tests.integration.inventory.helpers import assert_invariants
-from tests.integration.orders.helpers import API, associate, create_shop, level
+from tests.integration.orders.helpers import API, associate, create_shop, level, outbox
 from tests.integration.orders.returns_helpers import act, collected_order, line_of
 
 
@@ -55,6 +55,8 @@ async def test_exchange_places_the_replacement_order_and_credits_the_returned_va
     paid = await act(client, clerk, f"/returns/{ret['id']}/refund", {"method": "store_credit"}, status=201)
     assert (paid["state"], paid["refunded"]) == ("refunded", "80.01")
     assert paid["refunds"][0]["reference"].startswith("V-")  # the voucher the customer takes home
+    [told] = await outbox(session, "orders.customer_message", template="refunded", order_id=order["id"])
+    assert told["data"]["refund"]["reference"] == paid["refunds"][0]["reference"]  # the message gives the code
     late = await client.post(f"{API}/returns/{ret['id']}/exchange", headers=clerk,
                              json={"lines": [{"return_line_id": big["id"], "sku": sku2}]})
     assert late.status_code == 409 and problem(late)["current_state"] == "refunded"

@@ -66,3 +66,30 @@ def test_a_method_without_a_name_is_left_out_not_shown_raw(locale):
     message = render("refunded", locale, data)
     for part in (message.text, message.html, message.sms):
         assert "bank_transfer" not in part and LABEL[locale] not in part
+
+
+CODE = {"en": "Your code", "pl": "Twój kod", "tr": "Kodunuz", "sq": "Kodi juaj"}
+BANK = {"en": "business days", "pl": "dni roboczych", "tr": "iş günü", "sq": "ditëve pune"}
+CASH = {"en": "in cash", "pl": "gotówką", "tr": "nakit", "sq": "para në dorë"}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("method", ["voucher", "store_credit"])
+def test_a_voucher_or_store_credit_refund_gives_its_code_and_no_bank_sentence(method, locale):
+    data = sample_data("refunded", "PLN").model_copy(deep=True)
+    data.refund.method, data.refund.reference = method, "V-ABCD2345EFGH"
+    message = render("refunded", locale, data)
+    for part in (message.text, message.html, message.sms):
+        assert f"{CODE[locale]}: " in part and "V-ABCD2345EFGH" in part
+        assert BANK[locale] not in part
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_cash_is_paid_out_and_a_card_reaches_the_account(locale):
+    data = sample_data("refunded", "PLN").model_copy(deep=True)
+    data.refund.method = "cash"
+    cash = render("refunded", locale, data)
+    assert CASH[locale] in cash.text and BANK[locale] not in cash.text and CODE[locale] not in cash.text
+    data.refund.method = "card"
+    card = render("refunded", locale, data)
+    assert BANK[locale] in card.text and CASH[locale] not in card.text
