@@ -153,6 +153,8 @@ class Shipment(_Part):
     tracking_number: str = ""
     tracking_url: str | None = None
     estimated_delivery: date | None = None
+    partial: bool = Field(default=False, description="The parcel holds part of the order (its lines are listed)")
+    rest_follows: bool = Field(default=False, description="Units of the order are still to be sent")
 
     @field_validator("tracking_url")
     @classmethod

@@ -18,7 +18,8 @@ Intent → notification template:
   ``collect_by`` when the fulfilment order has no ``ready_at`` any more), the store's name, address, phone, time zone and hours;
   a curbside order's ``method`` is ``curbside`` with ``check_in_url``, the signed link to its "I'm here" page
   (``pickup_codes.check_in_token``, ``web/curbside_pages``)
-* ``order_shipped`` → ``shipped``: carrier, tracking number and link, the lines in that shipment
+* ``order_shipped`` → ``shipped``: carrier, tracking number and link, the lines in that shipment; a parcel
+  with part of the order says so (``shipment.partial``) and whether more follows (``rest_follows``)
 * ``order_cancelled`` → ``cancelled``: the reason (the intent's, else the order's, else a default); one the hub
   gave itself (``CANCEL_CODES``: the buyer cancelled on the channel, declined a change, …) also as a ``code`` the
   template words in the message's language — the hub's reasons are English, for staff
@@ -211,8 +212,10 @@ class _Composer:
             data["lines"], data["totals"] = self._part(lines, fo["lines"])
         elif intent == "order_shipped":
             shipment = await self._shipment()
-            data["shipment"] = shipment["shipment"]
             data["lines"], data["totals"] = self._part(lines, shipment["lines"])
+            partial = data["totals"] is None  # the parcel does not hold every unit charged
+            data["shipment"] = {**shipment["shipment"], "partial": partial,
+                                "rest_follows": partial and await self._more_to_send(lines)}
         elif intent == "order_cancelled":
             reason = self.intent_data.get("reason") or self.order["cancel_reason"] or DEFAULT_CANCEL_REASON
             reason = str(reason).strip() or DEFAULT_CANCEL_REASON
@@ -410,6 +413,18 @@ class _Composer:
         return {"shipment": {"carrier": source["carrier"], "tracking_number": source.get("tracking_number") or "",
                              "tracking_url": url},
                 "lines": source.get("lines") or []}
+
+    async def _more_to_send(self, lines: list[_Line]) -> bool:
+        """Units of the order not sent or handed over yet: on no fulfilment order (waiting for stock), or on
+        one whose lines have not gone (a later parcel)."""
+        gone: dict[int, int] = {}
+        for state, fo_lines in (await self.session.execute(select(FULFILMENT.c.state, FULFILMENT.c.lines).where(
+                FULFILMENT.c.order_id == self.order["id"], FULFILMENT.c.state != "cancelled"))).all():
+            done = state in ("shipped", "handed_over", "delivered")
+            for ln in fo_lines or []:
+                if done or ln.get("shipped"):
+                    gone[ln["order_line_id"]] = gone.get(ln["order_line_id"], 0) + int(ln["quantity"])
+        return any(gone.get(x.id, 0) < x.charged for x in lines if x.state != "cancelled")
 
     def _affected(self, lines: list[_Line]) -> _Line | None:
         """The order line an intent is about: by its id, else by SKU."""

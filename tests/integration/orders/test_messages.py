@@ -182,7 +182,31 @@ async def test_a_shipment_sends_the_tracking_number(client, session, db, mail_se
     shipped = (await _notified(session, order["id"]))[-1]
     assert shipped["template"] == "shipped" and shipped["data"]["shipment"] == {
         "carrier": "InPost", "tracking_number": "680012345678",
-        "tracking_url": "https://track.example.com/680012345678"}
+        "tracking_url": "https://track.example.com/680012345678", "partial": False, "rest_follows": False}
+
+
+async def test_a_parcel_with_part_of_the_order_says_so_and_that_the_rest_follows(client, session, db,
+                                                                                 mail_settings, mailbox):
+    shop = await create_shop(session, stock={"warehouse": {"0": 5, "1": 5}})
+    worker = message_worker(db, mail_settings)
+    order = await _place(client, shop, [(0, 1), (1, 2)], delivery=ship_to(52.40, 16.92),
+                         customer={**POLISH_ANNA, "locale": "pl"})
+    [fo] = order["fulfilment_orders"]
+    first, second = (x["id"] for x in order["lines"])
+    for move in ("pick", "picked"):
+        await _act(client, shop.auth, fo["id"], move)
+    await _act(client, shop.auth, fo["id"], "ship", {"carrier": "InPost", "tracking_number": "6800001", "order_line_ids": [first]})
+    await drain(worker)
+    await _act(client, shop.auth, fo["id"], "ship", {"carrier": "DPD", "tracking_number": "DPD002", "order_line_ids": [second]})
+    await drain(worker)
+    subjects = [m["Subject"] for m in mailbox.to(ANNA)]
+    assert subjects[1:] == [f"Część zamówienia {order['number']} została wysłana"] * 2
+    part, last = _text(mailbox.to(ANNA)[1]), _text(mailbox.to(ANNA)[2])
+    assert "Część Twojego zamówienia" in part and "Damy Ci znać, gdy wyślemy resztę." in part
+    assert "Część Twojego zamówienia" in last and "resztę" not in last  # nothing more to come
+    sent = [n["data"]["shipment"] for n in await _notified(session, order["id"]) if n["template"] == "shipped"]
+    assert [(x["carrier"], x["partial"], x["rest_follows"]) for x in sent] == [("InPost", True, True),
+                                                                                ("DPD", True, False)]
 
 
 async def test_a_redelivered_intent_sends_once(client, session, db, mail_settings, mailbox):
