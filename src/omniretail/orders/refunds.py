@@ -26,7 +26,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.auth.schemas import Principal
-from omniretail.platform import money
+from omniretail.platform import money, outbox
 from omniretail.platform.errors import Conflict, InvalidInput
 
 from . import returns, service, totals
@@ -43,11 +43,24 @@ async def insert_refund(session: AsyncSession, *, order, amount: int, currency: 
                         at, shipping: int = 0, return_id: int | None = None, location_id: int | None = None,
                         reference: str | None = None, reason: str = "") -> int:
     """The one place a refund row is written (a return's, a declined or dropped line's, cash at a till): what is
-    left to refund of an order is its payment less these rows. Returns the row's id."""
-    return (await session.execute(insert(REFUNDS).values(
+    left to refund of an order is its payment less these rows. Returns the row's id.
+
+    Each is announced on the outbox as ``orders.refunded`` (:data:`REFUNDED`), in the same transaction: what an
+    ERP books as a credit note, or a payment integration pays back to the card; webhook channels subscribed to
+    the topic get it (``channels.sync.tasks``)."""
+    refund_id = (await session.execute(insert(REFUNDS).values(
         return_id=return_id, order_id=order["id"], amount_minor=amount, shipping_minor=shipping, currency=currency,
         method=method, location_id=location_id, reference=reference, reason=reason[:500], actor=actor[:300],
         created_at=at).returning(REFUNDS.c.id))).scalar_one()
+    await outbox.append_event(session, REFUNDED, {
+        "refund_id": refund_id, "order_id": order["id"], "number": order["number"], "channel_id": order["channel_id"],
+        "external_id": order["external_id"], "return_id": return_id, "amount": str(money.from_minor(amount, currency)),
+        "shipping": str(money.from_minor(shipping, currency)), "currency": currency, "method": method,
+        "reference": reference, "location_id": location_id, "reason": reason[:500], "at": at.isoformat()})
+    return refund_id
+
+
+REFUNDED = "orders.refunded"
 
 
 R = ReturnState

@@ -106,6 +106,12 @@ async def test_online_order_returned_in_store_b_restocks_b_and_refunds_in_two_pa
     refunded = await outbox(session, INTENT, template="refunded", order_id=order["id"])
     assert [(e["data"]["amount"], e["data"]["method"]) for e in refunded] == [("50.00", "card"),
                                                                              ("179.98", "original_payment")]
+    # each refund announced to integrations (an ERP's credit note, a payment provider's payout)
+    announced = await outbox(session, "orders.refunded", order_id=order["id"])
+    assert [(e["refund_id"], e["return_id"], e["amount"], e["shipping"], e["currency"], e["method"],
+             e["location_id"], e["number"]) for e in announced] == [
+        (f["id"], rid, f["amount"], f["shipping"], "PLN", f["method"], shop.store_b, order["number"])
+        for f in rest["refunds"]]
     assert refunded[-1]["data"]["refund"] == {"amount": "179.98", "method": "original_payment", "reason": None}
     # the customer-message consumer turns the intent into the notification the notifications package sends
     await messages.compose_customer_message(session, await _intent_event(session, "refunded", order["id"]))

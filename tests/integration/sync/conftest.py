@@ -50,6 +50,7 @@ def sync_registry() -> Registry:
     registry.handles("channels.channel.changed", coalesce=True)(tasks.channel_changed)
     registry.handles("orders.status_changed")(tasks._queue_order_messages)
     registry.handles("orders.tracking")(tasks._queue_order_messages)
+    registry.handles("orders.refunded")(tasks._queue_order_messages)
     return registry
 
 

@@ -97,3 +97,27 @@ async def test_a_catalogue_change_reaches_the_listing_content(webhook_world, rec
     assert receiver.state[world.skus[1]]["published"] is True
     listing = await world.listing(world.skus[0])
     assert listing.acked_published is False and listing.acked_version == listing.desired_version
+
+
+async def test_a_refund_is_relayed_to_a_subscriber_of_orders_refunded(webhook_world, receiver):
+    """An ERP subscribed to ``orders.refunded`` gets each refund the hub records (``orders.refunds``)."""
+    from omniretail.channels.models import Channel
+
+    world = webhook_world
+    async with unit_of_work(world.db) as session:
+        channel = await session.get(Channel, world.channel_id)
+        channel.settings = {**channel.settings, "topics": [*channel.settings["topics"], "orders.refunded"]}
+    payload = {"refund_id": 7, "order_id": 1, "number": "N1", "channel_id": 99, "external_id": None,
+               "return_id": 3, "amount": "19.99", "shipping": "0.00", "currency": "PLN", "method": "card",
+               "reference": None, "location_id": None, "reason": "", "at": "2026-12-06T10:00:00+00:00"}
+    async with unit_of_work(world.db) as session:
+        await append_event(session, "orders.refunded", payload)
+    await world.dispatch()
+    [delivery] = [d for d in receiver.deliveries if d["topic"] == "orders.refunded"]
+    assert delivery["data"] == payload
+
+
+def test_the_worker_relays_refunds():
+    from omniretail.handlers import load
+
+    assert any(c.prefix == "orders.refunded" for c in load().consumers)

@@ -7,7 +7,8 @@ Consumers (``@handles``, each in the event's transaction, idempotent):
   every affected variant in one statement), ``catalog.*``, ``channels.channel.changed`` — mark the
   affected variants in ``channel_sync_pending`` (``desired.py``) and wake the engine after commit;
 * ``orders.status_changed``, ``orders.tracking`` — owe the order's own channel its fulfilment status / tracking
-  number, and every webhook channel subscribed to the topic a signed copy (``deliveries.py``).
+  number, and every webhook channel subscribed to the topic a signed copy (``deliveries.py``); ``orders.refunded``
+  (a refund recorded: ``orders.refunds.insert_refund``) — the subscribed webhook channels' copy only.
 
 The engine runs as a loop in every worker process that handles these events or leads the periodic jobs
 (``channels.sync`` makes sure of it every second on the leader; in the embedded SQLite mode that is the one
@@ -187,6 +188,7 @@ async def _deliver_now(context: WorkerContext, ids: list[int]) -> None:
 
 handles("orders.status_changed")(_queue_order_messages)
 handles("orders.tracking")(_queue_order_messages)
+handles("orders.refunded")(_queue_order_messages)  # webhook subscribers only: an ERP's credit note, a PSP's payout
 
 
 # --- periodic jobs ----------------------------------------------------------------------------------------------
