@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -32,7 +32,8 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         default=f"sqlite+aiosqlite:///./{DEFAULT_VAR_DIR}/omniretail.db",
-        description="SQLAlchemy URL. postgresql://… uses asyncpg; postgresql+psycopg://… uses psycopg 3.",
+        description="SQLAlchemy URL. postgresql://… uses asyncpg; postgresql+psycopg://… uses psycopg 3. Unset: "
+        "omniretail.db in var_dir.",
     )
     secret_key: str | None = Field(
         default=None,
@@ -102,6 +103,17 @@ class Settings(BaseSettings):
     backoffice_url: str = Field(
         default="", description="The back office's address (https://hub.example.com) for links in staff "
         "messages; links are relative while unset")
+
+    @model_validator(mode="after")
+    def _database_in_var_dir(self) -> Settings:
+        """The embedded database lives in ``var_dir`` unless a URL is given: another ``OMNIRETAIL_VAR_DIR`` is
+        another instance (its own data, not ./var's)."""
+        if "database_url" not in self.model_fields_set:
+            path = self.var_dir.as_posix()
+            if not self.var_dir.is_absolute() and not path.startswith("."):
+                path = f"./{path}"
+            self.database_url = f"sqlite+aiosqlite:///{path}/omniretail.db"
+        return self
 
     @field_validator("public_url")
     @classmethod
