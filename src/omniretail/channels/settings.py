@@ -37,6 +37,7 @@ from omniretail.channels.feeds import spec as feed_spec
 from omniretail.channels.feeds.google_local import pickup_sla_text
 from omniretail.channels.feeds.values import check_url_template
 from omniretail.inventory.availability import InvalidPolicy, StockPolicy
+from omniretail.notifications.schemas import TEMPLATES as NOTIFY_TEMPLATES
 from omniretail.platform import money
 from omniretail.platform.errors import InvalidInput
 from omniretail.routing.solver import STRATEGIES
@@ -124,6 +125,22 @@ def _vat_rate(value: Any) -> Any:
         raise ValueError(f"must be a fraction from 0 to below 1 with at most 4 decimal places, not {value!r}")
     return value
 
+
+def _customer_messages(value: Any) -> Any:
+    """true, false, or a list of the message kinds (``notifications.schemas.TEMPLATES``) the hub sends."""
+    if isinstance(value, bool):
+        return value
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise ValueError(f'must be true, false or a list of message kinds such as ["ready_for_pickup"], not '
+                         f'{value!r}')
+    unknown = [x for x in value if x not in NOTIFY_TEMPLATES]
+    if unknown:
+        raise ValueError(f"unknown message kind(s) {', '.join(unknown)}; known: {', '.join(NOTIFY_TEMPLATES)}")
+    return value
+
+
+CustomerMessages = Annotated[Any, AfterValidator(_customer_messages), WithJsonSchema(
+    {"anyOf": [{"type": "boolean"}, {"type": "array", "items": {"enum": list(NOTIFY_TEMPLATES)}}]})]
 
 VatRate = Annotated[str, AfterValidator(_vat_rate), WithJsonSchema(
     {"type": "string", "pattern": r"^0(\.\d{1,4})?$", "examples": ["0.19"]})]
@@ -224,6 +241,10 @@ class ChannelSettings(BaseModel):
     hold_unpaid: Flag = Field(default=True, description="Stock policy: unpaid orders hold stock")
     unpaid_hold_minutes: Whole | None = Field(default=None, description="Stock policy: how long they hold it")
     # customer messages (orders.messages, orders.decline_offer)
+    customer_messages: CustomerMessages | None = Field(
+        default=None, description="The customer messages the hub sends for this channel's orders: true (all, the "
+        "default), false (none: a marketplace that tells its buyers itself, or forbids writing to them), or a "
+        'list of message kinds, e.g. ["ready_for_pickup"]')
     shop_name: Text | None = Field(default=None, description="Signature of customer messages")
     public_url: HttpUrl | None = Field(default=None, description="The shop's address, for links in messages")
     # point of sale (pos.sales)

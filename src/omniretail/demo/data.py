@@ -63,6 +63,9 @@ CHANNELS = [
 VAT_ABROAD = {"amazon-de": {"DE": {"0.23": "0.19", "0.08": "0.07", "0.05": "0.07"},
                             "AT": {"0.23": "0.20", "0.08": "0.10", "0.05": "0.10"}}}
 
+# marketplaces that send their buyers the order and shipping messages themselves (and do not want sellers to)
+MARKETPLACE_TELLS_BUYERS = ("amazon-de",)
+
 PRICE_LISTS = [
     # code, name, currency, markup over the base PLN price, rate (PLN -> currency), channel (None = shared:
     # every channel in that currency without a list of its own — one price in store, webshop and app)

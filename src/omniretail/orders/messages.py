@@ -51,7 +51,9 @@ A customer is told once that an order is cancelled: an expired pickup emits ``pi
 ``order_cancelled`` in one transaction, and only the first becomes a message. A ``delayed`` or
 ``items_removed`` message for an order that is cancelled by the time the intent is handled is dropped (its
 cancellation message says it all).
-The signature is the channel's ``settings.shop_name`` when it has one.
+The signature is the channel's ``settings.shop_name`` when it has one. A channel whose ``settings.customer_messages`` leaves a message out
+(``false``, or a list without it: a marketplace that tells its buyers itself) gets none: the intent is recorded on
+the timeline as ``customer_message.not_sent`` instead.
 
 Idempotency (the outbox is at-least-once): every message written leaves an entry on the order's timeline, kind
 ``customer_message`` with ``{"intent_event_id", "intent", "template"}``, in the same transaction as the
@@ -77,6 +79,7 @@ from sqlalchemy import BigInteger, String, and_, column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.auth.schemas import Principal
+from omniretail.channels import settings as channel_settings
 from omniretail.customers import service as customers_service
 from omniretail.locations import service as locations_service
 from omniretail.notifications.schemas import NotifyPayload, notify_event
@@ -147,6 +150,13 @@ async def compose_customer_message(session: AsyncSession, event: Event) -> None:
     order = await service.order_row(session, order_id, lock=True)  # one message writer per order at a time
     if order is None:
         raise Undeliverable(f"{NOTIFY}: order {order_id} not found")
+    if not await channel_sends(session, order, template):  # the marketplace tells its buyer itself
+        timeline = Timeline(actor=ACTOR)
+        timeline.record(OrderRef.of(order), "customer_message.not_sent", data={
+            "intent_event_id": event.id, "intent": intent, "template": template,
+            "reason": "the channel's settings.customer_messages leave it out"})
+        await timeline.write(session)
+        return
     written = await messages_written(session, order_id)
     if any(m.get("intent_event_id") == event.id for m in written):
         return  # a redelivery: this intent's message was written by an earlier delivery
@@ -166,6 +176,19 @@ async def compose_customer_message(session: AsyncSession, event: Event) -> None:
     message = notify_event(payload)
     timeline.event(message["topic"], message["payload"])
     await timeline.write(session)
+
+
+async def channel_sends(session: AsyncSession, order, template: str) -> bool:
+    """Whether the hub writes this message for the order's channel (``settings.customer_messages``: true or
+    absent, all; false, none; or a list of templates). A stored value the settings check refuses stops the
+    message with a 422-like error naming it, which parks it where operators see it."""
+    settings = (await session.execute(select(channel_t.c.settings, channel_t.c.code).where(
+        channel_t.c.id == order["channel_id"]))).first()
+    if settings is None or "customer_messages" not in (settings.settings or {}):
+        return True
+    value = channel_settings.check_stored("customer_messages", settings.settings["customer_messages"],
+                                          channel_id=order["channel_id"], channel_code=settings.code)
+    return value is None or value is True or (isinstance(value, list) and template in value)
 
 
 async def messages_written(session: AsyncSession, order_id: int) -> list[dict[str, Any]]:

@@ -59,6 +59,8 @@ BAD = [
     ({"rate_limits": {"requests": {"rate": 0}}}, ["rate_limits", "requests", "rate"], ["0"]),
     ({"drift_policy": "ignore"}, ["drift_policy"], ["correct", "report"]),
     ({"commands_in_flight": 0}, ["commands_in_flight"], ["1"]),
+    ({"customer_messages": "no"}, ["customer_messages"], ["true, false or a list"]),
+    ({"customer_messages": ["sms"]}, ["customer_messages"], ["unknown message kind(s) sms", "ready_for_pickup"]),
     ({"vat_by_country": {"de": {"0.23": "0.19"}}}, ["vat_by_country", "de", "[key]"], ["A-Z"]),
     ({"vat_by_country": {"DE": {"0.23": "19"}}}, ["vat_by_country", "DE", "0.23"], ["fraction"]),
     ({"vat_by_country": {"DE": {"23%": "0.19"}}}, ["vat_by_country", "DE", "23%", "[key]"], ["0.19"]),

@@ -342,3 +342,25 @@ def test_the_worker_runs_the_consumer():
     from omniretail import handlers
 
     assert messages.compose_customer_message in [c.fn for c in handlers.load().consumers_for(INTENT_TOPIC)]
+
+
+async def test_a_channel_that_tells_its_buyers_itself_gets_only_the_messages_it_lists(client, session, db,
+                                                                                       mail_settings, mailbox):
+    worker = message_worker(db, mail_settings)
+    silent = await create_shop(session, settings={"customer_messages": False})
+    order = await _place(client, silent, [(1, 1)], delivery=ship_to(52.40, 16.92), customer=ENGLISH_JOHN)
+    await drain(worker)
+    assert mailbox.to(JOHN) == [] and await _notified(session, order["id"]) == []
+    timeline = (await client.get(f"{API}/orders/{order['id']}", headers=silent.auth)).json()["timeline"]
+    [skipped] = [e for e in timeline if e["kind"] == "customer_message.not_sent"]
+    assert skipped["data"]["template"] == "order_confirmed"
+
+    only_pickup = await create_shop(session, settings={"customer_messages": ["ready_for_pickup"]})
+    pickup = {"method": "pickup", "pickup_location_id": only_pickup.store_a}
+    order = await _place(client, only_pickup, [(0, 1)], delivery=pickup, customer=ENGLISH_JOHN)
+    fo_id = order["fulfilment_orders"][0]["id"]
+    for move in ("pick", "picked", "ready"):
+        await _act(client, only_pickup.auth, fo_id, move)
+    await drain(worker)
+    assert [n["template"] for n in await _notified(session, order["id"])] == ["ready_for_pickup"]
+    assert [m["Subject"] for m in mailbox.to(JOHN)] == [f"Order {order['number']} is ready for pickup"]
