@@ -315,7 +315,13 @@ def routing_request(channel: ChannelContext, *, lines: list[OrderLine], candidat
                     stock: dict[int, dict[int, int]], dest: tuple[float, float], collected: bool,
                     counter: bool = False) -> RoutingRequest:
     """``collected``: the customer fetches the order at the (single) candidate, which need not ship;
-    ``counter``: a sale at the till, which takes no fulfilment capacity."""
+    ``counter``: a sale at the till, which takes no fulfilment capacity.
+
+    A candidate without coordinates cannot be priced by distance: routing leaves it out ("no coordinates"),
+    rather than measuring it as if it stood at the customer's door (it would win every order). Only where
+    distance cannot decide anyway, a collected order or no candidate placed at all, does it stand at the
+    destination, so that stock and parcels decide."""
+    at_destination = collected or not any(c.latitude is not None and c.longitude is not None for c in candidates)
     protection = 0 if collected else int(channel.setting("store_protection", 0) or 0)
     fee = channel.setting("shipping_cost_model") or {}
     costs = ShippingCostModel(**{k: float(v) for k, v in fee.items()
@@ -325,8 +331,17 @@ def routing_request(channel: ChannelContext, *, lines: list[OrderLine], candidat
     return RoutingRequest(
         lines=tuple(lines), destination_latitude=dest[0], destination_longitude=dest[1], costs=costs,
         policy=policy, candidates=tuple(Candidate(
-            location_id=c.id, latitude=c.latitude or dest[0], longitude=c.longitude or dest[1], kind=c.kind,
+            location_id=c.id, **_coordinates(c, dest, at_destination=at_destination), kind=c.kind,
             can_ship=True if collected else c.ships_orders,
             capacity_left=None if counter else c.capacity_left,
             stock=stock.get(c.id, {}), store_protection=protection if c.kind == "store" else 0, code=c.code,
         ) for c in candidates))
+
+
+def _coordinates(location: PlaceLocation, dest: tuple[float, float], *, at_destination: bool
+                 ) -> dict[str, float | None]:
+    if location.latitude is not None and location.longitude is not None:
+        return {"latitude": location.latitude, "longitude": location.longitude}
+    if at_destination:
+        return {"latitude": dest[0], "longitude": dest[1]}
+    return {"latitude": None, "longitude": None}
