@@ -31,6 +31,7 @@ FULFILMENT_ACTIONS = {
 }
 # timeline entries that are not state changes (others show their kind as recorded)
 EVENT_KINDS = {"payment": N_("Payment recorded"), "customer_message": N_("Message to the customer"),
+               "customer_message.not_sent": N_("Message not sent: the channel tells its buyers itself"),
                "note": N_("Note")}
 RETURN_STATES = {
     "requested": N_("Requested"), "authorised": N_("Authorised"), "received": N_("Received"),
