@@ -59,11 +59,7 @@ def placed(order: dict, *, line_rows: list[dict], fulfilment: list[dict], timeli
 
 
 def routing_summary(explanation) -> dict:
-    plan = explanation.plan
-    return {"strategy": explanation.strategy, "cost": round(plan.cost.total, 2),
-            "locations": list(plan.locations),
-            "runner_up_cost": None if explanation.runner_up_cost is None else round(explanation.runner_up_cost, 2),
-            "excluded": [{"location_id": e.location_id, "reason": e.reason.value} for e in explanation.excluded]}
+    return explanation.summary()
 
 
 def fulfilment_rows(order: dict, *, lines: list, line_ids: list[int], plan, reservation_of: dict[int, int],

@@ -49,8 +49,7 @@ async def after_lost_race(
     new_plan = explanation.plan
     if new_plan.unfilled_units or unpaid:
         new_plan = await holds.adjust_plan(session, channel=channel, lines=lines, plan=new_plan, unpaid=unpaid)
-    order["routing"] = {**order["routing"], "cost": round(explanation.plan.cost.total, 2),
-                        "locations": list(explanation.plan.locations),
+    order["routing"] = {**order["routing"], **explanation.summary(),  # the plan applied, no stale runner-up
                         "rerouted": [x.as_dict() for x in lost.shortfalls]}
     await _reallocate(session, new_plan, lines=lines, line_rows=line_rows, order=order, policy=policy,
                       allocate=allocate)

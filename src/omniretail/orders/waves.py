@@ -65,9 +65,11 @@ class WaveReport:
     orders: list[dict[str, Any]] = field(default_factory=list)
     units_routed: int = 0
     units_waiting: int = 0
+    # what the parcels cost (parcel, distance, split penalty), as an order's routing reads; units left waiting
+    # are counted in ``units_waiting``, not priced at the solver's penalty for an unshipped unit
     total_cost: float = 0.0
     runner_up_cost: float | None = None  # the first-come, first-served (greedy) wave on the same stock
-    lower_bound: float | None = None
+    lower_bound: float | None = None  # no plan leaving as many units waiting ships for less
     solve_ms: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -126,9 +128,10 @@ async def route_orders(session: AsyncSession, *, order_ids: list[int] | None = N
     now = clock.now()
     wave = solve_wave(requests, strategy)
     first_come = wave if strategy == "greedy" else solve_wave(requests, "greedy")
-    report.total_cost, report.solve_ms, report.lower_bound = sum(p.cost.total for p in wave.plans), \
-        wave.solve_ms, wave.lower_bound
-    report.runner_up_cost = sum(p.cost.total for p in first_come.plans)
+    report.total_cost, report.solve_ms = wave.shipping_cost, wave.solve_ms
+    if wave.lower_bound is not None:  # a bound on shipping + unshipped penalty: take this wave's penalty off
+        report.lower_bound = max(0.0, wave.lower_bound - (wave.total_cost - wave.shipping_cost))
+    report.runner_up_cost = first_come.shipping_cost
     own = timeline is None
     timeline = timeline or Timeline(actor=actor, at=now)
     for (order_id, wave_lines, line_ids_of, channel), plan in zip(contexts, wave.plans, strict=True):
@@ -218,7 +221,7 @@ async def _apply(session: AsyncSession, entry: dict[str, Any], wave_lines: list[
         routed.append({"order_line_id": ln.id, "sku": ln.sku, "units": units, "still_waiting": waiting})
     assignments = [{"order_line_id": line_ids[a.line_id - 1], "sku": wave_lines[a.line_id - 1].sku,
                     "location_id": a.location_id, "quantity": a.quantity} for a in plan.assignments]
-    explanation = {"cost": round(plan.cost.total, 2), "locations": list(plan.locations),
+    explanation = {"cost": round(plan.cost.shipping, 2), "locations": list(plan.locations),
                    "assignments": assignments, "lines": routed, "fulfilment_order_ids": [f["id"] for f in fos]}
     if routed:
         timeline.record(ref, "wave.routed", data={"strategy": report.strategy, **explanation})

@@ -228,6 +228,18 @@ class Explanation:
     def runner_up_cost(self) -> float | None:
         return None if self.runner_up is None else self.runner_up.cost.total
 
+    def summary(self) -> dict[str, Any]:
+        """What an order's routing reads: the plan's and the runner-up's shipping cost (parcels, distance,
+        split penalty) and units each leaves unshipped, never the solver's penalty for an unshipped unit (an
+        order backordered in full would read 1000 per unit), and why locations were left out."""
+        second = self.runner_up
+        return {"strategy": self.strategy, "cost": round(self.plan.cost.shipping, 2),
+                "locations": list(self.plan.locations), "unfilled_units": self.plan.unfilled_units,
+                "runner_up_cost": None if second is None else round(second.cost.shipping, 2),
+                "runner_up_locations": None if second is None else list(second.locations),
+                "runner_up_unfilled_units": None if second is None else second.unfilled_units,
+                "excluded": [{"location_id": e.location_id, "reason": e.reason.value} for e in self.excluded]}
+
     def reason_for(self, location_id: int) -> ExclusionReason | None:
         return next((e.reason for e in self.excluded if e.location_id == location_id), None)
 

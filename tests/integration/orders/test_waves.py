@@ -93,3 +93,19 @@ def test_the_worker_runs_the_wave_job():
     from omniretail import handlers
 
     assert "orders.route_backorders" in handlers.load().jobs
+
+
+async def test_an_orders_routing_and_a_wave_read_what_the_parcels_cost_not_the_units_left_waiting(client, session):
+    # the solver prices a unit it cannot ship at 1000 to rank plans; a user reading the order or the wave
+    # saw that as the cost: 3000.00 for an order backordered in full, 2012.02 for a parcel with 2 still to come
+    shop = await create_shop(session, settings={"unfillable": "backorder"}, stock={})
+    waiting = await _backordered(client, shop, [(0, 3)])
+    assert waiting["routing"]["cost"] == 0 and waiting["routing"]["unfilled_units"] == 3
+    await _receive(session, shop.warehouse, shop.skus[0], 1)
+    wave = (await client.post(WAVE, headers=shop.auth, json={})).json()
+    assert wave["units_routed"] == 1 and wave["units_waiting"] == 2
+    [planned] = wave["orders"]
+    assert 0 < planned["cost"] < 100 and wave["total_cost"] == planned["cost"]
+    assert 0 <= wave["lower_bound"] <= wave["total_cost"] and wave["runner_up_cost"] < 100
+    routed = next(e for e in (await _get(client, shop, waiting["id"]))["timeline"] if e["kind"] == "wave.routed")
+    assert routed["data"]["cost"] == planned["cost"]

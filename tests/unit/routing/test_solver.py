@@ -228,3 +228,20 @@ def test_an_empty_order_and_an_unknown_strategy():
     assert solve(order([], [place(1, 1, {1: 1})]), "optimal").plan.assignments == ()
     with pytest.raises(UnknownStrategy):
         solve(order([(1, 1)], []), "cheapest")
+
+
+@BOTH
+def test_the_summary_an_order_reads_prices_the_parcels_not_the_units_left_unshipped(strategy):
+    # 2 of 5 units in stock nearby, 1 a long way off: the plan ships 2 and leaves 3 waiting; what a user reads
+    # is what the parcel costs (10 + 0.1 × 10 km), never 1000 a unit for the three still waiting
+    explanation = solve(order([(1, 5)], [place(1, 10, {1: 2}), place(2, 200, {1: 1})], allow_split=True,
+                             max_parcels=1), strategy)
+    summary = explanation.summary()
+    assert summary["cost"] == pytest.approx(11.0, abs=0.01) and summary["unfilled_units"] == 3
+    assert summary["locations"] == [1]
+    if strategy == "greedy":  # the runner-up: the far location's one unit, four waiting
+        assert summary["runner_up_locations"] == [2] and summary["runner_up_unfilled_units"] == 4
+        assert summary["runner_up_cost"] == pytest.approx(30.0, abs=0.05)
+    nothing = solve(order([(1, 5)], [place(1, 10, {})]), strategy).summary()
+    assert nothing["cost"] == 0 and nothing["unfilled_units"] == 5 and nothing["runner_up_cost"] is None
+    assert nothing["excluded"] == [{"location_id": 1, "reason": "no_stock"}]
