@@ -43,3 +43,11 @@ REFUND_METHODS = {
     "original_payment": N_("Original payment"), "cash": N_("Cash"), "card": N_("Card"),
     "store_credit": N_("Store credit"), "voucher": N_("Voucher"),
 }
+# an order's routing (routing.model.Explanation.summary): the strategy and why a location was left out
+ROUTING_STRATEGIES = {"greedy": N_("Greedy: the location that ships the most first"),
+                      "optimal": N_("Optimal: the cheapest plan the solver finds")}
+EXCLUSION_REASONS = {
+    "channel_not_allowed": N_("This channel may not source from it"), "cannot_ship": N_("Cannot ship this order"),
+    "capacity_full": N_("No fulfilment capacity left today"), "no_stock": N_("Not enough stock"),
+    "protected_shelf_stock": N_("Only the shelf stock the store keeps for walk-in customers"),
+}

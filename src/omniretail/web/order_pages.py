@@ -31,12 +31,14 @@ from .i18n import N_, location_zones
 from .order_labels import (
     DELIVERY_METHODS,
     EVENT_KINDS,
+    EXCLUSION_REASONS,
     FULFILMENT_ACTIONS,
     FULFILMENT_STATES,
     ORDER_STATES,
     PAYMENT_STATUSES,
     REFUND_METHODS,
     RETURN_STATES,
+    ROUTING_STRATEGIES,
 )
 from .paging import next_page_url
 from .stock_forms import location_choices, t
@@ -156,6 +158,7 @@ async def _detail(request: Request, session, principal: Principal, order_id: int
         "fo_zones": await location_zones(session, (fo.location_id for fo in order.fulfilment_orders)),
         "fo_states": FULFILMENT_STATES, "payment_statuses": PAYMENT_STATUSES, "methods": DELIVERY_METHODS,
         "fo_actions": FULFILMENT_ACTIONS, "event_kinds": EVENT_KINDS,
+        "routing_strategies": ROUTING_STRATEGIES, "exclusion_reasons": EXCLUSION_REASONS,
         "return_states": RETURN_STATES, "refund_methods": REFUND_METHODS,
         # a partly shipped order: its rest (orders/remainder.py)
         "can_cancel": writer and (OrderState.CANCELLED.value in order.allowed_moves

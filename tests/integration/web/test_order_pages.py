@@ -148,3 +148,24 @@ async def test_readers_may_not_act_and_stores_see_only_their_orders(client, sess
     elsewhere = await create_location(session)
     await sign_in(client, session, role="associate", location_ids=[elsewhere])
     assert (await client.get(f"/backoffice/orders/{order['id']}", headers=HTML)).status_code == 404
+
+
+async def test_the_order_page_explains_its_routing_in_the_readers_language(client, session):
+    from omniretail.routing.model import ExclusionReason
+    from omniretail.web.order_labels import EXCLUSION_REASONS, ROUTING_STRATEGIES
+
+    assert set(EXCLUSION_REASONS) == {r.value for r in ExclusionReason}
+    assert set(ROUTING_STRATEGIES) == {"greedy", "optimal"}
+    shop = await create_shop(session, stock={"warehouse": {"0": 5}, "store_a": {"0": 5}},
+                             settings={"unfillable": "backorder"})
+    order = await _place(client, shop, [(0, 1), (1, 50)], payment_status="paid")  # 50 of SKU1: more than there is
+    routing = (await _order(client, shop, order["id"]))["routing"]
+    await sign_in(client, session, role="analyst", locale="pl")
+    text = (await client.get(f"/backoffice/orders/{order['id']}", headers=HTML)).text
+    section = text[text.index('aria-labelledby="routing-heading"'):]
+    section = section[:section.index("</section>")]
+    assert "Jak wyznaczono realizację zamówienia" in section
+    assert "Zachłanna: najpierw lokalizacja, która wyśle najwięcej" in section
+    assert "koszt wysyłki" in section and "Sztuki czekające na towar:" in section
+    assert "Pominięte lokalizacje" in section and "Za mało towaru" in section
+    assert routing["excluded"] and all(e["reason"] not in section for e in routing["excluded"])  # no raw codes
