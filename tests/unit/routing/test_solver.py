@@ -18,7 +18,14 @@ from omniretail.routing.model import (
     distance_km,
     price_plan,
 )
-from omniretail.routing.solver import GREEDY_RUNNER_UP, OPTIMAL_RUNNER_UP, UnknownStrategy, solve, solve_wave
+from omniretail.routing.solver import (
+    GREEDY_RUNNER_UP,
+    OPTIMAL_QUICK_RUNNER_UP,
+    OPTIMAL_RUNNER_UP,
+    UnknownStrategy,
+    solve,
+    solve_wave,
+)
 
 WARSAW = (52.2297, 21.0122)
 # 10 PLN a parcel + 0.10 PLN a km, 5 PLN for each parcel beyond the first
@@ -90,6 +97,15 @@ def test_optimal_is_cheaper_where_greedy_grabs_the_location_with_the_most_units(
     assert optimal.plan.cost.split_penalty == 5
     assert optimal.runner_up.locations != optimal.plan.locations
     assert optimal.runner_up_cost >= optimal.cost
+    quick = solve(request, "optimal", runner_up_solve=False)  # order placement's: no second solve
+    assert quick.plan.locations == (2, 3) and quick.runner_up_rule == OPTIMAL_QUICK_RUNNER_UP
+    assert quick.runner_up.locations == (1,) and quick.runner_up_cost == pytest.approx(40, rel=2e-3)
+
+
+def test_the_quick_runner_up_is_none_when_greedy_chose_the_same_locations():
+    request = order([(7, 1)], [place(1, 5, {7: 5}, kind="store")])  # one location: nothing else to show
+    quick = solve(request, "optimal", runner_up_solve=False)
+    assert quick.plan.locations == (1,) and quick.runner_up is None
 
 
 @BOTH
