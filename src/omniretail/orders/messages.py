@@ -74,6 +74,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.core import get_global
 from pydantic import ValidationError
 from sqlalchemy import BigInteger, String, and_, column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -529,8 +530,8 @@ class _Composer:
         return {"amount": amount, "method": data.get("method") or None, "reason": data.get("reason") or None}
 
 
-# the zone of a country the hub ships to most; any other country with a single zone is read from the system's
-# zone.tab (when it has one)
+# the zone of a country the hub ships to most (one for a country with several, such as DE's Busingen); any other
+# country with a single zone is read from CLDR
 COUNTRY_ZONES = {"PL": "Europe/Warsaw", "TR": "Europe/Istanbul", "AL": "Europe/Tirane", "DE": "Europe/Berlin",
                  "CZ": "Europe/Prague", "SK": "Europe/Bratislava", "LT": "Europe/Vilnius", "AT": "Europe/Vienna",
                  "GB": "Europe/London", "IE": "Europe/Dublin", "FR": "Europe/Paris", "IT": "Europe/Rome",
@@ -545,16 +546,9 @@ def country_zone(country: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def _single_zones() -> dict[str, str]:
-    zones: dict[str, list[str]] = {}
-    try:
-        with open("/usr/share/zoneinfo/zone.tab", encoding="utf-8") as tab:
-            for row in tab:
-                fields = row.split("\t")
-                if len(fields) >= 3 and not row.startswith("#"):
-                    zones.setdefault(fields[0], []).append(fields[2].strip())
-    except OSError:
-        return {}
-    return {country: names[0] for country, names in zones.items() if len(names) == 1 and _zone(names[0])}
+    """Countries with one time zone, from CLDR's territory zones (Babel's data, not the system's zone.tab)."""
+    return {country: names[0] for country, names in get_global("territory_zones").items()
+            if len(names) == 1 and _zone(names[0])}
 
 
 def _zone(name: str | None) -> bool:
