@@ -70,11 +70,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.core import get_global
 from pydantic import ValidationError
 from sqlalchemy import BigInteger, String, and_, column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,7 +83,7 @@ from omniretail.customers import service as customers_service
 from omniretail.locations import service as locations_service
 from omniretail.notifications.schemas import NotifyPayload, notify_event
 from omniretail.platform.errors import NotFound
-from omniretail.platform.i18n import normalise_locale
+from omniretail.platform.i18n import country_zone, known_zone, normalise_locale
 from omniretail.platform.jobs import Event, Undeliverable, handles
 from omniretail.platform.money import from_minor
 
@@ -151,7 +149,8 @@ async def compose_customer_message(session: AsyncSession, event: Event) -> None:
     order = await service.order_row(session, order_id, lock=True)  # one message writer per order at a time
     if order is None:
         raise Undeliverable(f"{NOTIFY}: order {order_id} not found")
-    if not await channel_sends(session, order, template):  # the marketplace tells its buyer itself
+    composer = _Composer(session, order, event)
+    if not await composer.channel_sends(template):  # the marketplace tells its buyer itself
         timeline = Timeline(actor=ACTOR)
         timeline.record(OrderRef.of(order), "customer_message.not_sent", data={
             "intent_event_id": event.id, "intent": intent, "template": template,
@@ -165,7 +164,7 @@ async def compose_customer_message(session: AsyncSession, event: Event) -> None:
         return  # the customer was already told that the order is cancelled
     if template in NOT_AFTER_CANCEL and order["state"] == OrderState.CANCELLED:
         return  # the order's cancellation message tells them
-    data = await _Composer(session, order, event).data(intent)
+    data = await composer.data(intent)
     try:
         payload = NotifyPayload(template=template, order_id=order_id, locale=order["locale"], data=data)
     except ValidationError as exc:
@@ -177,19 +176,6 @@ async def compose_customer_message(session: AsyncSession, event: Event) -> None:
     message = notify_event(payload)
     timeline.event(message["topic"], message["payload"])
     await timeline.write(session)
-
-
-async def channel_sends(session: AsyncSession, order, template: str) -> bool:
-    """Whether the hub writes this message for the order's channel (``settings.customer_messages``: true or
-    absent, all; false, none; or a list of templates). A stored value the settings check refuses stops the
-    message with a 422-like error naming it, which parks it where operators see it."""
-    settings = (await session.execute(select(channel_t.c.settings, channel_t.c.code).where(
-        channel_t.c.id == order["channel_id"]))).first()
-    if settings is None or "customer_messages" not in (settings.settings or {}):
-        return True
-    value = channel_settings.check_stored("customer_messages", settings.settings["customer_messages"],
-                                          channel_id=order["channel_id"], channel_code=settings.code)
-    return value is None or value is True or (isinstance(value, list) and template in value)
 
 
 async def messages_written(session: AsyncSession, order_id: int) -> list[dict[str, Any]]:
@@ -219,6 +205,7 @@ class _Composer:
         self.intent_data: dict[str, Any] = event.payload.get("data") or {}
         self.currency: str = order["currency"]
         self._channel_settings: dict[str, Any] | None = None
+        self._channel_code = ""
 
     def money(self, minor: int) -> Decimal:
         return from_minor(minor, self.currency)
@@ -338,17 +325,30 @@ class _Composer:
                                                            principal=_SYSTEM)
             except NotFound:
                 loc = None
-            if loc is not None and _zone(loc.timezone):
+            if loc is not None and known_zone(loc.timezone):
                 return loc.timezone
         country = str((self.order["shipping_address"] or {}).get("country") or "").upper()
         return country_zone(country) or self.event.context.settings.timezone
 
     async def _channel(self) -> dict[str, Any]:
+        """The order's channel's settings (read once per message)."""
         if self._channel_settings is None:
-            settings = (await self.session.execute(select(channel_t.c.settings).where(
-                channel_t.c.id == self.order["channel_id"]))).scalar_one_or_none()
-            self._channel_settings = settings or {}
+            row = (await self.session.execute(select(channel_t.c.settings, channel_t.c.code).where(
+                channel_t.c.id == self.order["channel_id"]))).first()
+            self._channel_settings = (row.settings if row is not None else None) or {}
+            self._channel_code = row.code if row is not None else str(self.order["channel_id"])
         return self._channel_settings
+
+    async def channel_sends(self, template: str) -> bool:
+        """Whether the hub writes this message for the order's channel (``settings.customer_messages``: true or
+        absent, all; false, none; or a list of templates). A stored value the settings check refuses stops the
+        message with an error naming it, which parks it where operators see it."""
+        settings = await self._channel()
+        if "customer_messages" not in settings:
+            return True
+        value = channel_settings.check_stored("customer_messages", settings["customer_messages"],
+                                              channel_id=self.order["channel_id"], channel_code=self._channel_code)
+        return value is None or value is True or (isinstance(value, list) and template in value)
 
     # --- pickups -----------------------------------------------------------------------------------
 
@@ -528,34 +528,6 @@ class _Composer:
         if amount is None:
             raise Undeliverable(f"{NOTIFY}: a refunded message needs data.amount")
         return {"amount": amount, "method": data.get("method") or None, "reason": data.get("reason") or None}
-
-
-# the zone of a country the hub ships to most (one for a country with several, such as DE's Busingen); any other
-# country with a single zone is read from CLDR
-COUNTRY_ZONES = {"PL": "Europe/Warsaw", "TR": "Europe/Istanbul", "AL": "Europe/Tirane", "DE": "Europe/Berlin",
-                 "CZ": "Europe/Prague", "SK": "Europe/Bratislava", "LT": "Europe/Vilnius", "AT": "Europe/Vienna",
-                 "GB": "Europe/London", "IE": "Europe/Dublin", "FR": "Europe/Paris", "IT": "Europe/Rome",
-                 "NL": "Europe/Amsterdam", "BE": "Europe/Brussels", "XK": "Europe/Belgrade", "MK": "Europe/Skopje",
-                 "GR": "Europe/Athens", "UA": "Europe/Kyiv"}
-
-
-def country_zone(country: str) -> str | None:
-    """The time zone of an ISO 3166 country with one (None for one with several, such as the US)."""
-    return COUNTRY_ZONES.get(country) or _single_zones().get(country)
-
-
-@lru_cache(maxsize=1)
-def _single_zones() -> dict[str, str]:
-    """Countries with one time zone, from CLDR's territory zones (Babel's data, not the system's zone.tab)."""
-    return {country: names[0] for country, names in get_global("territory_zones").items()
-            if len(names) == 1 and _zone(names[0])}
-
-
-def _zone(name: str | None) -> bool:
-    try:
-        return bool(name) and ZoneInfo(name) is not None
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
 
 
 def _moment(value: Any) -> datetime | None:

@@ -12,8 +12,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.core import get_global
 from babel.dates import format_date, format_time, get_datetime_format
 from babel.numbers import format_decimal
 
@@ -80,6 +82,35 @@ def zone_info(zone: str | tzinfo | None) -> tzinfo:
         return ZoneInfo(zone) if zone else UTC
     except (ZoneInfoNotFoundError, ValueError):
         return UTC
+
+
+# the zone of a country the hub ships to most (one for a country with several, such as DE's Busingen); any other
+# country with a single zone is read from CLDR
+COUNTRY_ZONES = {"PL": "Europe/Warsaw", "TR": "Europe/Istanbul", "AL": "Europe/Tirane", "DE": "Europe/Berlin",
+                 "CZ": "Europe/Prague", "SK": "Europe/Bratislava", "LT": "Europe/Vilnius", "AT": "Europe/Vienna",
+                 "GB": "Europe/London", "IE": "Europe/Dublin", "FR": "Europe/Paris", "IT": "Europe/Rome",
+                 "NL": "Europe/Amsterdam", "BE": "Europe/Brussels", "XK": "Europe/Belgrade", "MK": "Europe/Skopje",
+                 "GR": "Europe/Athens", "UA": "Europe/Kyiv"}
+
+
+def country_zone(country: str) -> str | None:
+    """The time zone of an ISO 3166 country with one (None for one with several, such as the US)."""
+    return COUNTRY_ZONES.get(country) or _single_zones().get(country)
+
+
+@lru_cache(maxsize=1)
+def _single_zones() -> dict[str, str]:
+    """Countries with one time zone, from CLDR's territory zones (Babel's data, not the system's zone.tab)."""
+    return {country: names[0] for country, names in get_global("territory_zones").items()
+            if len(names) == 1 and known_zone(names[0])}
+
+
+def known_zone(name: str | None) -> bool:
+    """An IANA zone this machine knows."""
+    try:
+        return bool(name) and ZoneInfo(name) is not None
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
 
 
 def localised(value: datetime, zone: str | tzinfo | None = None) -> datetime:
