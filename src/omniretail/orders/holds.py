@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, bindparam, select, text, update
@@ -76,18 +77,17 @@ class HeldPlan:
 def channel_policy(channel, *, with_settings: bool = True) -> StockPolicy:
     """The channel's stock policy; ``with_settings``: keys of it kept in ``settings`` too (``hold_unpaid``…),
     which availability does not read. Read once per cached placement context (``sourcing.ChannelContext``)."""
-    memo = getattr(channel, "derived", None)
-    key = ("stock_policy", with_settings)
-    if memo is not None and key in memo:
-        return memo[key]
+    derive = getattr(channel, "derive", None)  # a placement context keeps it; a channel row does not
+    make = partial(_stock_policy, channel, with_settings=with_settings)
+    return make() if derive is None else derive(("stock_policy", with_settings), make)
+
+
+def _stock_policy(channel, *, with_settings: bool) -> StockPolicy:
     try:
-        policy = StockPolicy.from_json({**(channel.stock_policy or {}), **{
+        return StockPolicy.from_json({**(channel.stock_policy or {}), **{
             k: v for k, v in (channel.settings or {}).items() if with_settings and k in StockPolicy.KEYS}})
     except InvalidPolicy as exc:
         raise InvalidInput(f"channel {channel.code} has an invalid stock policy: {exc}", field="stock_policy") from exc
-    if memo is not None:
-        memo[key] = policy
-    return policy
 
 
 async def adjust_plan(session: AsyncSession, *, channel, lines: list, plan: Plan, unpaid: bool):

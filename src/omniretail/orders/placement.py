@@ -174,7 +174,8 @@ def _price_lines(channel: sourcing.ChannelContext, placement: Placement,
         raise InvalidInput(f"not for sale: {', '.join(inactive[:20])}", field="lines", inactive_skus=inactive)
     address = placement.delivery.address  # what is collected at a store is sold there
     country = address.country if address is not None and placement.delivery.method not in AT_ONE_STORE else None
-    table = _vat_table(channel) if country else {}
+    table = channel.derive("vat_by_country", lambda: vat.rate_table(channel.setting("vat_by_country"))) \
+        if country else {}
     out = []
     for position, line in enumerate(placement.lines, start=1):
         v = variants[line.sku]
@@ -193,14 +194,6 @@ def _price_lines(channel: sourcing.ChannelContext, placement: Placement,
             v.tax_rate, country=country, table=table)
         out.append(_Line(position, line.sku, v.variant_id, line.quantity, price, discount, rate, gross, source))
     return out
-
-
-def _vat_table(channel: sourcing.ChannelContext) -> vat.RateTable:
-    """The channel's VAT rates abroad, read once per cached placement context."""
-    table = channel.derived.get("vat_by_country")
-    if table is None:
-        table = channel.derived["vat_by_country"] = vat.rate_table(channel.setting("vat_by_country"))
-    return table
 
 
 def _unfillable_policy(channel: sourcing.ChannelContext, placement: Placement) -> str:

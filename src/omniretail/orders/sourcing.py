@@ -7,7 +7,7 @@ pure ``rules`` module, so a price here is the one ``GET /channels/{id}/prices/{s
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -160,6 +160,13 @@ class ChannelContext:
 
     def location(self, location_id: int | None) -> PlaceLocation | None:
         return self._by_id.get(location_id)
+
+    def derive(self, key: Any, make: Callable[[], Any]) -> Any:
+        """A value worked out from the settings (a parsed policy, a rate table): made once per context and shared
+        by its copies (``derived``)."""
+        if key not in self.derived:
+            self.derived[key] = make()
+        return self.derived[key]
 
 
 async def load_channel(session: AsyncSession, channel_id: int, *, external_id: str | None,
