@@ -32,6 +32,7 @@ from pydantic import (
     model_validator,
 )
 
+from omniretail.catalog.rules import check_vat_rate
 from omniretail.channels.connectors import CONNECTORS
 from omniretail.channels.feeds import spec as feed_spec
 from omniretail.channels.feeds.google_local import pickup_sla_text
@@ -120,9 +121,7 @@ def _vat_rate(value: Any) -> Any:
     """A VAT rate as a decimal string fraction ("0.19" for 19 %), as ``orders.vat`` reads it."""
     if not isinstance(value, str) or not _DECIMAL_TEXT.match(value.strip()):
         raise ValueError(f'must be a rate as a decimal string such as "0.19", not {value!r}')
-    rate = Decimal(value.strip())
-    if not 0 <= rate < 1 or rate != rate.quantize(Decimal("0.0001")):
-        raise ValueError(f"must be a fraction from 0 to below 1 with at most 4 decimal places, not {value!r}")
+    check_vat_rate(Decimal(value.strip()))  # as a product's vat_rate
     return value
 
 

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from omniretail.catalog.rules import check_vat_rate
 from omniretail.customers.schemas import CustomerDetails, ImportedBuyer
 from omniretail.pricing.schemas import MAX_AMOUNT, AmountIn, AmountOut, UtcDatetime
 
@@ -116,13 +117,7 @@ class ImportedLine(BaseModel):
     @field_validator("tax_rate")
     @classmethod
     def _tax_rate(cls, value: Decimal | None) -> Decimal | None:
-        if value is None:
-            return None
-        if not value.is_finite() or value < 0 or value >= 1:
-            raise ValueError("tax_rate must be a fraction from 0 to below 1 (0.19 for 19 %)")
-        if value != value.quantize(Decimal("0.0001")):
-            raise ValueError("tax_rate has more than 4 decimal places")
-        return value
+        return None if value is None else check_vat_rate(value)  # as a product's vat_rate
 
     @model_validator(mode="after")
     def _sensible(self) -> ImportedLine:
