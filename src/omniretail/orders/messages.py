@@ -89,7 +89,7 @@ from omniretail.platform.money import from_minor
 
 from . import decline, imports, pickup_codes, pickup_deadline, service
 from .returns_models import ReturnLine, SalesReturn
-from .states import OrderState
+from .states import FulfilmentState, OrderState
 from .tables import channel_t
 from .timeline import NOTIFY, OrderRef, Timeline
 
@@ -110,6 +110,8 @@ TEMPLATE_FOR = {
     "order_delayed": "delayed",  # a promise slipped: ``data.reason`` and ``data.new_estimate`` (a date)
 }
 # messages an order cancelled meanwhile no longer needs: its cancellation message says it all
+# a fulfilment order whose units all left: shipped, handed over or delivered
+_GONE = frozenset({FulfilmentState.SHIPPED, FulfilmentState.HANDED_OVER, FulfilmentState.DELIVERED})
 NOT_AFTER_CANCEL = frozenset({"delayed", "items_removed"})
 # intents no customer message goes with
 SILENT = frozenset({"order_received", "order_collected", "order_delivered"})
@@ -443,8 +445,8 @@ class _Composer:
         one whose lines have not gone (a later parcel)."""
         gone: dict[int, int] = {}
         for state, fo_lines in (await self.session.execute(select(FULFILMENT.c.state, FULFILMENT.c.lines).where(
-                FULFILMENT.c.order_id == self.order["id"], FULFILMENT.c.state != "cancelled"))).all():
-            done = state in ("shipped", "handed_over", "delivered")
+                FULFILMENT.c.order_id == self.order["id"], FULFILMENT.c.state != FulfilmentState.CANCELLED))).all():
+            done = state in _GONE
             for ln in fo_lines or []:
                 if done or ln.get("shipped"):
                     gone[ln["order_line_id"]] = gone.get(ln["order_line_id"], 0) + int(ln["quantity"])
