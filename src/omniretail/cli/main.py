@@ -44,8 +44,11 @@ def serve(host: str | None, port: int | None, workers: int | None, server: str, 
         from granian import Granian
         from granian.constants import Interfaces
 
+        # a worker takes no more requests at once than it has database connections: the rest wait in the
+        # accept queue, not in Python for a pooled connection (bench orders: half the latency, fewer
+        # PostgreSQL backends busy at once, ≈ 5 % more orders/s)
         Granian("omniretail.api.asgi:app", address=host, port=port, workers=workers,
-                interface=Interfaces.ASGI).serve()
+                interface=Interfaces.ASGI, backpressure=settings.db_pool_size).serve()
         return
     import uvicorn
 

@@ -74,3 +74,29 @@ def test_cli_migrate_user_token(tmp_path, monkeypatch):
         assert listed.exit_code == 0
     finally:
         get_settings.cache_clear()
+
+
+def test_serve_under_granian_takes_no_more_requests_at_once_than_the_pool_has_connections(monkeypatch, tmp_path):
+    import granian
+
+    started = {}
+
+    class Recorder:
+        def __init__(self, target, **options):
+            started.update(options, target=target)
+
+        def serve(self):
+            started["served"] = True
+
+    monkeypatch.setattr(granian, "Granian", Recorder)
+    monkeypatch.setenv("OMNIRETAIL_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/none")
+    monkeypatch.setenv("OMNIRETAIL_DB_POOL_SIZE", "6")
+    monkeypatch.setenv("OMNIRETAIL_VAR_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["serve", "--server", "granian", "--workers", "2", "--port", "8123"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert started["served"] and started["target"] == "omniretail.api.asgi:app"
+    assert started["workers"] == 2 and started["backpressure"] == 6
