@@ -144,6 +144,7 @@ CustomerMessages = Annotated[Any, AfterValidator(_customer_messages), WithJsonSc
 VatRate = Annotated[str, AfterValidator(_vat_rate), WithJsonSchema(
     {"type": "string", "pattern": r"^0(\.\d{1,4})?$", "examples": ["0.19"]})]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+ZoneKey = Annotated[str, Field(pattern=r"^([A-Z]{2}|domestic|\*)$")]
 
 Amount = Annotated[Any, AfterValidator(_amount), WithJsonSchema({
     "anyOf": [{"type": "string", "pattern": r"^\d+(\.\d{1,2})?$"}, {"type": "number", "minimum": 0}],
@@ -163,7 +164,7 @@ ChannelCode = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za
 
 
 class ShippingCostModel(BaseModel):
-    """The routing's parcel prices (``routing.model.ShippingCostModel``); placement reads these four keys."""
+    """The routing's parcel prices (``routing.model.ShippingCostModel``); placement reads these five keys."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -171,6 +172,10 @@ class ShippingCostModel(BaseModel):
     per_km: Cost = Field(default=0.02, description="Price per km from the location to the customer")
     per_unit_km: Cost = Field(default=0.0, description="Price per unit and km")
     split_penalty: Cost = Field(default=5.0, description="Penalty for each parcel beyond the first")
+    zone_costs: dict[ZoneKey, Cost] | None = Field(
+        default=None, description='A carrier\'s price of a parcel per zone instead of parcel_base and per_km: '
+        '"domestic" (the location and the customer in one country), a destination country code ("DE"), and "*" '
+        'for any other; a location whose lane has no price is not used for the order (orders.sourcing.parcel_zone)')
 
 
 class StoreFeedSettings(BaseModel):

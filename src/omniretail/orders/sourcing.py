@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Boolean, Date, Float, Integer, Numeric, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +24,14 @@ from omniretail.platform.db import DriverQuery
 from omniretail.platform.models import JSONType, UTCDateTime
 from omniretail.platform.ttl_cache import CHANNEL_SECONDS, TtlCache
 from omniretail.pricing import rules as price_rules
-from omniretail.routing.model import Candidate, OrderLine, RoutingPolicy, RoutingRequest, ShippingCostModel
+from omniretail.routing.model import (
+    ANY_ZONE,
+    Candidate,
+    OrderLine,
+    RoutingPolicy,
+    RoutingRequest,
+    ShippingCostModel,
+)
 
 # Each capacity-limited location's load: live fulfilment orders assigned, and a manager's extra capacity, on each
 # of the three dates that can be "today" somewhere (``capacity.candidate_days``); its timezone picks one
@@ -33,7 +40,7 @@ _CHANNEL = text("""
 SELECT c.id, c.code, c.kind, c.currency, c.locale, c.prices_include_tax, c.is_active, c.settings, c.stock_policy,
        (SELECT o.id FROM sales_order o WHERE o.channel_id = c.id AND o.external_id = :external_id) AS existing_id,
        l.id AS location_id, l.code AS location_code, l.kind AS location_kind, l.latitude, l.longitude,
-       l.ships_orders, l.offers_pickup, l.offers_curbside, l.daily_capacity, l.is_active AS location_active,
+       l.country AS location_country, l.ships_orders, l.offers_pickup, l.offers_curbside, l.daily_capacity, l.is_active AS location_active,
        l.timezone, l.opening_hours, cl.location_id IS NOT NULL AS is_source,
        {load}
 FROM channel c
@@ -105,6 +112,7 @@ class PlaceLocation:
     timezone: str = capacity.DEFAULT_TIMEZONE
     opening_hours: dict[str, Any] | None = None
     extra_today: int = 0  # a manager's override of today's capacity
+    country: str | None = None  # ISO 3166: where its parcels leave from (a zone table's "domestic")
 
     @property
     def capacity_left(self) -> int | None:
@@ -202,7 +210,8 @@ async def _load_channel(session: AsyncSession, channel_id: int, *, external_id: 
         bool(r["location_active"]), bool(r["is_source"]),
         capacity.pick_for_today(r["timezone"], now, (r["assigned_0"], r["assigned_1"], r["assigned_2"])),
         r["timezone"] or capacity.DEFAULT_TIMEZONE, r["opening_hours"] or {},
-        capacity.pick_for_today(r["timezone"], now, (r["extra_0"], r["extra_1"], r["extra_2"])))
+        capacity.pick_for_today(r["timezone"], now, (r["extra_0"], r["extra_1"], r["extra_2"])),
+        r["location_country"])
         for r in rows if r["location_id"] is not None)
     return ChannelContext(first["id"], first["code"], first["kind"], first["currency"], first["locale"],
                           bool(first["prices_include_tax"]), bool(first["is_active"]), first["settings"] or {},
@@ -303,23 +312,45 @@ def within_promise(stock: dict[int, dict[int, int]], asked: Mapping[int, int], p
 
 # --- the routing request --------------------------------------------------------------------------------
 
+class Destination(NamedTuple):
+    latitude: float
+    longitude: float
+    country: str | None = None  # ISO 3166, for a zone table; None when unknown
+
+
 def destination(channel: ChannelContext, *, address: dict[str, Any] | None, point_id: int | None,
-                candidates: tuple[PlaceLocation, ...]) -> tuple[float, float]:
+                candidates: tuple[PlaceLocation, ...]) -> Destination:
     """Where the parcel goes: the address's coordinates, the pickup point's, else the middle of the
-    candidates (no geocoding here: every candidate is then about as far, and stock and parcels decide)."""
-    if address and address.get("latitude") is not None and address.get("longitude") is not None:
-        return float(address["latitude"]), float(address["longitude"])
+    candidates (no geocoding here: every candidate is then about as far, and stock and parcels decide); and the
+    address's (or the pickup point's) country."""
     point = channel.location(point_id)
+    country = (address or {}).get("country") or (point.country if point is not None else None)
+    if address and address.get("latitude") is not None and address.get("longitude") is not None:
+        return Destination(float(address["latitude"]), float(address["longitude"]), country)
     if point is not None and point.latitude is not None and point.longitude is not None:
-        return point.latitude, point.longitude
+        return Destination(point.latitude, point.longitude, country)
     placed = [c for c in candidates if c.latitude is not None and c.longitude is not None]
     if not placed:
-        return 0.0, 0.0
-    return (sum(c.latitude for c in placed) / len(placed), sum(c.longitude for c in placed) / len(placed))
+        return Destination(0.0, 0.0, country)
+    return Destination(sum(c.latitude for c in placed) / len(placed), sum(c.longitude for c in placed) / len(placed),
+                       country)
+
+
+DOMESTIC = "domestic"  # in a zone table: a parcel that stays in its location's country
+
+
+def parcel_zone(location: PlaceLocation, country: str | None, zone_costs: dict[str, Any]) -> str | None:
+    """The key of ``zone_costs`` (a channel's ``shipping_cost_model.zone_costs``) that prices a parcel from
+    ``location`` to ``country``: ``"domestic"`` within the location's country, else the destination's country
+    code; ``"*"`` when that key is not listed. None when the destination's country is unknown."""
+    if country is None:
+        return None
+    lane = DOMESTIC if location.country is not None and location.country == country else country
+    return lane if lane in zone_costs or ANY_ZONE not in zone_costs else ANY_ZONE
 
 
 def routing_request(channel: ChannelContext, *, lines: list[OrderLine], candidates: tuple[PlaceLocation, ...],
-                    stock: dict[int, dict[int, int]], dest: tuple[float, float], collected: bool,
+                    stock: dict[int, dict[int, int]], dest: Destination | tuple[float, float], collected: bool,
                     counter: bool = False) -> RoutingRequest:
     """``collected``: the customer fetches the order at the (single) candidate, which need not ship;
     ``counter``: a sale at the till, which takes no fulfilment capacity.
@@ -327,12 +358,20 @@ def routing_request(channel: ChannelContext, *, lines: list[OrderLine], candidat
     A candidate without coordinates cannot be priced by distance: routing leaves it out ("no coordinates"),
     rather than measuring it as if it stood at the customer's door (it would win every order). Only where
     distance cannot decide anyway, a collected order or no candidate placed at all, does it stand at the
-    destination, so that stock and parcels decide."""
+    destination, so that stock and parcels decide.
+
+    A channel whose ``shipping_cost_model`` has ``zone_costs`` prices each parcel by its lane instead
+    (:func:`parcel_zone`); a location whose lane has no rate is left out ("no shipping rate"). A collected
+    order ships nothing, and is priced as before."""
     at_destination = collected or not any(c.latitude is not None and c.longitude is not None for c in candidates)
     protection = 0 if collected else int(channel.setting("store_protection", 0) or 0)
     fee = channel.setting("shipping_cost_model") or {}
+    zone_costs = None if collected else fee.get("zone_costs")
     costs = ShippingCostModel(**{k: float(v) for k, v in fee.items()
-                                 if k in ("parcel_base", "per_km", "per_unit_km", "split_penalty")})
+                                 if k in ("parcel_base", "per_km", "per_unit_km", "split_penalty")},
+                              zone_costs=None if zone_costs is None else {
+                                  k: float(v) for k, v in zone_costs.items()})
+    country = getattr(dest, "country", None)
     policy = RoutingPolicy(allow_split=bool(channel.setting("allow_split", True)) and not collected,
                            max_parcels=channel.setting("max_parcels"))
     return RoutingRequest(
@@ -342,6 +381,7 @@ def routing_request(channel: ChannelContext, *, lines: list[OrderLine], candidat
             can_ship=True if collected else c.ships_orders,
             capacity_left=None if counter else c.capacity_left,
             stock=stock.get(c.id, {}), store_protection=protection if c.kind == "store" else 0, code=c.code,
+            zone=None if zone_costs is None else parcel_zone(c, country, zone_costs),
         ) for c in candidates))
 
 

@@ -78,13 +78,16 @@ class Candidate:
                    channel_allowed=channel_allowed, zone=zone, code=location.code)
 
 
+ANY_ZONE = "*"  # in ``zone_costs``: the price of a zone not listed
+
+
 @dataclass(frozen=True)
 class ShippingCostModel:
     """What a parcel costs: a base price plus a price per km from the location to the customer (or a flat
-    price per carrier zone when ``zone_costs`` is given), a price per unit and km (weight travels too), and
-    a penalty for each parcel beyond the first (the customer gets the order in pieces). ``unfilled_unit`` is
-    the price of not shipping a unit at all; it must dwarf the others so a plan never leaves stock behind to
-    save postage."""
+    price per carrier zone when ``zone_costs`` is given, ``"*"`` for any zone not listed), a price per unit and
+    km (weight travels too), and a penalty for each parcel beyond the first (the customer gets the order in
+    pieces). ``unfilled_unit`` is the price of not shipping a unit at all; it must dwarf the others so a plan
+    never leaves stock behind to save postage."""
 
     parcel_base: float = 12.0
     per_km: float = 0.02
@@ -97,7 +100,9 @@ class ShippingCostModel:
         """Cost of one parcel from ``candidate``; None when it cannot be priced (no rate for its zone, or no
         coordinates to measure the distance)."""
         if self.zone_costs is not None:
-            return self.zone_costs.get(candidate.zone) if candidate.zone is not None else None
+            if candidate.zone is None:
+                return None
+            return self.zone_costs.get(candidate.zone, self.zone_costs.get(ANY_ZONE))
         return None if km is None else self.parcel_base + self.per_km * km
 
     def unit_cost(self, km: float | None) -> float:
@@ -192,6 +197,8 @@ class Plan:
 class ExclusionReason(str, Enum):
     CHANNEL_NOT_ALLOWED = "channel_not_allowed"
     CANNOT_SHIP = "cannot_ship"
+    NO_COORDINATES = "no_coordinates"  # a parcel priced by distance, from a location with no coordinates
+    NO_SHIPPING_RATE = "no_shipping_rate"  # a parcel priced by zone, from a location whose lane has no rate
     CAPACITY_FULL = "capacity_full"
     NO_STOCK = "no_stock"
     PROTECTED_SHELF_STOCK = "protected_shelf_stock"

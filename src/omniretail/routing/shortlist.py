@@ -110,8 +110,11 @@ def shortlist(request: RoutingRequest, pool: StockPool | None = None) -> Shortli
         km = request.distance_to(c)
         parcel = request.costs.parcel_cost(c, km)
         if parcel is None:
-            why = f"no rate for zone {c.zone!r}" if request.costs.zone_costs is not None else "no coordinates"
-            excluded.append(Exclusion(c.location_id, ExclusionReason.CANNOT_SHIP, why))
+            if request.costs.zone_costs is not None:
+                excluded.append(Exclusion(c.location_id, ExclusionReason.NO_SHIPPING_RATE,
+                                          f"no rate for zone {c.zone!r}"))
+            else:
+                excluded.append(Exclusion(c.location_id, ExclusionReason.NO_COORDINATES, "no coordinates"))
             continue
         capacity = c.capacity_left if pool is None else pool.capacity.get(c.location_id, c.capacity_left)
         if capacity is not None and capacity <= 0:

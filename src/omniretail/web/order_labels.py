@@ -48,6 +48,8 @@ ROUTING_STRATEGIES = {"greedy": N_("Greedy: the location that ships the most fir
                       "optimal": N_("Optimal: the cheapest plan the solver finds")}
 EXCLUSION_REASONS = {
     "channel_not_allowed": N_("This channel may not source from it"), "cannot_ship": N_("Cannot ship this order"),
+    "no_coordinates": N_("Its map position is not entered, so its parcel cannot be priced"),
+    "no_shipping_rate": N_("The carrier has no price for a parcel from there to this address"),
     "capacity_full": N_("No fulfilment capacity left today"), "no_stock": N_("Not enough stock"),
     "protected_shelf_stock": N_("Only the shelf stock the store keeps for walk-in customers"),
 }

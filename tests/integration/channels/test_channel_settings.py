@@ -45,6 +45,10 @@ BAD = [
     ({"max_parcels": -1}, ["max_parcels"], ["0"]),
     ({"store_protection": "2"}, ["store_protection"], ["integer"]),
     ({"shipping_cost_model": {"per_km": -1}}, ["shipping_cost_model", "per_km"], ["0"]),
+    ({"shipping_cost_model": {"zone_costs": {"europe": 30}}}, ["shipping_cost_model", "zone_costs", "europe",
+                                                                "[key]"], ["domestic"]),
+    ({"shipping_cost_model": {"zone_costs": {"DE": "cheap"}}}, ["shipping_cost_model", "zone_costs", "DE"],
+     ["number"]),
     ({"pickup_expiry_days": 0}, ["pickup_expiry_days"], ["1"]),
     ({"pickup_promise_hours": "2h"}, ["pickup_promise_hours"], ["number"]),
     ({"transfer_days": 1.5}, ["transfer_days"], ["integer"]),
@@ -93,7 +97,7 @@ async def test_good_settings_are_accepted_and_stored_exactly_as_sent(client, ses
     headers = await owner(session)
     settings = {
         "routing_strategy": "optimal", "unfillable": "cancel_line", "shipping_fee": "14.90", "store_protection": 1,
-        "shipping_cost_model": {"parcel_base": 10, "per_km": 0.05, "zone_costs": {"A": 9}}, "allow_split": False,
+        "shipping_cost_model": {"parcel_base": 10, "per_km": 0.05, "zone_costs": {"domestic": 9, "DE": 24.5, "*": 40}}, "allow_split": False,
         "max_parcels": None, "ship_to_store": True, "transfer_days": 2, "pickup_promise_hours": 1.5,
         "pickup_expiry_days": 7, "buffer": 1, "share_percent": "50", "cap": None, "hold_unpaid": False,
         "shop_name": "Kaszub Outdoor", "public_url": "https://shop.example.com",

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from omniretail.platform import clock
 from tests.factories import create_location
-from tests.integration.orders.helpers import API, create_shop, order_body
+from tests.integration.orders.helpers import API, create_shop, order_body, ship_to
 from tests.integration.web.conftest import HTML, csrf_from, sign_in
 
 
@@ -169,3 +169,28 @@ async def test_the_order_page_explains_its_routing_in_the_readers_language(clien
     assert "koszt wysyłki" in section and "Sztuki czekające na towar:" in section
     assert "Pominięte lokalizacje" in section and "Za mało towaru" in section
     assert routing["excluded"] and all(e["reason"] not in section for e in routing["excluded"])  # no raw codes
+
+
+async def test_a_zone_table_routes_by_lane_and_the_page_says_which_location_had_no_rate(client, session):
+    from sqlalchemy import text
+
+    # the warehouse in Poznań is nearest to a customer there, but it stands in Germany for this test, and the
+    # carrier's table prices only domestic parcels and those to Germany
+    shop = await create_shop(session, settings={"shipping_cost_model": {"zone_costs": {"domestic": 14, "DE": 35}}})
+    await session.execute(text("UPDATE location SET country = 'DE' WHERE id = :id"), {"id": shop.warehouse})
+    await session.commit()
+    order = await _place(client, shop, [(0, 1)], delivery=ship_to(52.41, 16.93))
+    routing = (await _order(client, shop, order["id"]))["routing"]
+    assert routing["locations"] == [shop.store_a] and routing["cost"] == 14
+    assert {"location_id": shop.warehouse, "reason": "no_shipping_rate"} in routing["excluded"]
+
+    await sign_in(client, session, role="analyst", locale="pl")
+    text_ = (await client.get(f"/backoffice/orders/{order['id']}", headers=HTML)).text
+    assert "Przewoźnik nie ma ceny paczki stamtąd pod ten adres" in text_
+
+    # a customer in Germany: the warehouse ships there as a domestic parcel
+    german = await _place(client, shop, [(0, 1)], delivery={"method": "ship", "address": {
+        "name": "Anna Nowak", "street": "Leopoldstraße 1", "postal_code": "80802", "city": "München",
+        "country": "DE", "latitude": 48.16, "longitude": 11.58}})
+    routing = (await _order(client, shop, german["id"]))["routing"]
+    assert routing["locations"] == [shop.warehouse] and routing["cost"] == 14

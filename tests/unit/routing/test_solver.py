@@ -174,14 +174,23 @@ def test_the_parcel_limit_leaves_the_rest_unfilled(strategy):
 
 
 @BOTH
-def test_a_zone_table_prices_parcels_and_a_zone_without_a_rate_cannot_ship(strategy):
+def test_a_zone_table_prices_parcels_and_a_zone_without_a_rate_is_left_out(strategy):
     zones = ShippingCostModel(zone_costs={"local": 9.0, "national": 14.0}, split_penalty=5.0)
     request = order([(1, 1)], [place(1, 1, {1: 1}, zone="abroad"), place(2, 300, {1: 1}, zone="national"),
                                place(3, 30, {1: 1}, zone="local")], costs=zones)
     explanation = solve(request, strategy)
     assert explanation.plan.locations == (3,)
     assert explanation.cost == 9.0
-    assert explanation.reason_for(1) is ExclusionReason.CANNOT_SHIP
+    assert explanation.reason_for(1) is ExclusionReason.NO_SHIPPING_RATE
+    assert explanation.excluded[0].detail == "no rate for zone 'abroad'"
+
+
+@BOTH
+def test_a_zone_tables_star_prices_every_zone_it_does_not_list(strategy):
+    zones = ShippingCostModel(zone_costs={"local": 9.0, "*": 30.0})
+    request = order([(1, 1)], [place(1, 1, {1: 1}, zone="abroad")], costs=zones)
+    explanation = solve(request, strategy)
+    assert explanation.plan.locations == (1,) and explanation.cost == 30.0 and not explanation.excluded
 
 
 def test_a_candidate_from_a_location_row():
@@ -201,7 +210,7 @@ def test_a_location_without_coordinates_cannot_be_priced_by_distance(strategy):
     request = order([(1, 1)], [Candidate(1, None, None, stock={1: 1}), place(2, 50, {1: 1})])
     explanation = solve(request, strategy)
     assert explanation.plan.locations == (2,)
-    assert explanation.excluded[0].reason is ExclusionReason.CANNOT_SHIP
+    assert explanation.excluded[0].reason is ExclusionReason.NO_COORDINATES
     assert explanation.excluded[0].detail == "no coordinates"
 
 
