@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.auth.schemas import Principal
@@ -169,6 +169,21 @@ async def cancelled_exchanges(session: AsyncSession, return_id: int) -> list:
         .order_by(RLINES.c.id))
     return [(r.id, min(r.value_minor, r.exchange_credit_minor), r.exchange_order_id, r.exchange_order_line_id)
             for r in rows]
+
+
+async def cancelled_exchange_credit(session: AsyncSession, return_ids: list[int]) -> dict[int, int]:
+    """Per return: the credit its cancelled replacements give back (:func:`cancelled_exchanges`, summed), for a
+    list of returns read at once; returns with none are left out."""
+    if not return_ids:
+        return {}
+    credit = func.sum(case((RLINES.c.value_minor < RLINES.c.exchange_credit_minor, RLINES.c.value_minor),
+                           else_=RLINES.c.exchange_credit_minor))
+    rows = await session.execute(
+        select(RLINES.c.return_id, credit)
+        .select_from(RLINES.join(LINES, LINES.c.id == RLINES.c.exchange_order_line_id))
+        .where(RLINES.c.return_id.in_(return_ids), LINES.c.quantity_cancelled >= LINES.c.quantity)
+        .group_by(RLINES.c.return_id))
+    return {return_id: int(total) for return_id, total in rows if total}
 
 
 async def reclaim_cancelled_exchanges(session: AsyncSession, ret, order, timeline: Timeline) -> int:

@@ -144,13 +144,17 @@ async def list_returns(
         stmt = stmt.where(Order.customer_id.in_(customers))
     rows, next_cursor = await paginate(session, stmt, id_column=SalesReturn.id, sort=SORTS, sort_value=sort,
                                        cursor=cursor, limit=limit)
-    orders = {}
+    orders, freed = {}, {}
     if rows:
         found = await session.execute(select(ORDERS.c.id, ORDERS.c.number, ORDERS.c.channel_id)
                                       .where(ORDERS.c.id.in_(sorted({r.order_id for r in rows}))))
         orders = {o.id: o for o in found}
-    return [ReturnSummaryRead(**summary_fields(r.__dict__, order_number=orders[r.order_id].number,
-                                               channel_id=orders[r.order_id].channel_id)) for r in rows], next_cursor
+        # as on the return's own page: a replacement cancelled since gives its credit back (read_return)
+        freed = await returns.cancelled_exchange_credit(session, [r.id for r in rows if r.state not in FINAL])
+    return [ReturnSummaryRead(**summary_fields(
+        {**r.__dict__, "amount_minor": r.amount_minor + freed.get(r.id, 0)},
+        order_number=orders[r.order_id].number, channel_id=orders[r.order_id].channel_id))
+        for r in rows], next_cursor
 
 
 async def find_returnable_orders(

@@ -112,6 +112,9 @@ async def test_a_cancelled_replacement_gives_its_credit_back(client, session):
 
     shown = (await client.get(f"{API}/returns/{ret['id']}", headers=shop.auth)).json()
     assert shown["amount"] == "105.00" and shown["refundable"] == "105.00"
+    listed = (await client.get(f"{API}/returns", headers=shop.auth,
+                               params={"order_number": order["number"]})).json()["items"]
+    assert [(x["id"], x["amount"]) for x in listed] == [(ret["id"], "105.00")]  # the list agrees with the page
     assert (shown["lines"][1]["exchange_order_id"], shown["lines"][1]["exchange_credit"]) == (None, "0.00")
 
     again = await act(client, shop.auth, f"/returns/{ret['id']}/exchange",
