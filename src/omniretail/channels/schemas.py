@@ -27,6 +27,15 @@ class ChannelKind(StrEnum):
     CUSTOM = "custom"
 
 
+# marketplaces take the buyer's payment themselves, and pay it back through their own payment system
+MARKETPLACE_NAMES = {ChannelKind.MARKETPLACE_ALLEGRO: "Allegro", ChannelKind.MARKETPLACE_AMAZON: "Amazon",
+                     ChannelKind.MARKETPLACE_EBAY: "eBay", ChannelKind.MARKETPLACE_TRENDYOL: "Trendyol"}
+
+
+def is_marketplace(kind: str | None) -> bool:
+    return kind in MARKETPLACE_NAMES
+
+
 class ChannelLocale(StrEnum):
     PL = "pl"
     EN = "en"

@@ -240,6 +240,7 @@ class Refund(_Part):
     method: str | None = None
     reason: str | None = None
     reference: str | None = None  # a voucher's or store credit's code, which the customer needs to use it
+    marketplace: str | None = None  # method "marketplace": the marketplace that pays it back ("Allegro")
 
 
 class ReturnLine(_Part):

@@ -26,7 +26,6 @@ from omniretail.platform.errors import Conflict, NotFound, PermissionDenied
 
 from . import refunds, service, totals
 from .returns_amounts import line_basis
-from .returns_schemas import RefundMethod
 from .states import FULFILMENT_OPEN, FulfilmentState
 from .timeline import OrderRef, Timeline
 
@@ -34,7 +33,6 @@ FULFILMENT, LINES, ORDERS, REFUNDS = service.FULFILMENT, service.LINES, service.
 LINK_DAYS = 30
 ACTOR = "customer:decline-link"  # who declines, on the order's timeline
 PAID = ("paid", "authorized")
-REFUND_METHOD = RefundMethod.ORIGINAL_PAYMENT.value  # a declined line is paid back the way it was paid
 DECLINABLE = tuple(s.value for s in FULFILMENT_OPEN)
 # a re-routed leg not on its way yet (a shipped transfer's units land in the store's stock as they are)
 UNPICKED_OR_PICKED = (FulfilmentState.NEW.value, FulfilmentState.PICKING.value, FulfilmentState.PICKED.value)
@@ -115,15 +113,16 @@ async def refund_units(session: AsyncSession, order, line_id: int, units: int, *
         amount = int(share.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
         if amount <= 0:
             return None
+        method = await refunds.payment_refund_method(session, order)  # paid back the way it was paid
         refund_id = await refunds.insert_refund(session, order=order, amount=amount, currency=currency,
-                                                method=REFUND_METHOD, reason=reason, actor=actor, at=timeline.at)
-        details = {"refund_id": refund_id, "amount": str(money.from_minor(amount, currency)), "method": REFUND_METHOD,
+                                                method=method, reason=reason, actor=actor, at=timeline.at)
+        details = {"refund_id": refund_id, "amount": str(money.from_minor(amount, currency)), "method": method,
                    "order_line_id": line_id, "sku": line["sku"], "quantity": units}
         timeline.record(ref, "refund.created", data=details)
         # no reason in the customer's message: ``reason`` is the hub's own words (English), kept on the refund
         # row; the message of the change (items_removed) or the customer's own decline says why
         timeline.notify(ref, "refunded", data={**details, "refund": {"amount": details["amount"],
-                                                                    "method": REFUND_METHOD}})
+                                                                    "method": method}})
         return details
     charged = max(0, line["quantity"] - line["quantity_cancelled"])  # already counts the units dropped
     amounts = totals.line_amounts(unit_price=line["unit_price_minor"], quantity=charged,

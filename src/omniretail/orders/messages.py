@@ -79,6 +79,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.auth.schemas import Principal
 from omniretail.channels import settings as channel_settings
+from omniretail.channels.schemas import MARKETPLACE_NAMES
 from omniretail.customers import service as customers_service
 from omniretail.locations import service as locations_service
 from omniretail.notifications.schemas import NotifyPayload, notify_event
@@ -89,6 +90,7 @@ from omniretail.platform.money import from_minor
 
 from . import decline, imports, pickup_codes, pickup_deadline, service
 from .returns_models import ReturnLine, SalesReturn
+from .returns_schemas import RefundMethod
 from .states import FulfilmentState, OrderState
 from .tables import channel_t
 from .timeline import NOTIFY, OrderRef, Timeline
@@ -208,6 +210,7 @@ class _Composer:
         self.currency: str = order["currency"]
         self._channel_settings: dict[str, Any] | None = None
         self._channel_code = ""
+        self._channel_kind = ""
 
     def money(self, minor: int) -> Decimal:
         return from_minor(minor, self.currency)
@@ -251,6 +254,7 @@ class _Composer:
                 self.intent_data.get("quantity") or 0)})
             data["totals"] = None
         elif intent == "refunded":
+            await self._channel()
             data["refund"] = self._refund()
         elif intent in ("return_authorised", "return_received"):
             data["return_request"] = await self._return(lines)
@@ -335,10 +339,11 @@ class _Composer:
     async def _channel(self) -> dict[str, Any]:
         """The order's channel's settings (read once per message)."""
         if self._channel_settings is None:
-            row = (await self.session.execute(select(channel_t.c.settings, channel_t.c.code).where(
+            row = (await self.session.execute(select(channel_t.c.settings, channel_t.c.code, channel_t.c.kind).where(
                 channel_t.c.id == self.order["channel_id"]))).first()
             self._channel_settings = (row.settings if row is not None else None) or {}
             self._channel_code = row.code if row is not None else str(self.order["channel_id"])
+            self._channel_kind = row.kind if row is not None else ""
         return self._channel_settings
 
     async def channel_sends(self, template: str) -> bool:
@@ -529,7 +534,12 @@ class _Composer:
             raise Undeliverable(f"{NOTIFY}: refund amount {amount!r} is not a number") from exc
         if amount is None:
             raise Undeliverable(f"{NOTIFY}: a refunded message needs data.amount")
-        return {"amount": amount, "method": data.get("method") or None, "reason": data.get("reason") or None}
+        refund = {"amount": amount, "method": data.get("method") or None, "reason": data.get("reason") or None}
+        if data.get("reference"):  # a voucher's or store credit's code: the customer needs it to spend it
+            refund["reference"] = str(data["reference"])
+        if refund["method"] == RefundMethod.MARKETPLACE:  # paid back by the marketplace's own payment system
+            refund["marketplace"] = MARKETPLACE_NAMES.get(self._channel_kind, "")
+        return refund
 
 
 def _moment(value: Any) -> datetime | None:

@@ -26,6 +26,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.auth.schemas import Principal
+from omniretail.channels.schemas import is_marketplace
 from omniretail.platform import money, outbox
 from omniretail.platform.errors import Conflict, InvalidInput
 
@@ -34,6 +35,7 @@ from .returns_amounts import OverRefund, plan_refund, shipping_tax_part
 from .returns_models import Refund
 from .returns_schemas import RefundCreate, RefundMethod
 from .returns_states import IllegalTransition, ReturnState, allowed_return_moves
+from .tables import channel_t
 from .timeline import OrderRef, Timeline
 
 REFUNDS, RETURNS, ORDERS, LINES = Refund.__table__, returns.RETURNS, service.ORDERS, service.LINES
@@ -93,10 +95,19 @@ async def payment_so_far(session: AsyncSession, order) -> PaymentSoFar:
         shipping_refunded=int(shipping_refunded), shipping_tax=shipping_tax)
 
 
+async def payment_refund_method(session: AsyncSession, order) -> str:
+    """How the hub pays back a payment it did not take at a till: through the marketplace an order came from
+    (the marketplace took the payment and returns it through its own payment system, which tells the buyer),
+    else the way it was paid."""
+    kind = (await session.execute(select(channel_t.c.kind).where(channel_t.c.id == order["channel_id"]))).scalar()
+    return (RefundMethod.MARKETPLACE if is_marketplace(kind) else RefundMethod.ORIGINAL_PAYMENT).value
+
+
 async def refund_rest_of_payment(session: AsyncSession, order, *, timeline: Timeline, actor: str,
                                  reason: str) -> int | None:
     """A paid order cancelled before anything went out: what was paid and not refunded yet (goods and shipping)
-    goes back the way it was paid, the payment status becomes ``refunded`` and the customer is told (a
+    goes back the way it was paid (:func:`payment_refund_method`), the payment status becomes ``refunded`` and
+    the customer is told (a
     ``refunded`` message). ``order``: the row, locked by the caller. Returns the refund's id, or None when
     nothing is owed (unpaid, or refunded already)."""
     if order["payment_status"] in UNPAID or order["payment_status"] == "refunded":
@@ -107,7 +118,7 @@ async def refund_rest_of_payment(session: AsyncSession, order, *, timeline: Time
         return None
     shipping = min(amount, max(0, so_far.shipping_paid - so_far.shipping_refunded))
     currency = order["currency"]
-    method = RefundMethod.ORIGINAL_PAYMENT.value
+    method = await payment_refund_method(session, order)
     refund_id = await insert_refund(session, order=order, amount=amount, shipping=shipping, currency=currency,
                                     method=method, reason=reason, actor=actor, at=timeline.at)
     await session.execute(update(ORDERS).where(ORDERS.c.id == order["id"]).values(payment_status="refunded"))
@@ -173,13 +184,16 @@ async def refund_return(session: AsyncSession, return_id: int, *, data: RefundCr
     if moved is None:
         raise Conflict(f"return {return_id} was refunded meanwhile; reload it", return_id=return_id)
     reference = data.reference or (_voucher_code() if data.method in CREDIT_METHODS else None)
+    method = data.method.value  # the original payment of a marketplace order goes back through the marketplace
+    if data.method is RefundMethod.ORIGINAL_PAYMENT:
+        method = await payment_refund_method(session, order)
     refund_id = await insert_refund(session, order=order, amount=plan.amount, shipping=plan.shipping,
-                                    currency=currency, method=data.method.value, return_id=return_id,
+                                    currency=currency, method=method, return_id=return_id,
                                     location_id=location_id, reference=reference, reason=data.reason, actor=actor,
                                     at=timeline.at)
     amount = str(money.from_minor(plan.amount, currency))
     details = {"refund_id": refund_id, "amount": amount, "shipping": str(money.from_minor(plan.shipping, currency)),
-               "method": data.method.value, "reference": reference, "location_id": location_id}
+               "method": method, "reference": reference, "location_id": location_id}
     ref = OrderRef.of(order)
     tax_back = shipping_tax_part(shipping_tax, paid=shipping_paid, refunded=shipping_refunded_order,
                                  refunding=plan.shipping)
@@ -191,7 +205,7 @@ async def refund_return(session: AsyncSession, return_id: int, *, data: RefundCr
                                                           "refunded": str(money.from_minor(
                                                               ret["refunded_minor"] + plan.amount, currency))})
     timeline.notify(ref, "refunded", data=returns.notify_data(order, ret, **details, refund={
-        "amount": amount, "method": data.method.value, "reason": data.reason or None,
+        "amount": amount, "method": method, "reason": data.reason or None,
         **({"reference": reference} if data.method in CREDIT_METHODS else {})}))  # the voucher's code
     if refunded_order + plan.amount >= paid > 0 and order["payment_status"] != "refunded":
         await session.execute(update(ORDERS).where(ORDERS.c.id == order["id"]).values(payment_status="refunded"))

@@ -45,6 +45,7 @@ class RefundMethod(StrEnum):
     CARD = "card"
     STORE_CREDIT = "store_credit"
     VOUCHER = "voucher"
+    MARKETPLACE = "marketplace"  # the marketplace the order came from pays it back through its own payments
 
 
 class ExchangeCharge(StrEnum):

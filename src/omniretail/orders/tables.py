@@ -4,4 +4,5 @@ from sqlalchemy import BigInteger, String, column, table
 
 from omniretail.platform.models import JSONType
 
-channel_t = table("channel", column("id", BigInteger), column("code", String), column("settings", JSONType))
+channel_t = table("channel", column("id", BigInteger), column("code", String), column("kind", String),
+                  column("settings", JSONType))

@@ -42,6 +42,7 @@ RETURN_STATES = {
 REFUND_METHODS = {
     "original_payment": N_("Original payment"), "cash": N_("Cash"), "card": N_("Card"),
     "store_credit": N_("Store credit"), "voucher": N_("Voucher"),
+    "marketplace": N_("Through the marketplace"),
 }
 # an order's routing (routing.model.Explanation.summary): the strategy and why a location was left out
 ROUTING_STRATEGIES = {"greedy": N_("Greedy: the location that ships the most first"),

@@ -39,6 +39,16 @@ async def test_a_buyer_cancelling_on_the_channel_is_told_why_in_their_language(c
     payload = next(p for p in await _notified(session, order["id"]) if p["template"] == "cancelled")
     assert payload["data"]["cancellation"] == {"reason": "cancelled by the buyer on the channel",
                                                "code": "buyer_cancelled"}
+    # the money went to Allegro, and Allegro pays it back: the hub records what is owed and says who pays it
+    shown = (await client.get(f"{API}/orders/{order['id']}", headers=bot)).json()
+    assert [(r["kind"], r["data"]["method"]) for r in shown["timeline"] if r["kind"] == "refund.created"] == [
+        ("refund.created", "marketplace")]
+    refunded = next(m for m in mailbox.to(EWA) if m["Subject"] == f"Zwrot pieniędzy za zamówienie {order['number']}")
+    text = _text(refunded)
+    assert "Zwrot 99,00" in text and "przekaże Ci Allegro przez swój system płatności" in text
+    assert "Zwróciliśmy" not in text and "Metoda zwrotu: przez platformę sprzedażową" in text
+    told = next(p for p in await _notified(session, order["id"]) if p["template"] == "refunded")
+    assert told["data"]["refund"]["marketplace"] == "Allegro"
 
 
 async def test_the_day_an_order_was_placed_is_the_customers_day(client, session, db, mail_settings, mailbox):

@@ -318,16 +318,20 @@ async def test_a_refund_intent_and_an_unknown_one(client, session, db, mail_sett
         timeline.notify(ref, "refunded", data={"amount": "19.99", "method": "card", "reason": "damaged in transit"})
         timeline.notify(ref, "refunded", data={"order_number": "ignored", "return_id": 1,
                                                "refund": {"amount": "5.00", "method": "store_credit"}})
+        timeline.notify(ref, "refunded", data={"refund": {"amount": "7.50", "method": "voucher",
+                                                          "reference": "V-TEST2345CODE"}})
         timeline.notify(ref, "gift_wrapped")
         await timeline.write(s)
     await drain(worker)
-    confirmed, first, second = await _notified(session, order["id"])
+    confirmed, first, second, voucher = await _notified(session, order["id"])
     assert (confirmed["template"], first["template"], second["template"]) == ("order_confirmed", "refunded",
                                                                               "refunded")
+    assert voucher["data"]["refund"]["reference"] == "V-TEST2345CODE"
     assert first["data"]["refund"] == {"amount": "19.99", "method": "card", "reason": "damaged in transit"}
     assert second["data"]["refund"] == {"amount": "5.00", "method": "store_credit"}
     assert second["data"]["order_number"] == order["number"]
-    first_mail, second_mail = mailbox.to(JOHN)[1:]
+    first_mail, second_mail, voucher_mail = mailbox.to(JOHN)[1:]
+    assert "Your code: V-TEST2345CODE" in _text(voucher_mail)  # the customer needs it to spend the voucher
     assert first_mail["Subject"] == f"Refund for order {order['number']}"
     assert "We have refunded" in _text(first_mail) and "Reason: damaged in transit" in _text(first_mail)
     assert "Refund method: store credit" in _text(second_mail)

@@ -93,3 +93,31 @@ def test_cash_is_paid_out_and_a_card_reaches_the_account(locale):
     data.refund.method = "card"
     card = render("refunded", locale, data)
     assert BANK[locale] in card.text and CASH[locale] not in card.text
+
+
+MARKETPLACE_WORDS = {"en": "is made through Allegro", "pl": "przekaże Ci Allegro przez swój system płatności",
+                     "tr": "Allegro üzerinden yapılır", "sq": "bëhet përmes Allegro"}
+BANK_DAYS = {"en": "few business days", "pl": "kilku dni roboczych", "tr": "birkaç iş günü",
+             "sq": "disa ditëve pune"}
+WE_REFUNDED = {"en": "We have refunded", "pl": "Zwróciliśmy", "tr": "iade ettik", "sq": "Ju kemi rimbursuar"}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_marketplace_refund_says_the_marketplace_pays_it_back_not_that_we_did(locale):
+    data = sample_data("refunded", "PLN").model_copy(deep=True)
+    data.refund.method, data.refund.marketplace = RefundMethod.MARKETPLACE.value, "Allegro"
+    message = render("refunded", locale, data)
+    for part in (message.text, message.html):
+        assert MARKETPLACE_WORDS[locale] in part
+        assert WE_REFUNDED[locale] not in part and BANK_DAYS[locale] not in part
+    assert "Allegro" in message.sms and WE_REFUNDED[locale] not in message.sms
+    data.refund.marketplace = None  # a marketplace the hub has no name for: said in general words
+    assert "None" not in render("refunded", locale, data).text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_voucher_refund_gives_its_code_in_the_message(locale):
+    data = sample_data("refunded", "PLN").model_copy(deep=True)
+    data.refund.method, data.refund.reference = RefundMethod.VOUCHER.value, "V-ABCD2345EFGH"
+    message = render("refunded", locale, data)
+    assert "V-ABCD2345EFGH" in message.text and "V-ABCD2345EFGH" in message.sms
