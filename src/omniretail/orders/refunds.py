@@ -14,6 +14,10 @@ refund that pays back everything owed moves the return to ``refunded``; the cust
 ``orders/messages.py`` as the ``refunded`` notification). When everything paid for the order has been paid
 back, its payment status becomes ``refunded``. A paid order cancelled before anything went out is paid back
 whatever is left of its payment (:func:`refund_rest_of_payment`).
+
+A settled return (refunded, or closed) is refunded again for one thing only: the credit of a replacement cancelled
+after it was settled — the customer brought the goods back and has neither the replacement nor the money. It stays
+in its state; what a closed return left unrefunded when it closed stays settled.
 """
 
 from __future__ import annotations
@@ -68,6 +72,8 @@ REFUNDED = "orders.refunded"
 R = ReturnState
 UNPAID = ("pending",)
 CREDIT_METHODS = (RefundMethod.STORE_CREDIT, RefundMethod.VOUCHER)
+# settled returns: refunded again only for the credit of a replacement cancelled since they were settled
+SETTLED = (ReturnState.REFUNDED, ReturnState.CLOSED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,13 +147,15 @@ async def refund_return(session: AsyncSession, return_id: int, *, data: RefundCr
     ret, _order = await returns.load_return(session, return_id, principal=principal)
     timeline = Timeline(actor=actor)
     order = await service.order_row(session, ret["order_id"], lock=True)  # one refund of an order at a time
-    if ret["state"] == R.INSPECTED:  # a cancelled replacement's credit is owed again
-        await returns.reclaim_cancelled_exchanges(session, ret, order, timeline)
+    freed = 0
+    if ret["state"] in (R.INSPECTED, *SETTLED):  # a cancelled replacement's credit is owed again
+        freed = await returns.reclaim_cancelled_exchanges(session, ret, order, timeline)
     ret = (await session.execute(select(RETURNS).where(RETURNS.c.id == return_id))).first()._mapping
-    if ret["state"] != R.INSPECTED:
+    if ret["state"] != R.INSPECTED and not (ret["state"] in SETTLED and freed):
         raise IllegalTransition(entity="return", entity_id=return_id, current=ret["state"], requested=R.REFUNDED,
                                 allowed=allowed_return_moves(ret["state"]),
-                                detail=f"return {return_id} is {ret['state']}: only an inspected return is refunded")
+                                detail=f"return {return_id} is {ret['state']}: only an inspected return is refunded "
+                                       "(or a settled one whose replacement was cancelled since)")
     location_id = data.location_id if data.location_id is not None else ret["location_id"]
     if location_id is not None and (data.location_id is not None or principal.location_ids is not None):
         await returns.returns_location(session, location_id, principal=principal)  # an associate: their store
@@ -161,25 +169,27 @@ async def refund_return(session: AsyncSession, return_id: int, *, data: RefundCr
     so_far = await payment_so_far(session, order)
     paid, refunded_order, shipping_refunded_order = so_far.paid, so_far.refunded, so_far.shipping_refunded
     shipping_tax, shipping_paid = so_far.shipping_tax, so_far.shipping_paid
+    settled = ret["state"] in SETTLED  # then only the credit a cancelled replacement gave back is owed
     try:
-        plan = plan_refund(goods_due=ret["amount_minor"],
-                           goods_refunded=ret["refunded_minor"] - ret["shipping_refunded_minor"],
-                           shipping_left=max(0, shipping_paid - shipping_refunded_order),
+        plan = plan_refund(goods_due=freed if settled else ret["amount_minor"],
+                           goods_refunded=0 if settled else ret["refunded_minor"] - ret["shipping_refunded_minor"],
+                           shipping_left=0 if settled else max(0, shipping_paid - shipping_refunded_order),
                            paid_left=paid - refunded_order, requested=requested,
-                           include_shipping=data.include_shipping)
+                           include_shipping=data.include_shipping and not settled)
     except OverRefund as exc:
         limit = exc.extensions.get("refundable", 0)
         raise OverRefund(f"at most {money.from_minor(limit, currency)} {currency} may be refunded on return "
                          f"{ret['number']} now", requested=str(data.amount),
                          refundable=str(money.from_minor(limit, currency)), currency=currency) from None
-    target = R.REFUNDED if plan.settles else R.INSPECTED
+    target = R(ret["state"]) if settled else R.REFUNDED if plan.settles else R.INSPECTED
     moved = (await session.execute(
-        update(RETURNS).where(RETURNS.c.id == return_id, RETURNS.c.state == R.INSPECTED.value,
+        update(RETURNS).where(RETURNS.c.id == return_id, RETURNS.c.state == ret["state"],
                               RETURNS.c.refunded_minor == ret["refunded_minor"],
                               RETURNS.c.amount_minor == ret["amount_minor"])  # no exchange took it meanwhile
         .values(refunded_minor=RETURNS.c.refunded_minor + plan.amount,
                 shipping_refunded_minor=RETURNS.c.shipping_refunded_minor + plan.shipping,
-                state=target.value, updated_at=timeline.at, **({"closed_at": timeline.at} if plan.settles else {}))
+                state=target.value, updated_at=timeline.at,
+                **({"closed_at": timeline.at} if plan.settles and not settled else {}))
         .returning(RETURNS.c.id))).first()
     if moved is None:
         raise Conflict(f"return {return_id} was refunded meanwhile; reload it", return_id=return_id)
@@ -199,7 +209,7 @@ async def refund_return(session: AsyncSession, return_id: int, *, data: RefundCr
                                  refunding=plan.shipping)
     timeline.record(ref, "refund.created", data={"return_id": return_id, "return_number": ret["number"], **details,
                                                  "shipping_tax": str(money.from_minor(tax_back, currency))})
-    if plan.settles:
+    if plan.settles and not settled:
         timeline.transition(ref, entity="return", from_state=R.INSPECTED.value, to_state=R.REFUNDED.value,
                             kind="return.refunded", data={"return_id": return_id, "return_number": ret["number"],
                                                           "refunded": str(money.from_minor(

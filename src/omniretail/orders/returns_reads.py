@@ -35,12 +35,13 @@ from .returns_schemas import (
     ReturnRead,
     ReturnSummaryRead,
 )
-from .returns_states import ReturnState, allowed_return_moves
+from .returns_states import RETURN_VOID, ReturnState, allowed_return_moves
 
 RETURNS, RLINES, REFUNDS, ORDERS = returns.RETURNS, returns.RLINES, Refund.__table__, service.ORDERS
 SORTS = SortSpec({"id": SalesReturn.id, "created_at": SalesReturn.created_at}, default="-id")
 MAX_FOUND = 20
-FINAL = {s.value for s in ReturnState if not allowed_return_moves(s)}
+VOID = {s.value for s in RETURN_VOID}  # rejected or cancelled: never exchanged, nothing owed
+SETTLED = {ReturnState.REFUNDED.value, ReturnState.CLOSED.value}
 
 
 def _m(row):
@@ -55,14 +56,17 @@ def summary_fields(ret, *, order_number: str, channel_id: int) -> dict:
             "created_at": r["created_at"]}
 
 
-def return_read(ret, *, order, lines, refunds) -> ReturnRead:
+def return_read(ret, *, order, lines, refunds, freed: int = 0) -> ReturnRead:
+    """``freed``: the credit of replacements cancelled since (in ``ret``'s amount already); of a settled return
+    (refunded or closed) only that is still owed — a closed return's unrefunded rest was settled when it closed."""
     r, c = _m(ret), _m(ret)["currency"]
     goods_refunded = r["refunded_minor"] - r["shipping_refunded_minor"]
+    owed = freed if r["state"] in SETTLED else max(0, r["amount_minor"] - goods_refunded)
     return ReturnRead(
         **summary_fields(r, order_number=order["number"], channel_id=order["channel_id"]),
         allowed_moves=[str(s) for s in allowed_return_moves(r["state"])],
         shipping_refunded=from_minor(r["shipping_refunded_minor"], c),
-        refundable=from_minor(max(0, r["amount_minor"] - goods_refunded), c), note=r["note"],
+        refundable=from_minor(owed, c), note=r["note"],
         outcome=r["outcome"], requested_by=r["requested_by"], updated_at=r["updated_at"],
         authorised_at=r["authorised_at"], received_at=r["received_at"], inspected_at=r["inspected_at"],
         closed_at=r["closed_at"],
@@ -86,20 +90,22 @@ async def read_return(session: AsyncSession, return_id: int) -> ReturnRead:
                                    .order_by(RLINES.c.id))).all()
     refunds = (await session.execute(select(REFUNDS).where(REFUNDS.c.return_id == return_id)
                                      .order_by(REFUNDS.c.id))).all()
-    if ret.state not in FINAL:
-        ret, lines = await _without_cancelled_exchanges(session, ret, lines)
-    return return_read(ret, order=order, lines=lines, refunds=refunds)
+    freed = 0
+    if ret.state not in VOID:
+        ret, lines, freed = await _without_cancelled_exchanges(session, ret, lines)
+    return return_read(ret, order=order, lines=lines, refunds=refunds, freed=freed)
 
 
 async def _without_cancelled_exchanges(session: AsyncSession, ret, lines):
-    """The return as its next move will find it: a replacement cancelled since gives its credit back
-    (``returns.reclaim_cancelled_exchanges``)."""
+    """The return as its next move (or refund) will find it: a replacement cancelled since gives its credit back
+    (``returns.reclaim_cancelled_exchanges``); and that credit."""
     freed = {line_id: credit for line_id, credit, *_ in await returns.cancelled_exchanges(session, ret.id)}
     if not freed:
-        return ret, lines
+        return ret, lines, 0
     unlinked = {"exchange_order_id": None, "exchange_order_line_id": None, "exchange_credit_minor": 0}
     lines = [SimpleNamespace(**{**x._mapping, **(unlinked if x.id in freed else {})}) for x in lines]
-    return {**ret._mapping, "amount_minor": ret.amount_minor + sum(freed.values())}, lines
+    credit = sum(freed.values())
+    return {**ret._mapping, "amount_minor": ret.amount_minor + credit}, lines, credit
 
 
 async def get_return(session: AsyncSession, return_id: int, *, principal: Principal) -> ReturnRead:
@@ -150,7 +156,7 @@ async def list_returns(
                                       .where(ORDERS.c.id.in_(sorted({r.order_id for r in rows}))))
         orders = {o.id: o for o in found}
         # as on the return's own page: a replacement cancelled since gives its credit back (read_return)
-        freed = await returns.cancelled_exchange_credit(session, [r.id for r in rows if r.state not in FINAL])
+        freed = await returns.cancelled_exchange_credit(session, [r.id for r in rows if r.state not in VOID])
     return [ReturnSummaryRead(**summary_fields(
         {**r.__dict__, "amount_minor": r.amount_minor + freed.get(r.id, 0)},
         order_number=orders[r.order_id].number, channel_id=orders[r.order_id].channel_id))

@@ -185,3 +185,72 @@ async def test_a_refund_planned_before_an_exchange_took_the_value_pays_nothing(c
     assert stale.status_code == 409 and problem(stale)["return_id"] == ret["id"]
     after = (await client.get(f"{API}/returns/{ret['id']}", headers=shop.auth)).json()
     assert (after["refunded"], after["refunds"]) == ("0.00", [])
+
+
+async def test_a_replacement_cancelled_after_the_return_was_settled_is_still_owed_and_refunded_once(client, session):
+    """The customer brought two items back: one refunded, one exchanged, and the return settled. The replacement
+    is then cancelled: the exchanged item's value is owed again — shown on the settled return and refunded on it,
+    once, without reopening it. A return closed after an exchange alone works the same way."""
+    shop = await create_shop(session, stock={"store_a": {"0": 3, "1": 3, "2": 3}})
+    sku0, sku1, sku2 = shop.skus  # 100.00, 19.99, 5.00
+    order = await collected_order(client, session, shop, [(0, 1), (2, 1)], shop.store_a, payment_status="paid")
+    ret = await act(client, shop.auth, f"/orders/{order['id']}/returns", {"location_id": shop.store_a,
+                    "authorise": True, "lines": [
+                        {"order_line_id": line_of(order, sku0), "quantity": 1, "reason": "wrong_size"},
+                        {"order_line_id": line_of(order, sku2), "quantity": 1, "reason": "wrong_item"}]},
+                    status=201)
+    big, small = ret["lines"]
+    swap = (await act(client, shop.auth, f"/returns/{ret['id']}/exchange",
+                      {"lines": [{"return_line_id": small["id"], "sku": sku1}]}, status=201))["order"]
+    await act(client, shop.auth, f"/returns/{ret['id']}/receive", {})
+    await act(client, shop.auth, f"/returns/{ret['id']}/inspect", {"lines": [
+        {"return_line_id": big["id"], "condition": "new", "disposition": "restock"},
+        {"return_line_id": small["id"], "condition": "new", "disposition": "restock"}]})
+    settled = await act(client, shop.auth, f"/returns/{ret['id']}/refund", {}, status=201)
+    assert (settled["state"], settled["refunded"], settled["refundable"]) == ("refunded", "100.00", "0.00")
+
+    await act(client, shop.auth, f"/orders/{swap['id']}/cancel", {"reason": "out of stock after all"})
+    shown = (await client.get(f"{API}/returns/{ret['id']}", headers=shop.auth)).json()
+    assert (shown["state"], shown["amount"], shown["refundable"]) == ("refunded", "105.00", "5.00")
+    listed = (await client.get(f"{API}/returns", headers=shop.auth,
+                               params={"order_number": order["number"]})).json()["items"]
+    assert [x["amount"] for x in listed] == ["105.00"]
+
+    paid = await act(client, shop.auth, f"/returns/{ret['id']}/refund", {"method": "store_credit"}, status=201)
+    assert (paid["state"], paid["refunded"], paid["refundable"]) == ("refunded", "105.00", "0.00")
+    assert paid["refunds"][-1]["amount"] == "5.00" and paid["refunds"][-1]["reference"].startswith("V-")
+    assert paid["lines"][1]["exchange_order_id"] is None
+    again = await client.post(f"{API}/returns/{ret['id']}/refund", headers=shop.auth, json={})
+    assert again.status_code == 409, again.text
+    timeline = (await client.get(f"{API}/orders/{order['id']}", headers=shop.auth)).json()
+    assert timeline["payment_status"] == "refunded"
+    kinds = [e["kind"] for e in timeline["timeline"]]
+    assert kinds.count("return.exchange_cancelled") == 1 and kinds.count("refund.created") == 2
+    await assert_invariants(session)
+
+
+async def test_a_return_closed_after_its_exchange_owes_the_credit_of_a_cancelled_replacement(client, session):
+    shop = await create_shop(session, stock={"store_a": {"0": 3, "1": 3, "2": 3}})
+    sku0, sku1, _sku2 = shop.skus  # 100.00, 19.99, 5.00
+    order = await collected_order(client, session, shop, [(1, 1)], shop.store_a, payment_status="paid")
+    ret = await act(client, shop.auth, f"/orders/{order['id']}/returns", {"location_id": shop.store_a,
+                    "authorise": True, "lines": [
+                        {"order_line_id": line_of(order, sku1), "quantity": 1, "reason": "wrong_size"}]},
+                    status=201)
+    swap = (await act(client, shop.auth, f"/returns/{ret['id']}/exchange",
+                      {"lines": [{"return_line_id": ret["lines"][0]["id"], "sku": sku0}]}, status=201))["order"]
+    await act(client, shop.auth, f"/returns/{ret['id']}/receive", {})
+    await act(client, shop.auth, f"/returns/{ret['id']}/inspect", {"lines": [
+        {"return_line_id": ret["lines"][0]["id"], "condition": "new", "disposition": "restock"}]})
+    closed = await act(client, shop.auth, f"/returns/{ret['id']}/close", {"reason": "exchanged"})
+    assert (closed["state"], closed["refundable"]) == ("closed", "0.00")
+    nothing = await client.post(f"{API}/returns/{ret['id']}/refund", headers=shop.auth, json={})
+    assert nothing.status_code == 409, nothing.text  # settled: nothing owed while the replacement stands
+
+    await act(client, shop.auth, f"/orders/{swap['id']}/cancel", {"reason": "the customer changed their mind"})
+    assert (await client.get(f"{API}/returns/{ret['id']}", headers=shop.auth)).json()["refundable"] == "19.99"
+    too_much = await client.post(f"{API}/returns/{ret['id']}/refund", headers=shop.auth, json={"amount": "20.00"})
+    assert too_much.status_code == 409 and problem(too_much)["refundable"] == "19.99", too_much.text
+    paid = await act(client, shop.auth, f"/returns/{ret['id']}/refund", {}, status=201)
+    assert (paid["state"], paid["refunded"], paid["refundable"]) == ("closed", "19.99", "0.00")
+    await assert_invariants(session)
