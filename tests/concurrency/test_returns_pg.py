@@ -91,3 +91,37 @@ async def test_partial_refunds_at_once_never_pay_more_than_is_owed(world):
                                           {"id": ret["id"]})).scalar_one()
     assert total == refunded <= 10000
     assert total == 3000 * sum(r.status_code == 201 for r in responses)
+
+
+async def test_refunds_at_once_of_a_cancelled_replacements_credit_on_a_settled_return_pay_it_once(world):
+    db, client = world
+    async with unit_of_work(db) as session:
+        shop = await create_shop(session, stock={"warehouse": {"0": 5, "1": 5, "2": 5}})
+    order = await delivered_online_order(client, shop, [(0, 1), (2, 1)])
+    sku0, sku1, sku2 = shop.skus  # 100.00, 19.99, 5.00
+    lines = {ln["sku"]: ln["id"] for ln in order["lines"]}
+    ret = await act(client, shop.auth, f"/orders/{order['id']}/returns", {
+        "location_id": shop.store_a, "authorise": True,
+        "lines": [{"order_line_id": lines[sku0], "quantity": 1, "reason": "changed_mind"},
+                  {"order_line_id": lines[sku2], "quantity": 1, "reason": "wrong_item"}]}, status=201)
+    big, small = ret["lines"]
+    swap = (await act(client, shop.auth, f"/returns/{ret['id']}/exchange",
+                      {"lines": [{"return_line_id": small["id"], "sku": sku1}]}, status=201))["order"]
+    await act(client, shop.auth, f"/returns/{ret['id']}/receive", {})
+    await act(client, shop.auth, f"/returns/{ret['id']}/inspect", {"lines": [
+        {"return_line_id": x["id"], "condition": "new", "disposition": "restock"} for x in (big, small)]})
+    assert (await act(client, shop.auth, f"/returns/{ret['id']}/refund", {}, status=201))["state"] == "refunded"
+    await act(client, shop.auth, f"/orders/{swap['id']}/cancel", {"reason": "out of stock"})
+
+    responses = await _at_once(6, lambda i: client.post(f"{API}/returns/{ret['id']}/refund", headers=shop.auth,
+                                                        json={"method": "card"}))
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 5, [r.text for r in responses]
+    async with unit_of_work(db, readonly=True) as session:
+        paid = (await session.execute(text(
+            "SELECT COUNT(*), SUM(amount_minor) FROM refund WHERE return_id = :id"), {"id": ret["id"]})).one()
+        assert tuple(paid) == (2, 10500)  # the refunded return, then the credit (5.00) once
+        given_back = (await session.execute(text(
+            "SELECT COUNT(*) FROM order_event WHERE kind = 'return.exchange_cancelled' AND order_id = :id"),
+            {"id": order["id"]})).scalar_one()
+        assert given_back == 1
+        await assert_invariants(session)
