@@ -63,6 +63,10 @@ CHANNELS = [
 VAT_ABROAD = {"amazon-de": {"DE": {"0.23": "0.19", "0.08": "0.07", "0.05": "0.07"},
                             "AT": {"0.23": "0.20", "0.08": "0.10", "0.05": "0.10"}}}
 
+# channel code → settings.shipping_cost_model.zone_costs: the carrier's parcel prices by lane (orders.sourcing),
+# in the channel's currency; a lane not listed takes "*"
+ZONE_COSTS = {"amazon-de": {"domestic": 4.5, "DE": 7.9, "AT": 9.9, "*": 14.0}}
+
 # marketplaces that send their buyers the order and shipping messages themselves (and do not want sellers to)
 MARKETPLACE_TELLS_BUYERS = ("amazon-de",)
 

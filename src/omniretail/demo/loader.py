@@ -72,6 +72,8 @@ async def _channels(session, location_ids: dict[str, int]) -> dict[str, int]:
         settings = {"connector": "none"} if kind.startswith("marketplace_") else {}
         if code in data.VAT_ABROAD:  # Amazon.de ships to Germany: German VAT (orders.vat)
             settings["vat_by_country"] = data.VAT_ABROAD[code]
+        if code in data.ZONE_COSTS:  # its parcels cross borders: priced by the carrier's zone table
+            settings["shipping_cost_model"] = {"zone_costs": data.ZONE_COSTS[code]}
         if code in data.MARKETPLACE_TELLS_BUYERS:  # it sends its own order and shipping messages
             settings["customer_messages"] = False
         policy = {"share_percent": 50, "keep_last": 2} if code == "allegro" else {}

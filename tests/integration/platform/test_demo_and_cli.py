@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 from stdnum import ean
 
 from omniretail.catalog.models import Product, Variant
+from omniretail.channels.models import Channel
+from omniretail.channels.settings import ChannelSettings
 from omniretail.cli.main import cli
 from omniretail.demo.loader import load_demo
 from omniretail.locations.models import Location
@@ -31,6 +33,11 @@ async def _demo_checks(url: str) -> None:
         assert gtins and all(ean.is_valid(g) for g in gtins)
         stores = (await session.scalars(select(Location.code).where(Location.kind == "store"))).all()
         assert len(stores) >= 3
+        # what the loader stores is what an operator could have entered: the channel settings' own check
+        settings = dict((await session.execute(select(Channel.code, Channel.settings))).all())
+        for code, value in settings.items():
+            ChannelSettings.model_validate(value or {})
+        assert settings["amazon-de"]["shipping_cost_model"]["zone_costs"]["DE"] == 7.9
     await db.dispose()
 
 
@@ -100,3 +107,4 @@ def test_serve_under_granian_takes_no_more_requests_at_once_than_the_pool_has_co
     assert result.exit_code == 0, result.output
     assert started["served"] and started["target"] == "omniretail.api.asgi:app"
     assert started["workers"] == 2 and started["backpressure"] == 6
+
