@@ -20,6 +20,7 @@ from omniretail.platform.i18n import SUPPORTED_LOCALES
 
 from .csrf import CsrfChecked
 from .deps import PageRoute, render, signed_in
+from .error_text import describe
 from .i18n import N_
 from .paging import next_page_url
 from .stock_forms import digits, location_choices, t
@@ -67,7 +68,7 @@ def _service_error(request: Request, exc: InvalidInput | AlreadyExists) -> dict[
         return {field: t(request, N_("A store associate needs at least one location."))}
     if field == "channel_ids":
         return {field: t(request, N_("An integration account needs at least one channel."))}
-    return {field: exc.detail}
+    return {field: describe(request, exc)}
 
 
 # --- users ---------------------------------------------------------------------------------------------------
@@ -198,7 +199,7 @@ async def audit_log(request: Request, session: SessionDep, principal: AuditReade
                 since=datetime.combine(first, datetime.min.time(), UTC) if first else None,
                 until=datetime.combine(last + timedelta(days=1), datetime.min.time(), UTC) if last else None)
         except InvalidInput as exc:
-            errors[str(exc.extensions.get("field") or "action")] = exc.detail
+            errors[str(exc.extensions.get("field") or "action")] = describe(request, exc)
     return render(request, "backoffice/audit.html", {
         "events": events, "filters": filters, "errors": errors, "next_url": next_page_url(request, next_cursor),
     }, status_code=400 if errors else 200)

@@ -17,6 +17,7 @@ from omniretail.platform.errors import AlreadyExists, InvalidInput
 
 from .csrf import CsrfChecked
 from .deps import CatalogReader, PageRoute, render, signed_in
+from .error_text import describe
 from .i18n import N_
 from .paging import next_page_url
 from .stock_forms import t
@@ -59,7 +60,7 @@ async def catalog_list(
                 status=status or None, cursor=cursor, limit=PAGE_SIZE, sort=sort,
             )
         except InvalidInput as exc:
-            errors[exc.extensions.get("field") or "q"] = exc.detail
+            errors[exc.extensions.get("field") or "q"] = describe(request, exc)
     return render(request, "backoffice/catalog.html", {
         "products": products, "filters": filters, "errors": errors, "statuses": STATUS_LABELS,
         "sorts": SORT_LABELS, "next_url": next_page_url(request, next_cursor),
@@ -108,7 +109,7 @@ async def create_product(request: Request, session: SessionDep, principal: Catal
         message = TAKEN_MESSAGES.get(field, N_("Check this value."))
         return _new_product_form(request, values, {field: t(request, message)})
     except InvalidInput as exc:
-        return _new_product_form(request, values, {str(exc.extensions.get("field") or "form"): exc.detail})
+        return _new_product_form(request, values, {str(exc.extensions.get("field") or "form"): describe(request, exc)})
     return RedirectResponse(f"/backoffice/catalog/{product.id}?done=created", status_code=303)
 
 

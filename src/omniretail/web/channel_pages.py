@@ -23,6 +23,7 @@ from omniretail.platform.errors import InvalidInput, NotFound
 
 from .csrf import CsrfChecked
 from .deps import ChannelsReader, PageRoute, render, signed_in
+from .error_text import describe
 from .i18n import N_
 from .paging import next_page_url
 
@@ -61,7 +62,7 @@ async def channels_list(request: Request, session: SessionDep, settings: Setting
                 cursor=cursor, limit=50, sort="name",
             )
         except InvalidInput as exc:
-            errors[exc.extensions.get("field", "q")] = exc.detail
+            errors[exc.extensions.get("field", "q")] = describe(request, exc)
     channels = await channels_service.to_read(session, rows, secret_key=settings.resolved_secret_key())
     return render(request, "backoffice/channels.html", {
         "channels": channels, "kinds": KIND_LABELS, "filters": {"q": q, "kind": kind}, "errors": errors,
@@ -105,7 +106,7 @@ async def channel_listings(request: Request, session: SessionDep, principal: Cha
                 session, channel_id, principal=principal, state=ListingState(state) if state else None,
                 sku=sku.strip() or None, cursor=cursor, limit=50)
         except InvalidInput as exc:
-            errors[exc.extensions.get("field", "cursor")] = exc.detail
+            errors[exc.extensions.get("field", "cursor")] = describe(request, exc)
     return render(request, "backoffice/channel_listings.html", {
         "channel": channel, "listings": rows, "states": LISTING_STATES, "filters": {"state": state, "sku": sku},
         "errors": errors, "next_url": next_page_url(request, next_cursor), "done": DONE.get(done),

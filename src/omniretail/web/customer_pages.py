@@ -17,6 +17,7 @@ from omniretail.platform.errors import Conflict, DomainError, InvalidInput, NotF
 
 from .csrf import CsrfChecked
 from .deps import PageRoute, render, signed_in
+from .error_text import describe
 from .i18n import N_
 from .order_labels import ORDER_STATES
 from .paging import next_page_url
@@ -38,7 +39,7 @@ async def customer_list(request: Request, session: SessionDep, principal: Custom
         customers, next_cursor = await customers_service.list_customers(
             session, q=q.strip() or None, include_merged=bool(merged), cursor=cursor, limit=PAGE_SIZE)
     except InvalidInput as exc:
-        errors[str(exc.extensions.get("field") or "q")] = exc.detail
+        errors[str(exc.extensions.get("field") or "q")] = describe(request, exc)
     return render(request, "backoffice/customers.html", {
         "customers": customers, "filters": {"q": q, "merged": merged}, "errors": errors,
         "next_url": next_page_url(request, next_cursor),
@@ -100,7 +101,7 @@ def _merge_message(request: Request, exc: DomainError) -> str:
     if exc.extensions.get("merged_into_id") is not None:
         return t(request, N_("Customer %(id)s was already merged into customer %(into)s."),
                  id=exc.extensions.get("customer_id"), into=exc.extensions.get("merged_into_id"))
-    return exc.detail
+    return describe(request, exc)
 
 
 @router.post("/backoffice/customers/{customer_id}/unmerge/{merge_id}", dependencies=[CsrfChecked])

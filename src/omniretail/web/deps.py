@@ -12,7 +12,13 @@ from fastapi.responses import RedirectResponse
 
 from omniretail.api.routing import TransactionalRoute
 from omniretail.auth.schemas import Principal
-from omniretail.platform.errors import PROBLEM_TYPE_PREFIX, DomainError, NotAuthenticated, PermissionDenied
+from omniretail.platform.errors import (
+    PROBLEM_TYPE_PREFIX,
+    DomainError,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+)
 from omniretail.platform.i18n import display_zone
 
 from .i18n import N_, page_zone
@@ -31,12 +37,12 @@ class PageRoute(TransactionalRoute):
             except NotAuthenticated:
                 return redirect_to_login(request)
             except DomainError as exc:
-                return render_error(request, exc.to_problem(request.url.path))
+                return render_error(request, exc.to_problem(request.url.path), exc)
             except RequestValidationError:
                 return render_error(request, {
                     "type": PROBLEM_TYPE_PREFIX + "not-found", "title": "Not found", "status": 404,
                     "detail": "there is no such page", "instance": request.url.path,
-                })
+                }, NotFound("there is no such page"))
 
         return handler
 
@@ -56,8 +62,14 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         return request.app.state.templates.TemplateResponse(request, template, context, status_code=status_code)
 
 
-def render_error(request: Request, problem: dict[str, Any]) -> Response:
-    return render(request, "error.html", {"problem": problem}, status_code=problem["status"])
+def render_error(request: Request, problem: dict[str, Any], exc: DomainError | None = None) -> Response:
+    """The error page; ``exc``: the refusal, said in the reader's language where it is known
+    (``error_text.describe``), else the service's English words."""
+    from .error_text import describe  # it builds on the page helpers, which build on this module
+
+    said = describe(request, exc) if exc is not None else None
+    return render(request, "error.html", {"problem": problem, "said": said if said != problem.get("detail") else None},
+                  status_code=problem["status"])
 
 
 async def optional_principal(request: Request) -> Principal | None:

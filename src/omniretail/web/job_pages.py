@@ -26,6 +26,7 @@ from omniretail.platform.errors import DomainError, NotFound, PermissionDenied
 
 from .csrf import CsrfChecked
 from .deps import PageRoute, render, signed_in
+from .error_text import describe
 from .i18n import N_
 from .stock_forms import t
 
@@ -123,7 +124,7 @@ async def start_job(request: Request, session: SessionDep, principal: SignedIn, 
             try:
                 check_buildable(kind=channel.kind, settings=channel.settings)
             except DomainError as exc:
-                errors[prefix + "channel_id"] = exc.detail
+                errors[prefix + "channel_id"] = describe(request, exc)
         params["channel_id"] = int(channel_id) if channel is not None else None
     if errors:
         return await _start_page(request, session, principal, errors=errors, status_code=400,

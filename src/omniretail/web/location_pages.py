@@ -11,6 +11,7 @@ from omniretail.locations.schemas import LocationKind
 from omniretail.platform.errors import InvalidInput
 
 from .deps import LocationsReader, PageRoute, render
+from .error_text import describe
 from .i18n import N_
 from .paging import next_page_url
 
@@ -42,7 +43,7 @@ async def locations_list(
                 capability=capability or None, cursor=cursor, limit=50, sort="name",
             )
         except InvalidInput as exc:
-            errors[exc.extensions.get("field", "q")] = exc.detail
+            errors[exc.extensions.get("field", "q")] = describe(request, exc)
     return render(request, "backoffice/locations.html", {
         "locations": rows, "filters": {"q": q, "kind": kind, "capability": capability}, "errors": errors,
         "kinds": KIND_LABELS, "capabilities": CAPABILITY_LABELS,

@@ -27,6 +27,7 @@ from omniretail.platform.errors import Conflict, DomainError, InvalidInput, NotF
 
 from .csrf import CsrfChecked
 from .deps import PageRoute, render, signed_in
+from .error_text import describe
 from .i18n import N_, location_zones
 from .order_labels import (
     DELIVERY_METHODS,
@@ -75,7 +76,7 @@ async def _channel_choices(session, principal: Principal) -> dict[str, str]:
     return {str(c.id): c.name for c in rows}
 
 
-async def _customer_ids(session, text: str, errors: dict[str, str]) -> list[int] | None:
+async def _customer_ids(request: Request, session, text: str, errors: dict[str, str]) -> list[int] | None:
     """The customers whose name, email or phone holds ``text`` (at most a few hundred)."""
     text = text.strip()
     if not text:
@@ -88,7 +89,7 @@ async def _customer_ids(session, text: str, errors: dict[str, str]) -> list[int]
         rows, _ = await customers_service.list_customers(session, q=text, include_merged=True,
                                                          limit=MAX_CUSTOMER_MATCHES)
     except InvalidInput as exc:
-        errors["customer"] = exc.detail
+        errors["customer"] = describe(request, exc)
         return None
     return [c.id for c in rows]
 
@@ -112,7 +113,7 @@ async def order_list(
     since, until = _day(placed_from, "placed_from", errors), _day(placed_to, "placed_to", errors)
     if since and until and until < since:
         errors["placed_to"] = N_("The end date is before the start date.")
-    customer_ids = await _customer_ids(session, customer, errors)
+    customer_ids = await _customer_ids(request, session, customer, errors)
     orders, next_cursor = [], None
     if not errors:
         try:
@@ -124,7 +125,7 @@ async def order_list(
                 placed_before=datetime.combine(until + timedelta(days=1), datetime.min.time(), UTC)
                 if until else None, cursor=cursor, limit=PAGE_SIZE)
         except InvalidInput as exc:
-            errors[str(exc.extensions.get("field") or "number")] = exc.detail
+            errors[str(exc.extensions.get("field") or "number")] = describe(request, exc)
     return render(request, "backoffice/orders.html", {
         "orders": orders, "filters": filters, "errors": errors, "channels": channels, "states": ORDER_STATES,
         "payment_statuses": PAYMENT_STATUSES, "next_url": next_page_url(request, next_cursor),
@@ -180,7 +181,7 @@ def _refusal(request: Request, exc: DomainError) -> str:
         state = exc.extensions.get("current_state") or ""
         label = ORDER_STATES.get(state) or FULFILMENT_STATES.get(state) or state
         return t(request, _ILLEGAL, state=t(request, label) if label else state)
-    return exc.detail
+    return describe(request, exc)
 
 
 async def _attempt(request: Request, session, principal: Principal, order_id: int, field: str, values, action,

@@ -41,6 +41,7 @@ from omniretail.platform.errors import Conflict, DomainError, InvalidInput, NotF
 
 from .csrf import CsrfChecked
 from .deps import PageRoute, StoreWorker, render
+from .error_text import describe
 from .i18n import N_, request_locale
 from .stock_forms import digits, t, whole_number
 
@@ -365,8 +366,8 @@ def _place_error(request: Request, exc: DomainError, action: str, errors: dict[s
         elif isinstance(exc, pick_exceptions.NothingToReject):
             errors[key] = t(request, N_("This line is no longer to be picked here. Reload the page."))
         else:
-            errors[key] = exc.detail
+            errors[key] = describe(request, exc)
     elif isinstance(exc, InvalidInput) and ext.get("field") in ("bay", "car", "note"):
-        errors[str(ext["field"])] = exc.detail
+        errors[str(ext["field"])] = describe(request, exc)
     else:
-        errors["form"] = exc.detail
+        errors["form"] = describe(request, exc)

@@ -38,6 +38,7 @@ from omniretail.pricing.schemas import decimal_input
 
 from .csrf import CsrfChecked
 from .deps import PageRoute, StoreWorker, render
+from .error_text import describe
 from .i18n import N_, location_zone, request_locale, use_zone
 from .stock_forms import digits, t
 
@@ -95,7 +96,7 @@ def _error_text(request: Request, exc: DomainError) -> str:
                  places=exc.extensions["decimal_places"])
     if isinstance(exc, InvalidInput) and exc.extensions.get("field") == "tendered" and "total" in exc.extensions:
         return t(request, N_("The cash handed over is less than the total."))
-    return exc.detail
+    return describe(request, exc)
 
 
 def form_amount(raw: str) -> Decimal | None:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.auth.schemas import Principal
-from omniretail.inventory.errors import InsufficientStock, WrongState
+from omniretail.inventory.errors import WrongState
 from omniretail.locations import service as locations_service
 from omniretail.locations.models import Location
 from omniretail.platform import idempotency
@@ -211,13 +211,12 @@ def quantity_lines(request: Request, form, field: str, errors: dict[str, str]) -
 
 def error_message(request: Request, exc: DomainError) -> str:
     """A domain error as a sentence for the page, in the reader's language where we know the case."""
+    from .error_text import describe  # it builds on this module's t()
+
     ext = exc.extensions
     if isinstance(exc, WrongState):
         known = _WRONG_STATE.get((ext.get("entity"), ext.get("action")))
-        return t(request, known) if known else exc.detail
-    if isinstance(exc, InsufficientStock):
-        return t(request, N_("Not enough free stock of %(sku)s: %(available)s can leave, %(requested)s asked for."),
-                 sku=exc.sku, available=exc.available, requested=exc.requested)
+        return t(request, known) if known else describe(request, exc)
     if isinstance(exc, InvalidInput):
         if ext.get("unknown_skus"):
             return t(request, N_("Unknown SKU: %(skus)s"), skus=", ".join(ext["unknown_skus"][:10]))
@@ -229,7 +228,7 @@ def error_message(request: Request, exc: DomainError) -> str:
             return t(request, N_("Enter at least one quantity."))
         if ext.get("field") == "skus":
             return t(request, N_("Nothing is stocked here yet: list the SKUs to count."))
-    return exc.detail
+    return describe(request, exc)
 
 
 def field_of(exc: DomainError, default: str) -> str:

@@ -24,6 +24,7 @@ from omniretail.platform.money import minor_digits
 
 from .csrf import CsrfChecked
 from .deps import PageRoute, StoreWorker, render
+from .error_text import describe
 from .i18n import N_, request_locale
 from .order_labels import RETURN_STATES
 from .pickup_pages import _stores, chosen_store
@@ -88,7 +89,7 @@ async def find_order(request: Request, session: SessionDep, principal: StoreWork
             field = str(exc.extensions.get("field") or "number")
             errors[field if field in SEARCH_FIELDS else "number"] = (
                 t(request, N_("Choose the channel the order id comes from.")) if field == "channel_id"
-                else exc.detail)
+                else describe(request, exc))
     return render(request, "store/returns.html", {
         "store": store, "values": values, "errors": errors, "found": found, "searched": searched and not errors,
         "channels": channels, "state_labels": RETURN_STATES,
@@ -225,15 +226,15 @@ def _place_error(request: Request, exc: DomainError, index_of: dict[int, int], e
         errors["refund_amount"] = t(request, N_("At most %(amount)s can be refunded now."),
                                     amount=_refundable(request, exc, currency))
     elif field == "amount":
-        errors["refund_amount"] = exc.detail
+        errors["refund_amount"] = describe(request, exc)
     elif field.startswith("lines.") and digits(field.split(".")[1]):
         rows = list(index_of.values())
         position = int(field.split(".")[1])
-        errors[f"quantity-{rows[position]}" if position < len(rows) else "lines"] = exc.detail
+        errors[f"quantity-{rows[position]}" if position < len(rows) else "lines"] = describe(request, exc)
     elif field == "location_id":
         errors["form"] = t(request, N_("This store does not take returns."))
     else:
-        errors["form"] = exc.detail
+        errors["form"] = describe(request, exc)
 
 
 def _refundable(request: Request, exc: OverRefund, currency: str) -> str:

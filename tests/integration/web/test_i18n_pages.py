@@ -53,3 +53,11 @@ async def test_an_error_page_says_what_happened_in_the_reader_s_language(client,
     assert missing.status_code == 404 and '<html lang="pl">' in missing.text
     assert "To, o co prosisz, nie istnieje albo nie możesz tego zobaczyć." in missing.text
     assert '<p class="problem-detail" lang="en">' in missing.text  # the details stay as written, marked English
+
+
+async def test_a_known_refusal_on_an_error_page_is_said_in_the_reader_s_language(client, session):
+    await sign_in(client, session, role="manager", locale="tr")
+    gone = await client.get("/backoffice/orders/not-a-number", headers=HTML)  # a path the page cannot read
+    assert gone.status_code == 404
+    assert '<p class="problem-detail">Listenin bu sayfası artık yok: ilk sayfadan başlayın.</p>' in gone.text
+    assert "there is no such page" not in gone.text
