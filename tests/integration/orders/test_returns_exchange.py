@@ -93,17 +93,23 @@ async def test_exchange_at_no_charge(client, session):
     assert closed["state"] == "closed"
 
 
-async def test_a_cancelled_replacement_gives_its_credit_back(client, session):
-    """The customer never paid the difference (or changed their mind): the replacement order is cancelled. The
-    returned goods' value is owed again, the line may be exchanged again, and the return may be cancelled."""
+async def _both_items_back(client, session):
+    """A paid pickup order of SKU0 (100.00) and SKU2 (5.00), both taken back at the store (authorised)."""
     shop = await create_shop(session, stock={"store_a": {"0": 3, "1": 3, "2": 3}})
-    sku0, sku1, sku2 = shop.skus  # 100.00, 19.99, 5.00
     order = await collected_order(client, session, shop, [(0, 1), (2, 1)], shop.store_a, payment_status="paid")
     ret = await act(client, shop.auth, f"/orders/{order['id']}/returns", {"location_id": shop.store_a,
                     "authorise": True, "lines": [
-                        {"order_line_id": line_of(order, sku0), "quantity": 1, "reason": "wrong_size"},
-                        {"order_line_id": line_of(order, sku2), "quantity": 1, "reason": "wrong_item"}]},
+                        {"order_line_id": line_of(order, shop.skus[0]), "quantity": 1, "reason": "wrong_size"},
+                        {"order_line_id": line_of(order, shop.skus[2]), "quantity": 1, "reason": "wrong_item"}]},
                     status=201)
+    return shop, order, ret
+
+
+async def test_a_cancelled_replacement_gives_its_credit_back(client, session):
+    """The customer never paid the difference (or changed their mind): the replacement order is cancelled. The
+    returned goods' value is owed again, the line may be exchanged again, and the return may be cancelled."""
+    shop, order, ret = await _both_items_back(client, session)
+    sku0, sku1, sku2 = shop.skus  # 100.00, 19.99, 5.00
     big, small = ret["lines"]
     dearer = await act(client, shop.auth, f"/returns/{ret['id']}/exchange",
                        {"lines": [{"return_line_id": small["id"], "sku": sku0}]}, status=201)
@@ -191,14 +197,8 @@ async def test_a_replacement_cancelled_after_the_return_was_settled_is_still_owe
     """The customer brought two items back: one refunded, one exchanged, and the return settled. The replacement
     is then cancelled: the exchanged item's value is owed again — shown on the settled return and refunded on it,
     once, without reopening it. A return closed after an exchange alone works the same way."""
-    shop = await create_shop(session, stock={"store_a": {"0": 3, "1": 3, "2": 3}})
+    shop, order, ret = await _both_items_back(client, session)
     sku0, sku1, sku2 = shop.skus  # 100.00, 19.99, 5.00
-    order = await collected_order(client, session, shop, [(0, 1), (2, 1)], shop.store_a, payment_status="paid")
-    ret = await act(client, shop.auth, f"/orders/{order['id']}/returns", {"location_id": shop.store_a,
-                    "authorise": True, "lines": [
-                        {"order_line_id": line_of(order, sku0), "quantity": 1, "reason": "wrong_size"},
-                        {"order_line_id": line_of(order, sku2), "quantity": 1, "reason": "wrong_item"}]},
-                    status=201)
     big, small = ret["lines"]
     swap = (await act(client, shop.auth, f"/returns/{ret['id']}/exchange",
                       {"lines": [{"return_line_id": small["id"], "sku": sku1}]}, status=201))["order"]
