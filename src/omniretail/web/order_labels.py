@@ -38,12 +38,20 @@ RETURN_STATES = {
     "inspected": N_("Inspected, refund pending"), "refunded": N_("Refunded"), "closed": N_("Closed"),
     "rejected": N_("Rejected"), "cancelled": N_("Cancelled"),
 }
+# a returned line's inspection (orders.returns_schemas.Condition, Disposition)
+CONDITIONS = {"new": N_("As new"), "opened": N_("Opened"), "used": N_("Used"), "damaged": N_("Damaged")}
+DISPOSITIONS = {"restock": N_("Back on the shelf here"), "damaged": N_("Damaged: write off"),
+                "return_to_vendor": N_("Return to vendor")}
 # how a refund was paid (a recorded refund; the counter's form also offers "no refund now")
 REFUND_METHODS = {
     "original_payment": N_("Original payment"), "cash": N_("Cash"), "card": N_("Card"),
     "store_credit": N_("Store credit"), "voucher": N_("Voucher"),
     "marketplace": N_("Through the marketplace"),
 }
+# what the back office records on a return: a cash refund is paid out at a till (the store app); the original
+# payment of a marketplace order goes back through the marketplace by itself (orders.refunds)
+BACK_OFFICE_REFUNDS = {method: label for method, label in REFUND_METHODS.items()
+                       if method not in ("cash", "marketplace")}
 # an order's routing (routing.model.Explanation.summary): the strategy and why a location was left out
 ROUTING_STRATEGIES = {"greedy": N_("Greedy: the location that ships the most first"),
                       "optimal": N_("Optimal: the cheapest plan the solver finds")}

@@ -19,6 +19,7 @@ from omniretail.api.deps import SessionDep
 from omniretail.auth.schemas import Principal
 from omniretail.channels import service as channels_service
 from omniretail.customers import service as customers_service
+from omniretail.locations import service as locations_service
 from omniretail.orders import fulfilment, returns_reads
 from omniretail.orders import service as orders_service
 from omniretail.orders.schemas import PaymentStatus, ShipmentCreate
@@ -30,7 +31,10 @@ from .deps import PageRoute, render, signed_in
 from .error_text import describe
 from .i18n import N_, location_zones
 from .order_labels import (
+    BACK_OFFICE_REFUNDS,
+    CONDITIONS,
     DELIVERY_METHODS,
+    DISPOSITIONS,
     EVENT_KINDS,
     EXCLUSION_REASONS,
     FULFILMENT_ACTIONS,
@@ -56,6 +60,10 @@ DONE_MESSAGES = {
     "picking": N_("Picking started."), "picked": N_("The fulfilment order was picked."),
     "ready_for_pickup": N_("The order is ready for pickup; the customer was sent the pickup code."),
     "shipped": N_("The shipment was recorded."), "fo_cancelled": N_("The fulfilment order was cancelled."),
+    "return_receive": N_("The returned goods were received."),
+    "return_inspect": N_("The return was inspected; restocked units are back in stock."),
+    "return_refund": N_("The refund was recorded, and the customer was told."),
+    "return_close": N_("The return was closed."),
 }
 _ILLEGAL = N_("This is no longer possible: the order is %(state)s now.")
 
@@ -146,9 +154,10 @@ async def _detail(request: Request, session, principal: Principal, order_id: int
             customer = None
     returns, _ = await returns_reads.list_returns(session, principal=principal, order_number=order.number,
                                                   limit=100)
-    refunds = []
+    refunds, return_reads = [], {}
     for ret in returns:
-        refunds.extend((ret, r) for r in (await returns_reads.read_return(session, ret.id)).refunds)
+        full = return_reads[ret.id] = await returns_reads.read_return(session, ret.id)
+        refunds.extend((ret, r) for r in full.refunds)
     channels = await _channel_choices(session, principal)
     writer = principal.can("orders:write")
     return render(request, "backoffice/order.html", {
@@ -160,7 +169,10 @@ async def _detail(request: Request, session, principal: Principal, order_id: int
         "fo_states": FULFILMENT_STATES, "payment_statuses": PAYMENT_STATUSES, "methods": DELIVERY_METHODS,
         "fo_actions": FULFILMENT_ACTIONS, "event_kinds": EVENT_KINDS,
         "routing_strategies": ROUTING_STRATEGIES, "exclusion_reasons": EXCLUSION_REASONS,
-        "return_states": RETURN_STATES, "refund_methods": REFUND_METHODS,
+        "return_states": RETURN_STATES, "refund_methods": REFUND_METHODS, "return_reads": return_reads,
+        "conditions": CONDITIONS, "dispositions": DISPOSITIONS, "return_locations": await _return_locations(
+            session, principal) if writer and return_reads else {},
+        "back_office_refunds": BACK_OFFICE_REFUNDS,
         # a partly shipped order: its rest (orders/remainder.py)
         "can_cancel": writer and (OrderState.CANCELLED.value in order.allowed_moves
                                   or order.state == OrderState.PARTIALLY_FULFILLED.value),
@@ -170,6 +182,12 @@ async def _detail(request: Request, session, principal: Principal, order_id: int
     }, status_code=status_code)
 
 
+async def _return_locations(session, principal: Principal) -> dict[str, str]:
+    """Where returned goods may arrive: the active locations that accept returns, that the principal sees."""
+    rows, _ = await locations_service.list_locations(session, principal=principal, limit=500, sort="name")
+    return {str(loc.id): f"{loc.name} ({loc.code})" for loc in rows if loc.accepts_returns and loc.is_active}
+
+
 @router.get("/backoffice/orders/{order_id}")
 async def order_detail(request: Request, session: SessionDep, principal: OrdersReader, order_id: int,
                        done: str = "") -> Response:
@@ -177,7 +195,7 @@ async def order_detail(request: Request, session: SessionDep, principal: OrdersR
 
 
 def _refusal(request: Request, exc: DomainError) -> str:
-    if isinstance(exc, IllegalTransition):
+    if isinstance(exc, IllegalTransition) and exc.extensions.get("entity") in ("order", "fulfilment_order"):
         state = exc.extensions.get("current_state") or ""
         label = ORDER_STATES.get(state) or FULFILMENT_STATES.get(state) or state
         return t(request, _ILLEGAL, state=t(request, label) if label else state)
@@ -239,8 +257,9 @@ async def move_fulfilment(request: Request, session: SessionDep, principal: Orde
         raise NotFound("there is no such page")
     form = await request.form()
     prefix = f"fo{fo_id}-"
-    values = {prefix + k: str(form.get(k, "")).strip() for k in ("reason", "carrier", "tracking_number",
-                                                                 "tracking_url")}
+    # the page's fields carry the fulfilment order's prefix (one page holds a form per fulfilment order)
+    values = {prefix + k: str(form.get(prefix + k, "")).strip() for k in ("reason", "carrier", "tracking_number",
+                                                                          "tracking_url")}
     errors: dict[str, str] = {}
     actor = principal.label
     action: Any

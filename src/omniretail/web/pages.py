@@ -17,6 +17,7 @@ from . import (
     decline_pages,
     job_pages,
     order_pages,
+    order_return_pages,
     phantom_pages,
     pickup_pages,
     pos_pages,
@@ -49,6 +50,6 @@ def install_web(app: FastAPI) -> None:
     app.add_middleware(CsrfCookieMiddleware, secure=app.state.settings.secure_cookies)
     for router in (root_router, auth_pages.router, backoffice_pages.router, store_pages.router,
                    stock_pages.router, pickup_pages.router, store_return_pages.router, pos_pages.router, pos_shift_pages.router,
-                   order_pages.router, customer_pages.router, admin_pages.router, job_pages.router,
+                   order_pages.router, order_return_pages.router, customer_pages.router, admin_pages.router, job_pages.router,
                    phantom_pages.router, receive_pages.router, decline_pages.router, curbside_pages.router):
         app.include_router(router)

@@ -26,7 +26,7 @@ from .csrf import CsrfChecked
 from .deps import PageRoute, StoreWorker, render
 from .error_text import describe
 from .i18n import N_, request_locale
-from .order_labels import RETURN_STATES
+from .order_labels import CONDITIONS, DISPOSITIONS, RETURN_STATES
 from .pickup_pages import _stores, chosen_store
 from .pos_pages import form_amount
 from .stock_forms import digits, form_token, remember_form, replay_or_refusal, t, whole_number
@@ -38,9 +38,6 @@ REASONS = {
     "wrong_size": N_("Wrong size"), "not_as_described": N_("Not as described"),
     "changed_mind": N_("Changed their mind"), "arrived_late": N_("Arrived late"), "other": N_("Other"),
 }
-CONDITIONS = {"new": N_("As new"), "opened": N_("Opened"), "used": N_("Used"), "damaged": N_("Damaged")}
-DISPOSITIONS = {"restock": N_("Back on the shelf here"), "damaged": N_("Damaged: write off"),
-                "return_to_vendor": N_("Return to vendor")}
 REFUND_METHODS = {"original_payment": N_("Original payment"), "cash": N_("Cash"), "card": N_("Card"),
                   "none": N_("No refund now")}
 SEARCH_FIELDS = ("number", "email", "phone", "channel_id", "external_id")

@@ -123,11 +123,14 @@ async def test_fulfilment_moves_and_shipping_with_field_errors(client, session):
     assert (await client.post(f"{base}/picked", data={"csrf_token": token}, headers=HTML)).status_code == 303
     twice = await client.post(f"{base}/picked", data={"csrf_token": token}, headers=HTML)
     assert twice.status_code == 409 and f'id="f-fo{fo["id"]}-form-error"' in twice.text
-    missing = await client.post(f"{base}/shipped", data={"csrf_token": token, "carrier": "",
-                                                         "tracking_number": "TRK1"}, headers=HTML)
+    fo_ = f"fo{fo['id']}-"  # the page's fields, as a browser posts them
+    picked = (await client.get(f"/backoffice/orders/{order['id']}", headers=HTML)).text
+    assert f'name="{fo_}carrier"' in picked and f'name="{fo_}tracking_number"' in picked
+    missing = await client.post(f"{base}/shipped", data={"csrf_token": token, f"{fo_}carrier": "",
+                                                         f"{fo_}tracking_number": "TRK1"}, headers=HTML)
     assert missing.status_code == 400 and f'id="f-fo{fo["id"]}-carrier-error"' in missing.text
-    shipped = await client.post(f"{base}/shipped", data={"csrf_token": token, "carrier": "InPost",
-                                                         "tracking_number": "TRK1"}, headers=HTML)
+    shipped = await client.post(f"{base}/shipped", data={"csrf_token": token, f"{fo_}carrier": "InPost",
+                                                         f"{fo_}tracking_number": "TRK1"}, headers=HTML)
     assert shipped.status_code == 303, shipped.text
     after = await _order(client, shop, order["id"])
     assert after["fulfilment_orders"][0]["state"] == "shipped"
@@ -194,3 +197,20 @@ async def test_a_zone_table_routes_by_lane_and_the_page_says_which_location_had_
         "country": "DE", "latitude": 48.16, "longitude": 11.58}})
     routing = (await _order(client, shop, german["id"]))["routing"]
     assert routing["locations"] == [shop.warehouse] and routing["cost"] == 14
+
+
+async def test_a_fulfilment_order_is_cancelled_from_the_page_with_the_reason_its_field_sends(client, session):
+    shop = await create_shop(session)
+    order = await _place(client, shop, [(0, 1)])
+    [fo] = order["fulfilment_orders"]
+    await sign_in(client, session, role="manager")
+    page = await client.get(f"/backoffice/orders/{order['id']}", headers=HTML)
+    field = f"fo{fo['id']}-reason"
+    assert f'name="{field}"' in page.text  # what a browser posts
+    base = f"/backoffice/orders/{order['id']}/fulfilment/{fo['id']}"
+    missing = await client.post(f"{base}/cancelled", data={"csrf_token": csrf_from(page), field: ""}, headers=HTML)
+    assert missing.status_code == 400 and f'id="f-{field}-error"' in missing.text
+    cancelled = await client.post(f"{base}/cancelled", data={"csrf_token": csrf_from(page), field: "damaged stock"},
+                                  headers=HTML)
+    assert cancelled.status_code == 303, cancelled.text
+    assert (await _order(client, shop, order["id"]))["fulfilment_orders"][0]["state"] == "cancelled"
