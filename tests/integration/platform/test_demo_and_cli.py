@@ -84,18 +84,21 @@ def test_cli_migrate_user_token(tmp_path, monkeypatch):
 
 
 def test_serve_under_granian_takes_no_more_requests_at_once_than_the_pool_has_connections(monkeypatch, tmp_path):
-    import granian
+    import sys
+    import types
 
     started = {}
 
-    class Recorder:
+    class Recorder:  # stands in for granian.Granian (an optional extra): what serve hands the server
         def __init__(self, target, **options):
             started.update(options, target=target)
 
         def serve(self):
             started["served"] = True
 
-    monkeypatch.setattr(granian, "Granian", Recorder)
+    constants = types.SimpleNamespace(Interfaces=types.SimpleNamespace(ASGI="asgi"))
+    monkeypatch.setitem(sys.modules, "granian", types.SimpleNamespace(Granian=Recorder, constants=constants))
+    monkeypatch.setitem(sys.modules, "granian.constants", constants)
     monkeypatch.setenv("OMNIRETAIL_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/none")
     monkeypatch.setenv("OMNIRETAIL_DB_POOL_SIZE", "6")
     monkeypatch.setenv("OMNIRETAIL_VAR_DIR", str(tmp_path))
