@@ -13,7 +13,8 @@ from omniretail.platform.outbox import OutboxEvent
 async def _drift_events(world) -> list[dict]:
     table = OutboxEvent.__table__
     async with unit_of_work(world.db, readonly=True) as session:
-        rows = await session.execute(select(table.c.payload).where(table.c.topic == reconcile.DRIFT))
+        rows = await session.execute(select(table.c.payload).where(table.c.topic == reconcile.DRIFT)
+                                     .order_by(table.c.id))  # as reported: a table has no order of its own
     return [r.payload for r in rows if r.payload["channel_id"] == world.channel_id]
 
 
