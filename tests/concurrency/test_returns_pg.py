@@ -11,7 +11,7 @@ from sqlalchemy import text
 from omniretail.platform.db import unit_of_work
 from tests.integration.inventory.helpers import assert_invariants
 from tests.integration.orders.helpers import API, associate, create_shop, level
-from tests.integration.orders.returns_helpers import act, delivered_online_order
+from tests.integration.orders.returns_helpers import act, delivered_online_order, inspected_return
 
 pytestmark = pytest.mark.postgres
 
@@ -74,12 +74,8 @@ async def test_partial_refunds_at_once_never_pay_more_than_is_owed(world):
     async with unit_of_work(db) as session:
         shop = await create_shop(session)
     order = await delivered_online_order(client, shop, [(0, 1)])
-    ret = await act(client, shop.auth, f"/orders/{order['id']}/returns", {
-        "location_id": shop.store_a, "authorise": True,
-        "lines": [{"order_line_id": order["lines"][0]["id"], "quantity": 1, "reason": "defective"}]}, status=201)
-    await act(client, shop.auth, f"/returns/{ret['id']}/receive", {})
-    await act(client, shop.auth, f"/returns/{ret['id']}/inspect", {"lines": [
-        {"return_line_id": ret["lines"][0]["id"], "condition": "damaged", "disposition": "damaged"}]})
+    ret = await inspected_return(client, shop, order, location_id=shop.store_a, condition="damaged",
+                                 disposition="damaged")
     # 6 × 30.00 against 100.00 owed: whatever the interleaving, 3 succeed and never more than 100.00 is paid
     responses = await _at_once(6, lambda i: client.post(f"{API}/returns/{ret['id']}/refund", headers=shop.auth,
                                                         json={"amount": "30.00"}))

@@ -9,34 +9,30 @@ import uuid
 
 import pytest
 
-from .helpers import check_page, expect, sign_in
-from .test_backoffice_orders import _api
+from .helpers import check_page, expect
+from .journeys import owner_api, price, store_ids, webshop
 
 pytestmark = pytest.mark.e2e
 
 SKU = "TENT-3-GRN"  # no other browser test touches its stock
 
 
-def _paid_order(page) -> dict:
-    suffix = uuid.uuid4().hex[:6]
-    stores = {loc["code"]: loc["id"] for loc in _api(page, "GET", "/locations?limit=200")["items"]}
-    channel = next(c for c in _api(page, "GET", "/channels?limit=200")["items"] if c["code"] == "webshop")
-    prices = _api(page, "POST", "/price-lists", {"code": f"E2E-RET-{suffix}", "name": "Return test prices",
-                                                 "channel_id": channel["id"], "currency": "PLN"})
-    _api(page, "PUT", f"/price-lists/{prices['id']}/prices/{SKU}", {"amount": "499.00"})
-    _api(page, "POST", "/inventory/receive", {"location_id": stores["WH-STRYKOW"],
-                                              "lines": [{"sku": SKU, "quantity": 3}]})
-    order = _api(page, "POST", "/orders", {
+def _paid_order(api) -> dict:
+    """A paid webshop order of one tent, shipped to Łódź, with the location ids by code."""
+    stores, channel = store_ids(api), webshop(api)
+    price(api, channel, SKU, "499.00")
+    api("POST", "/inventory/receive", {"location_id": stores["WH-STRYKOW"], "lines": [{"sku": SKU, "quantity": 3}]})
+    order = api("POST", "/orders", {
         "channel_id": channel["id"], "lines": [{"sku": SKU, "quantity": 1}], "payment_status": "paid",
         "delivery": {"method": "ship", "address": {"name": "Ola Zielińska", "street": "ul. Piotrkowska 10",
                                                    "postal_code": "90-001", "city": "Łódź", "country": "PL"}},
-        "customer": {"name": "Ola Zielińska", "email": f"ola-{suffix}@example.com"}})
+        "customer": {"name": "Ola Zielińska", "email": f"ola-{uuid.uuid4().hex[:6]}@example.com"}})
     return {**order, "stores": stores}
 
 
-def test_ship_from_the_order_page_then_receive_inspect_and_refund_a_return_by_post(page, e2e_artifacts):
-    sign_in(page)
-    order = _paid_order(page)
+def test_ship_from_the_order_page_then_receive_inspect_and_refund_a_return_by_post(page, base_url, e2e_artifacts):
+    api = owner_api(page, base_url)  # the owner is signed in on the page too
+    order = _paid_order(api)
     [fo] = order["fulfilment_orders"]
     page.goto(f"/backoffice/orders/{order['id']}")
     page.get_by_role("button", name="Start picking").click()
@@ -48,8 +44,8 @@ def test_ship_from_the_order_page_then_receive_inspect_and_refund_a_return_by_po
     expect(page.get_by_role("table", name="Shipments")).to_contain_text("E2E-TRACK-1")
     check_page(page, e2e_artifacts, "backoffice-order-shipped")
 
-    _api(page, "POST", f"/fulfilment-orders/{fo['id']}/deliver", {})
-    ret = _api(page, "POST", f"/orders/{order['id']}/returns", {
+    api("POST", f"/fulfilment-orders/{fo['id']}/deliver", {})
+    ret = api("POST", f"/orders/{order['id']}/returns", {
         "location_id": order["stores"]["WAW-01"], "authorise": True,
         "lines": [{"order_line_id": order["lines"][0]["id"], "quantity": 1, "reason": "changed_mind"}]})
     page.goto(f"/backoffice/orders/{order['id']}")
@@ -77,4 +73,5 @@ def test_ship_from_the_order_page_then_receive_inspect_and_refund_a_return_by_po
     expect(page.get_by_role("table", name="Refunds")).to_contain_text("499")
     expect(page.get_by_role("article", name=f"Return {ret['number']}: next step")).to_have_count(0)
     check_page(page, e2e_artifacts, "backoffice-order-return-refunded")
-    assert _api(page, "GET", f"/returns/{ret['id']}")["state"] == "refunded"
+    assert api("GET", f"/returns/{ret['id']}")["state"] == "refunded"
+    api.close()

@@ -62,3 +62,14 @@ async def returns_centre(session) -> int:
 
 def line_of(order: dict, sku: str) -> int:
     return next(ln["id"] for ln in order["lines"] if ln["sku"] == sku)
+
+
+async def inspected_return(client, shop, order, *, location_id: int, condition: str = "new",
+                           disposition: str = "restock", reason: str = "defective") -> dict:
+    """The order's first line, one unit, taken back at ``location_id``: authorised, received and inspected."""
+    ret = await act(client, shop.auth, f"/orders/{order['id']}/returns", {
+        "location_id": location_id, "authorise": True,
+        "lines": [{"order_line_id": order["lines"][0]["id"], "quantity": 1, "reason": reason}]}, status=201)
+    await act(client, shop.auth, f"/returns/{ret['id']}/receive", {})
+    return await act(client, shop.auth, f"/returns/{ret['id']}/inspect", {"lines": [
+        {"return_line_id": ret["lines"][0]["id"], "condition": condition, "disposition": disposition}]})

@@ -4,7 +4,7 @@ warehouse, inspected line by line, refunded — with the page's own fields and m
 from __future__ import annotations
 
 from tests.integration.orders.helpers import API, create_shop, level
-from tests.integration.orders.returns_helpers import act, delivered_online_order
+from tests.integration.orders.returns_helpers import act, delivered_online_order, inspected_return
 from tests.integration.web.conftest import HTML, csrf_from, sign_in
 
 
@@ -63,12 +63,8 @@ async def test_a_return_by_post_is_received_inspected_and_refunded_from_the_orde
 async def test_a_return_closed_without_a_refund_and_bad_input_from_the_order_page(client, session):
     shop = await create_shop(session)
     order = await delivered_online_order(client, shop, [(0, 1)])
-    ret = await act(client, shop.auth, f"/orders/{order['id']}/returns", {
-        "location_id": shop.store_b, "authorise": True,
-        "lines": [{"order_line_id": order["lines"][0]["id"], "quantity": 1, "reason": "defective"}]}, status=201)
-    await act(client, shop.auth, f"/returns/{ret['id']}/receive", {})
-    await act(client, shop.auth, f"/returns/{ret['id']}/inspect", {"lines": [
-        {"return_line_id": ret["lines"][0]["id"], "condition": "used", "disposition": "damaged"}]})
+    ret = await inspected_return(client, shop, order, location_id=shop.store_b, condition="used",
+                                 disposition="damaged")
     p = f"ret{ret['id']}-"
     base = f"/backoffice/orders/{order['id']}/returns/{ret['id']}"
     await sign_in(client, session, role="manager")
