@@ -9,13 +9,17 @@ service's words. Pages with a case of their own (a field to put it next to) ask 
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from fastapi import Request
 
 from omniretail.inventory.errors import InsufficientStock
+from omniretail.orders.returns_amounts import NothingToRefund, OverRefund
 from omniretail.orders.states import IllegalTransition
+from omniretail.platform import i18n as fmt
 from omniretail.platform.errors import DomainError
 
-from .i18n import N_
+from .i18n import N_, request_locale
 from .order_labels import FULFILMENT_STATES, ORDER_STATES, RETURN_STATES
 from .stock_forms import t
 
@@ -75,5 +79,18 @@ def describe(request: Request, exc: DomainError) -> str:
     if isinstance(exc, InsufficientStock):
         return t(request, N_("Not enough free stock of %(sku)s: %(available)s can leave, %(requested)s asked for."),
                  sku=exc.sku, available=exc.available, requested=exc.requested)
+    if isinstance(exc, OverRefund):
+        return t(request, N_("At most %(amount)s can be refunded now."), amount=refundable(request, exc))
+    if isinstance(exc, NothingToRefund):
+        return t(request, N_("Nothing is left to refund on this return."))
     known = DETAILS.get(exc.detail)
     return t(request, known) if known else exc.detail
+
+
+def refundable(request: Request, exc: OverRefund, currency: str = "") -> str:
+    """What may still be refunded, as money is written in the reader's language (420,99 zł)."""
+    try:
+        amount = Decimal(str(exc.extensions.get("refundable", "0")))
+    except InvalidOperation:
+        amount = Decimal(0)
+    return fmt.money(amount, str(exc.extensions.get("currency") or currency), request_locale(request))

@@ -7,8 +7,6 @@ refunds. An associate works at their own store; a manager chooses the store.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -18,14 +16,13 @@ from omniretail.channels import service as channels_service
 from omniretail.orders import returns_reads, store_returns
 from omniretail.orders.returns_amounts import OverRefund
 from omniretail.orders.returns_schemas import Condition, Disposition, RefundCreate, RefundMethod, ReturnReason
-from omniretail.platform import i18n as fmt
 from omniretail.platform.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from omniretail.platform.money import minor_digits
 
 from .csrf import CsrfChecked
 from .deps import PageRoute, StoreWorker, render
-from .error_text import describe
-from .i18n import N_, request_locale
+from .error_text import describe, refundable
+from .i18n import N_
 from .order_labels import CONDITIONS, DISPOSITIONS, RETURN_STATES
 from .pickup_pages import _stores, chosen_store
 from .pos_pages import form_amount
@@ -221,7 +218,7 @@ def _place_error(request: Request, exc: DomainError, index_of: dict[int, int], e
     field = str(exc.extensions.get("field") or "")
     if isinstance(exc, OverRefund):
         errors["refund_amount"] = t(request, N_("At most %(amount)s can be refunded now."),
-                                    amount=_refundable(request, exc, currency))
+                                    amount=refundable(request, exc, currency))
     elif field == "amount":
         errors["refund_amount"] = describe(request, exc)
     elif field.startswith("lines.") and digits(field.split(".")[1]):
@@ -232,15 +229,6 @@ def _place_error(request: Request, exc: DomainError, index_of: dict[int, int], e
         errors["form"] = t(request, N_("This store does not take returns."))
     else:
         errors["form"] = describe(request, exc)
-
-
-def _refundable(request: Request, exc: OverRefund, currency: str) -> str:
-    """What may still be refunded, as money is written in the reader's language (420,99 zł)."""
-    try:
-        amount = Decimal(str(exc.extensions.get("refundable", "0")))
-    except InvalidOperation:
-        amount = Decimal(0)
-    return fmt.money(amount, str(exc.extensions.get("currency") or currency), request_locale(request))
 
 
 # --- the result ------------------------------------------------------------------------------------------

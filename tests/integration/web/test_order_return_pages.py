@@ -50,6 +50,7 @@ async def test_a_return_by_post_is_received_inspected_and_refunded_from_the_orde
     too_much = await client.post(f"{base}/refund", data={"csrf_token": token, f"{p}method": "card",
                                                           f"{p}amount": "5000"}, headers=HTML)
     assert too_much.status_code == 409 and f'id="f-{p}form-error"' in too_much.text
+    assert "Teraz można zwrócić najwyżej 119,99\u00a0zł." in too_much.text  # in Polish, as money is written there
     paid = await client.post(f"{base}/refund", data={"csrf_token": token, f"{p}method": "card",
                                                       f"{p}include_shipping": "1"}, headers=HTML)
     assert paid.status_code == 303, paid.text
