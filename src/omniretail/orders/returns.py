@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniretail.auth.schemas import Principal
@@ -161,29 +161,31 @@ async def cancelled_exchanges(session: AsyncSession, return_id: int) -> list:
     """Lines of a return exchanged for a replacement line that was cancelled before it reached the customer
     (the replacement order cancelled — by staff, or as an unpaid hold that expired — or that line taken off
     it): (return line id, credit taken, replacement order id, replacement line id)."""
-    rows = await session.execute(
-        select(RLINES.c.id, RLINES.c.value_minor, RLINES.c.exchange_credit_minor, RLINES.c.exchange_order_id,
-               RLINES.c.exchange_order_line_id)
-        .select_from(RLINES.join(LINES, LINES.c.id == RLINES.c.exchange_order_line_id))
-        .where(RLINES.c.return_id == return_id, LINES.c.quantity_cancelled >= LINES.c.quantity)
-        .order_by(RLINES.c.id))
-    return [(r.id, min(r.value_minor, r.exchange_credit_minor), r.exchange_order_id, r.exchange_order_line_id)
-            for r in rows]
+    return [row[1:] for row in await _cancelled_exchanges(session, [return_id])]
 
 
 async def cancelled_exchange_credit(session: AsyncSession, return_ids: list[int]) -> dict[int, int]:
     """Per return: the credit its cancelled replacements give back (:func:`cancelled_exchanges`, summed), for a
     list of returns read at once; returns with none are left out."""
+    credit: dict[int, int] = {}
+    for return_id, _line_id, taken, *_ in await _cancelled_exchanges(session, return_ids):
+        credit[return_id] = credit.get(return_id, 0) + taken
+    return {return_id: total for return_id, total in credit.items() if total}
+
+
+async def _cancelled_exchanges(session: AsyncSession, return_ids: list[int]) -> list[tuple]:
+    """(return id, return line id, credit taken, replacement order id, replacement line id) of the returns'
+    lines whose replacement line was cancelled, in line order."""
     if not return_ids:
-        return {}
-    credit = func.sum(case((RLINES.c.value_minor < RLINES.c.exchange_credit_minor, RLINES.c.value_minor),
-                           else_=RLINES.c.exchange_credit_minor))
+        return []
     rows = await session.execute(
-        select(RLINES.c.return_id, credit)
+        select(RLINES.c.return_id, RLINES.c.id, RLINES.c.value_minor, RLINES.c.exchange_credit_minor,
+               RLINES.c.exchange_order_id, RLINES.c.exchange_order_line_id)
         .select_from(RLINES.join(LINES, LINES.c.id == RLINES.c.exchange_order_line_id))
         .where(RLINES.c.return_id.in_(return_ids), LINES.c.quantity_cancelled >= LINES.c.quantity)
-        .group_by(RLINES.c.return_id))
-    return {return_id: int(total) for return_id, total in rows if total}
+        .order_by(RLINES.c.id))
+    return [(r.return_id, r.id, min(r.value_minor, r.exchange_credit_minor), r.exchange_order_id,
+             r.exchange_order_line_id) for r in rows]
 
 
 async def reclaim_cancelled_exchanges(session: AsyncSession, ret, order, timeline: Timeline) -> int:
