@@ -254,8 +254,8 @@ class _Composer:
                 self.intent_data.get("quantity") or 0)})
             data["totals"] = None
         elif intent == "refunded":
-            await self._channel()
-            data["refund"] = self._refund()
+            await self._channel()  # its kind: who pays a marketplace refund back
+            data["refund"] = self._refund(self._channel_kind)
         elif intent in ("return_authorised", "return_received"):
             data["return_request"] = await self._return(lines)
         elif intent == "order_delayed":
@@ -522,7 +522,7 @@ class _Composer:
                 "lines": [{"sku": r.sku, "name": names.get(r.order_line_id) or r.sku, "quantity": r.quantity}
                           for r in rows]}
 
-    def _refund(self) -> dict[str, Any]:
+    def _refund(self, channel_kind: str) -> dict[str, Any]:
         nested = self.intent_data.get("refund")
         data = nested if isinstance(nested, dict) else self.intent_data  # {refund: {amount, …}} or {amount, …}
         amount: Any = data.get("amount")
@@ -538,7 +538,7 @@ class _Composer:
         if data.get("reference"):  # a voucher's or store credit's code: the customer needs it to spend it
             refund["reference"] = str(data["reference"])
         if refund["method"] == RefundMethod.MARKETPLACE:  # paid back by the marketplace's own payment system
-            refund["marketplace"] = MARKETPLACE_NAMES.get(self._channel_kind, "")
+            refund["marketplace"] = MARKETPLACE_NAMES.get(channel_kind, "")
         return refund
 
 

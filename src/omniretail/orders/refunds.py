@@ -113,9 +113,8 @@ async def refund_rest_of_payment(session: AsyncSession, order, *, timeline: Time
                                  reason: str) -> int | None:
     """A paid order cancelled before anything went out: what was paid and not refunded yet (goods and shipping)
     goes back the way it was paid (:func:`payment_refund_method`), the payment status becomes ``refunded`` and
-    the customer is told (a
-    ``refunded`` message). ``order``: the row, locked by the caller. Returns the refund's id, or None when
-    nothing is owed (unpaid, or refunded already)."""
+    the customer is told (a ``refunded`` message). ``order``: the row, locked by the caller. Returns the
+    refund's id, or None when nothing is owed (unpaid, or refunded already)."""
     if order["payment_status"] in UNPAID or order["payment_status"] == "refunded":
         return None
     so_far = await payment_so_far(session, order)

@@ -40,7 +40,8 @@ _CHANNEL = text("""
 SELECT c.id, c.code, c.kind, c.currency, c.locale, c.prices_include_tax, c.is_active, c.settings, c.stock_policy,
        (SELECT o.id FROM sales_order o WHERE o.channel_id = c.id AND o.external_id = :external_id) AS existing_id,
        l.id AS location_id, l.code AS location_code, l.kind AS location_kind, l.latitude, l.longitude,
-       l.country AS location_country, l.ships_orders, l.offers_pickup, l.offers_curbside, l.daily_capacity, l.is_active AS location_active,
+       l.country AS location_country, l.ships_orders, l.offers_pickup, l.offers_curbside, l.daily_capacity,
+       l.is_active AS location_active,
        l.timezone, l.opening_hours, cl.location_id IS NOT NULL AS is_source,
        {load}
 FROM channel c
@@ -350,7 +351,7 @@ def parcel_zone(location: PlaceLocation, country: str | None, zone_costs: dict[s
 
 
 def routing_request(channel: ChannelContext, *, lines: list[OrderLine], candidates: tuple[PlaceLocation, ...],
-                    stock: dict[int, dict[int, int]], dest: Destination | tuple[float, float], collected: bool,
+                    stock: dict[int, dict[int, int]], dest: Destination, collected: bool,
                     counter: bool = False) -> RoutingRequest:
     """``collected``: the customer fetches the order at the (single) candidate, which need not ship;
     ``counter``: a sale at the till, which takes no fulfilment capacity.
@@ -371,7 +372,6 @@ def routing_request(channel: ChannelContext, *, lines: list[OrderLine], candidat
                                  if k in ("parcel_base", "per_km", "per_unit_km", "split_penalty")},
                               zone_costs=None if zone_costs is None else {
                                   k: float(v) for k, v in zone_costs.items()})
-    country = getattr(dest, "country", None)
     policy = RoutingPolicy(allow_split=bool(channel.setting("allow_split", True)) and not collected,
                            max_parcels=channel.setting("max_parcels"))
     return RoutingRequest(
@@ -381,7 +381,7 @@ def routing_request(channel: ChannelContext, *, lines: list[OrderLine], candidat
             can_ship=True if collected else c.ships_orders,
             capacity_left=None if counter else c.capacity_left,
             stock=stock.get(c.id, {}), store_protection=protection if c.kind == "store" else 0, code=c.code,
-            zone=None if zone_costs is None else parcel_zone(c, country, zone_costs),
+            zone=None if zone_costs is None else parcel_zone(c, dest.country, zone_costs),
         ) for c in candidates))
 
 

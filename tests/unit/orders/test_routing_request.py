@@ -8,7 +8,7 @@ from omniretail.orders.sourcing import ChannelContext, Destination, PlaceLocatio
 from omniretail.routing.model import ExclusionReason, OrderLine
 from omniretail.routing.solver import solve
 
-GDANSK = (54.35, 18.65)
+GDANSK = Destination(54.35, 18.65, "PL")
 
 
 def place(location_id: int, latitude: float | None, longitude: float | None, country: str | None = "PL"
@@ -76,7 +76,7 @@ def test_where_distance_cannot_decide_an_unplaced_location_still_serves():
     unplaced = place(2, None, None)
     assert solve(request_for((unplaced,), collected=True)).plan.locations == (2,)  # the customer fetches it
     both = (place(1, None, None), unplaced)  # nobody entered coordinates: stock and parcels decide
-    assert solve(request_for(both, dest=(0.0, 0.0))).plan.locations == (1,)
+    assert solve(request_for(both, dest=Destination(0.0, 0.0, "PL"))).plan.locations == (1,)
 
 
 def test_a_location_on_the_equator_or_the_greenwich_meridian_keeps_its_coordinates():
