@@ -19,7 +19,6 @@ from omniretail.api.deps import SessionDep
 from omniretail.auth.schemas import Principal
 from omniretail.channels import service as channels_service
 from omniretail.customers import service as customers_service
-from omniretail.locations import service as locations_service
 from omniretail.orders import fulfilment, returns_reads
 from omniretail.orders import service as orders_service
 from omniretail.orders.schemas import PaymentStatus, ShipmentCreate
@@ -170,8 +169,9 @@ async def _detail(request: Request, session, principal: Principal, order_id: int
         "fo_actions": FULFILMENT_ACTIONS, "event_kinds": EVENT_KINDS,
         "routing_strategies": ROUTING_STRATEGIES, "exclusion_reasons": EXCLUSION_REASONS,
         "return_states": RETURN_STATES, "refund_methods": REFUND_METHODS, "return_reads": return_reads,
-        "conditions": CONDITIONS, "dispositions": DISPOSITIONS, "return_locations": await _return_locations(
-            session, principal) if writer and return_reads else {},
+        "conditions": CONDITIONS, "dispositions": DISPOSITIONS, "return_locations": await location_choices(  # where returned goods may arrive
+            session, principal, where=lambda loc: loc.accepts_returns and loc.is_active) if writer and return_reads
+        else {},
         "back_office_refunds": BACK_OFFICE_REFUNDS,
         # a partly shipped order: its rest (orders/remainder.py)
         "can_cancel": writer and (OrderState.CANCELLED.value in order.allowed_moves
@@ -180,12 +180,6 @@ async def _detail(request: Request, session, principal: Principal, order_id: int
         "writer": writer, "errors": errors or {}, "values": values or {},
         "done": DONE_MESSAGES.get(done),
     }, status_code=status_code)
-
-
-async def _return_locations(session, principal: Principal) -> dict[str, str]:
-    """Where returned goods may arrive: the active locations that accept returns, that the principal sees."""
-    rows, _ = await locations_service.list_locations(session, principal=principal, limit=500, sort="name")
-    return {str(loc.id): f"{loc.name} ({loc.code})" for loc in rows if loc.accepts_returns and loc.is_active}
 
 
 @router.get("/backoffice/orders/{order_id}")

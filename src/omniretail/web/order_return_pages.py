@@ -53,18 +53,14 @@ async def move_return(request: Request, session: SessionDep, principal: OrdersWr
         action = lambda: returns.receive_return(session, return_id, location_id=location_id, order_number=None,
                                                 principal=principal, actor=actor)
     elif move == "inspect":
-        lines = []
         for line in ret.lines:
-            condition = values[f"{prefix}condition-{line.id}"] = str(form.get(f"{prefix}condition-{line.id}", ""))
-            disposition = values[f"{prefix}disposition-{line.id}"] = str(form.get(f"{prefix}disposition-{line.id}", ""))
-            for name, value, known in (("condition", condition, CONDITIONS), ("disposition", disposition,
-                                                                                DISPOSITIONS)):
-                if value not in known:
-                    errors[f"{prefix}{name}-{line.id}"] = t(request, N_("Choose from the list."))
-            if not errors:
-                lines.append(LineInspection(return_line_id=line.id, condition=condition, disposition=disposition))
-        action = lambda: returns.inspect_return(session, return_id, data=ReturnInspect(lines=lines),
-                                                principal=principal, actor=actor)
+            for name, known in (("condition", CONDITIONS), ("disposition", DISPOSITIONS)):
+                key = f"{prefix}{name}-{line.id}"
+                if (values.setdefault(key, str(form.get(key, "")))) not in known:
+                    errors[key] = t(request, N_("Choose from the list."))
+        action = lambda: returns.inspect_return(session, return_id, principal=principal, actor=actor, data=ReturnInspect(
+            lines=[LineInspection(return_line_id=line.id, condition=values[f"{prefix}condition-{line.id}"],
+                                  disposition=values[f"{prefix}disposition-{line.id}"]) for line in ret.lines]))
     elif move == "refund":
         method = values[prefix + "method"] = str(form.get(prefix + "method", ""))
         amount = values[prefix + "amount"] = str(form.get(prefix + "amount", "")).strip()

@@ -83,10 +83,11 @@ async def store_area(session: AsyncSession, principal: Principal, location_id: i
     return Area(f"/store/{location.id}", location)
 
 
-async def location_choices(session: AsyncSession, principal: Principal) -> dict[str, str]:
-    """id → "name (code)" of the locations the principal may see, by name."""
+async def location_choices(session: AsyncSession, principal: Principal, *,
+                           where: Callable[[Any], bool] | None = None) -> dict[str, str]:
+    """id → "name (code)" of the locations the principal may see (and ``where`` keeps), by name."""
     rows, _ = await locations_service.list_locations(session, principal=principal, limit=500, sort="name")
-    return {str(loc.id): f"{loc.name} ({loc.code})" for loc in rows}
+    return {str(loc.id): f"{loc.name} ({loc.code})" for loc in rows if where is None or where(loc)}
 
 
 # locations that hold stock and so may send or receive a transfer (a pickup point only hands parcels over)
