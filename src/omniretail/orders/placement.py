@@ -39,7 +39,17 @@ from omniretail.platform.errors import Conflict, InvalidInput, NotFound, Permiss
 from omniretail.routing.model import OrderLine as RoutingLine
 from omniretail.routing.solver import solve
 
-from . import holds, placement_pg, placement_rows, reroute, ship_to_store, sourcing, totals, vat
+from . import (
+    holds,
+    placement_batch,
+    placement_pg,
+    placement_rows,
+    reroute,
+    ship_to_store,
+    sourcing,
+    totals,
+    vat,
+)
 from .models import FulfilmentOrder, Order, OrderLine
 from .placement_rows import Placed
 from .schemas import Delivery, OrderCreate, OrderImport
@@ -481,11 +491,14 @@ async def _place_in_one_statement(session: AsyncSession, *, order: dict, lines: 
                                            actor=actor, now=now)
         entry_ids = ids.entries[:len(timeline.entries)]
         entries = [{**e, "id": i} for e, i in zip(timeline.entries, entry_ids, strict=True)]
-        written = await placement_pg.write(
-            conn, order=order, lines=line_rows, reservations=reservations, fulfilment=fulfilment, entries=entries,
+        rows = placement_pg.OrderRows(
+            order=order, lines=line_rows, reservations=reservations, fulfilment=fulfilment, entries=entries,
             events=timeline.events, reservation_kind="order_line", now=now, customer=customer, identity=identity,
-            shelf=shelf,
-            audit=audit.row(entity_id=ids.order) if audit is not None else None)
+            shelf=shelf, audit=audit.row(entity_id=ids.order) if audit is not None else None)
+        if conn.is_in_transaction():  # the request's transaction has begun: the write joins it
+            written = await placement_pg.write(conn, rows)
+        else:  # commits on its own, together with the orders ready meanwhile (placement_batch)
+            written = await placement_batch.writer_for(session.bind).write(conn, rows)
         if written.placed:
             if audit is not None:
                 audit.taken()

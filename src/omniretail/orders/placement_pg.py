@@ -76,26 +76,35 @@ _AUDIT_COLUMNS = ("at", "actor_user_id", "actor_label", "action", "entity", "ent
 @lru_cache(maxsize=64)
 def _write_statement(order: tuple[str, ...], lines: tuple[str, ...], fulfilment: tuple[str, ...],
                      entries: tuple[str, ...], *, identity: bool = False, customer: bool = False,
-                     audit: bool = False, shelf: bool = False) -> tuple[str, tuple[str, ...]]:
+                     audit: bool = False, shelf: bool = False, batch: bool = False) -> tuple[str, tuple[str, ...]]:
     """The statement for rows with these columns (the others keep their defaults); a handful of shapes.
     ``identity``/``customer``: the buyer's new channel identity (and new profile) go with the order; ``audit``:
-    the request's audit entry too; ``shelf``: a counter sale, which may take the safety stock."""
+    the request's audit entry too; ``shelf``: a counter sale, which may take the safety stock.
+
+    ``batch``: the rows of several orders of known buyers (:func:`write_many`): ``order`` and ``audit`` are
+    JSON arrays, and an order that cannot be claimed (its number or external id taken) while others are is an
+    error (its lines' foreign key) that undoes the whole statement."""
     check, reserve = _RESERVING[shelf]
+    if identity and batch:
+        raise ValueError("a new buyer's order is written alone")
+    gate_identity = "AND EXISTS (SELECT 1 FROM ident)" if identity else ""
+    audit_cte = (f"audit AS ({_insert_rows('audit_event', 'audit', _AUDIT_COLUMNS, one=not batch)} "
+                 "WHERE EXISTS (SELECT 1 FROM ord)),") if audit else ""
     sql = f"""WITH want AS (
   SELECT * FROM jsonb_to_recordset(CAST(:reservations AS jsonb))
     AS w(r_id bigint, variant_id bigint, location_id bigint, quantity integer, reference text)
 ),
 {check},
 {_customer_ctes(customer) if identity else ""}ord AS (
-  {_insert_rows(Order.__table__, "order", order, one=True)} WHERE NOT EXISTS (SELECT 1 FROM short)
-  {"AND EXISTS (SELECT 1 FROM ident)" if identity else ""}
+  {_insert_rows(Order.__table__, "order", order, one=not batch)} WHERE NOT EXISTS (SELECT 1 FROM short)
+  {gate_identity}
   ON CONFLICT DO NOTHING RETURNING id
 ),
 {reserve},
 lines AS ({_insert_rows(OrderLine.__table__, "lines", lines)} WHERE EXISTS (SELECT 1 FROM ord)),
 fos AS ({_insert_rows(FulfilmentOrder.__table__, "fulfilment", fulfilment)} WHERE EXISTS (SELECT 1 FROM ord)),
 entries AS ({_insert_rows(OrderEvent.__table__, "entries", entries)} WHERE EXISTS (SELECT 1 FROM ord)),
-{f"audit AS ({_insert_rows('audit_event', 'audit', _AUDIT_COLUMNS, one=True)} WHERE EXISTS (SELECT 1 FROM ord))," if audit else ""}
+{audit_cte}
 events AS (
   INSERT INTO outbox (topic, coalesce_key, payload, created_at, attempts)
   SELECT e.topic, e.coalesce_key, e.payload, :now, 0
@@ -103,7 +112,8 @@ events AS (
   WHERE EXISTS (SELECT 1 FROM ord)
 )
 SELECT (SELECT COUNT(*) FROM ord) AS placed, (SELECT COUNT(*) FROM lvl) AS levels,
-       (SELECT COUNT(*) FROM need) AS needed, {"(SELECT COUNT(*) FROM ident)" if identity else "1"} AS identities,
+       (SELECT COUNT(*) FROM need) AS needed,
+       {"(SELECT COUNT(*) FROM ident)" if identity else "1"} AS identities,
        (SELECT jsonb_agg(jsonb_build_array(variant_id, location_id, quantity, available)) FROM short) AS short"""
     return numbered(sql)
 
@@ -211,23 +221,46 @@ def _json(value: Any) -> str:
     return orjson.dumps(value, default=_default).decode()
 
 
-async def write(conn, *, order: dict, lines: list[dict], reservations: list[dict], fulfilment: list[dict],
-                entries: list[dict], events: list[dict], reservation_kind: str, now: datetime,
-                customer: dict | None = None, identity: dict | None = None, audit: dict | None = None,
-                shelf: bool = False) -> Written:
-    """``reservations``: dicts with r_id, variant_id, location_id, quantity, reference; ``identity`` (and
-    ``customer``): a new buyer's channel identity and profile, ``audit``: the request's audit row; ``shelf``:
-    a counter sale (may take the safety stock)."""
-    params = {"reservations": _json(reservations), "order": _json(order), "lines": _json(lines),
-              "fulfilment": _json(fulfilment), "entries": _json(entries),
-              "events": _json([{"topic": e["topic"], "coalesce_key": e.get("coalesce_key"), "payload": e["payload"]}
-                               for e in events]),
-              "reservation_kind": reservation_kind, "channel_id": order["channel_id"], "now": now,
-              "identity": _json(identity), "customer": _json(customer), "audit": _json(audit)}
-    sql, names = _write_statement(_shape(Order.__table__, [order]), _shape(OrderLine.__table__, lines),
-                                  _shape(FulfilmentOrder.__table__, fulfilment), _shape(OrderEvent.__table__, entries),
-                                  identity=identity is not None, customer=identity is not None and customer is not None,
-                                  audit=audit is not None, shelf=shelf)
+@dataclass(frozen=True, slots=True)
+class OrderRows:
+    """One order's rows for :func:`write` or :func:`write_many`. ``reservations``: dicts with r_id, variant_id,
+    location_id, quantity, reference; ``identity`` (and ``customer``): a new buyer's channel identity and
+    profile; ``audit``: the request's audit row; ``shelf``: a counter sale (may take the safety stock)."""
+    order: dict
+    lines: list[dict]
+    reservations: list[dict]
+    fulfilment: list[dict]
+    entries: list[dict]
+    events: list[dict]
+    reservation_kind: str
+    now: datetime
+    customer: dict | None = None
+    identity: dict | None = None
+    audit: dict | None = None
+    shelf: bool = False
+
+    def batch_key(self) -> tuple:
+        """Orders with equal keys can be written by one statement (:func:`write_many`)."""
+        return (self.order["channel_id"], self.reservation_kind, self.shelf, _shape(Order.__table__, [self.order]),
+                _shape(OrderLine.__table__, self.lines), _shape(FulfilmentOrder.__table__, self.fulfilment),
+                _shape(OrderEvent.__table__, self.entries))
+
+
+def _events(events: list[dict]) -> list[dict]:
+    return [{"topic": e["topic"], "coalesce_key": e.get("coalesce_key"), "payload": e["payload"]} for e in events]
+
+
+async def write(conn, rows: OrderRows) -> Written:
+    """One order in one statement, which commits on its own unless a transaction has begun on ``conn``."""
+    params = {"reservations": _json(rows.reservations), "order": _json(rows.order), "lines": _json(rows.lines),
+              "fulfilment": _json(rows.fulfilment), "entries": _json(rows.entries),
+              "events": _json(_events(rows.events)), "reservation_kind": rows.reservation_kind,
+              "channel_id": rows.order["channel_id"], "now": rows.now, "identity": _json(rows.identity),
+              "customer": _json(rows.customer), "audit": _json(rows.audit)}
+    _, _, shelf, order, lines, fulfilment, entries = rows.batch_key()
+    sql, names = _write_statement(order, lines, fulfilment, entries, identity=rows.identity is not None,
+                                  customer=rows.identity is not None and rows.customer is not None,
+                                  audit=rows.audit is not None, shelf=shelf)
     row = await conn.fetchrow(sql, *(params[name] for name in names))
     if row["placed"]:
         if row["levels"] != row["needed"]:  # the levels were locked first: this cannot happen
@@ -237,4 +270,33 @@ async def write(conn, *, order: dict, lines: list[dict], reservations: list[dict
     if isinstance(short, (str, bytes)):  # as text unless a JSON codec is set on the connection
         short = orjson.loads(short)
     return Written(False, [tuple(x) for x in short], identity_taken=not short and not row["identities"],
-                   identity_written=identity is not None and bool(row["identities"]))
+                   identity_written=rows.identity is not None and bool(row["identities"]))
+
+
+async def order_written(conn, order_id: int) -> bool:
+    """Whether the order with this (pre-allocated) id was written."""
+    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM sales_order WHERE id = $1)", order_id))
+
+
+async def write_many(conn, batch: list[OrderRows]) -> bool:
+    """Several orders of known buyers and one :meth:`OrderRows.batch_key` in ONE statement, all or none: True
+    when all were placed; False when nothing was written because some planned stock is no longer there (or
+    every order's number or external id was taken); a PostgreSQL error (an order's number or external id
+    taken while the others' are not) undoes everything. After False or an error each order is written on its
+    own (:func:`write`), which tells its caller what went wrong."""
+    first = batch[0]
+    _, kind, shelf, order, lines, fulfilment, entries = first.batch_key()
+    audits = [x.audit for x in batch if x.audit is not None]
+    params = {"reservations": _json([r for x in batch for r in x.reservations]),
+              "order": _json([x.order for x in batch]), "lines": _json([r for x in batch for r in x.lines]),
+              "fulfilment": _json([r for x in batch for r in x.fulfilment]),
+              "entries": _json([r for x in batch for r in x.entries]),
+              "events": _json([e for x in batch for e in _events(x.events)]), "reservation_kind": kind,
+              "channel_id": first.order["channel_id"], "now": max(x.now for x in batch), "audit": _json(audits)}
+    sql, names = _write_statement(order, lines, fulfilment, entries, audit=bool(audits), shelf=shelf, batch=True)
+    row = await conn.fetchrow(sql, *(params[name] for name in names))
+    if not row["placed"]:
+        return False
+    if row["placed"] != len(batch) or row["levels"] != row["needed"]:  # the foreign keys make this impossible
+        raise RuntimeError("a batch of orders was written in part")
+    return True
