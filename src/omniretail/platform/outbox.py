@@ -13,7 +13,8 @@ Waking workers up at once (no polling delay): every statement that appends event
 sent straight through the driver); after the session commits,
 
 * PostgreSQL: the committing process sends ``pg_notify('omniretail_outbox', '')`` on a pooled connection
-  (:class:`CommitNotifier`: after the commit, at most one in flight, so a burst of commits sends one or two), and
+  (:class:`CommitNotifier`: after the commit, at most one in flight and one per ``NOTIFY_GAP``, so a burst of
+  commits sends one or two), and
   a worker that ``LISTEN``s (``platform/outbox_wakeup.py``) claims the rows right away. Not a trigger: a NOTIFY
   inside the writing transaction makes every such commit queue on PostgreSQL's single notification lock, held
   through the commit's WAL flush — order placement stalled on it at a few hundred commits per second. Rows
@@ -65,6 +66,9 @@ class OutboxEvent(IdMixin, Base):
 
 
 NOTIFY_CHANNEL = "omniretail_outbox"  # PostgreSQL LISTEN/NOTIFY channel the workers listen on
+# seconds from one notification to the next from one process: under load, one per round trip of the notify
+# cost a pooled connection's checkout and a statement for every third order placed; a worker waits ≤ 20 ms more
+NOTIFY_GAP = 0.02
 NOTIFIER = "omniretail.outbox.notifier"  # a PostgreSQL session's CommitNotifier (session.info)
 _APPENDED = "omniretail.outbox.appended"
 _local_listeners: list[Callable[[], None]] = []
@@ -85,7 +89,8 @@ def on_local_commit(callback: Callable[[], None]) -> Callable[[], None]:
 
 class CommitNotifier:
     """Sends the outbox notification for one PostgreSQL engine after commits that appended events: at most one
-    ``pg_notify`` in flight, and one more if commits came meanwhile; each is one autocommitted statement."""
+    ``pg_notify`` in flight, and one more ``NOTIFY_GAP`` after it if commits came meanwhile; each is one
+    autocommitted statement."""
 
     def __init__(self, engine) -> None:
         self.engine = engine
@@ -107,6 +112,7 @@ class CommitNotifier:
                 async with self.engine.connect() as conn:
                     raw = await conn.get_raw_connection()
                     await raw.driver_connection.execute(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')")
+                await asyncio.sleep(NOTIFY_GAP)  # the commits of the next few ms share the next notification
         except Exception as exc:  # the workers' poll finds the rows
             log.warning("could not notify the workers of new outbox events: %s", exc)
         finally:
