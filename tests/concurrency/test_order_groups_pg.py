@@ -56,6 +56,9 @@ async def test_orders_placed_at_once_are_written_in_groups_each_with_its_own_row
     responses = await _at_once(client, shop, bodies)
     assert [r.status_code for r in responses] == [201] * 60, [r.text for r in responses if r.status_code != 201]
     assert writer.grouped_orders > before, "no two orders went in one statement"
+    metrics = (await client.get("/metrics")).text  # what an operator sees
+    written = [x for x in metrics.splitlines() if x.startswith('omniretail_order_write_groups_total{outcome="written"}')]
+    assert written and float(written[0].split()[-1]) >= 1
     placed = {r.json()["id"]: r.json() for r in responses}
     assert len(placed) == 60
     asked = Counter()

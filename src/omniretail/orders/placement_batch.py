@@ -30,11 +30,17 @@ import weakref
 from dataclasses import dataclass, field
 
 import asyncpg
+from prometheus_client import Counter
 
 from . import placement_pg
 from .placement_pg import OrderRows, Written
 
 MAX_GROUP = 32  # orders in one statement; the rest wait for the next
+GROUPS = Counter("omniretail_order_write_groups_total",
+                 "Statements that wrote several placed orders at once (written), or could not and left each order "
+                 "to be written alone (undone)", ["outcome"])
+GROUPED_ORDERS = Counter("omniretail_order_write_grouped_orders_total",
+                         "Placed orders written together with others in one statement")
 _LEAD = object()  # a queued order's turn to write the next group
 _ALONE = object()  # the group was not written: write this order on its own
 _UNKNOWN = object()  # the group's statement was interrupted (its leader cancelled, its connection lost)
@@ -102,8 +108,11 @@ class GroupWriter:
             if placed:
                 self.groups += 1
                 self.grouped_orders += len(group)
+                GROUPS.labels("written").inc()
+                GROUPED_ORDERS.inc(len(group))
             else:
                 self.undone += 1
+                GROUPS.labels("undone").inc()
             for queued in group[1:]:
                 _resolve(queued.turn, _PLACED if placed else _ALONE)
             return _PLACED if placed else await placement_pg.write(me.conn, me.rows)
