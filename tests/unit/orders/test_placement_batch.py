@@ -60,6 +60,16 @@ async def _settle():
         await asyncio.sleep(0)
 
 
+async def _writing_order_1(monkeypatch) -> tuple[Statements, placement_batch.GroupWriter, asyncio.Task]:
+    """A group writer whose first order's statement runs until ``statements.release`` is set."""
+    statements = Statements(monkeypatch)
+    statements.release = asyncio.Event()
+    writer = placement_batch.GroupWriter()
+    first = asyncio.create_task(writer.write("c1", _rows(1)))
+    await _settle()
+    return statements, writer, first
+
+
 async def test_an_idle_writer_writes_at_once_and_alone(monkeypatch):
     statements = Statements(monkeypatch)
     writer = placement_batch.GroupWriter()
@@ -68,11 +78,7 @@ async def test_an_idle_writer_writes_at_once_and_alone(monkeypatch):
 
 
 async def test_orders_ready_while_a_write_runs_go_together_on_the_first_ones_connection(monkeypatch):
-    statements = Statements(monkeypatch)
-    statements.release = asyncio.Event()
-    writer = placement_batch.GroupWriter()
-    first = asyncio.create_task(writer.write("c1", _rows(1)))
-    await _settle()
+    statements, writer, first = await _writing_order_1(monkeypatch)
     waiting = [asyncio.create_task(writer.write(f"c{n}", _rows(n))) for n in (2, 3, 4)]
     other_channel = asyncio.create_task(writer.write("c5", _rows(5, channel_id=2)))
     await _settle()
@@ -85,11 +91,7 @@ async def test_orders_ready_while_a_write_runs_go_together_on_the_first_ones_con
 
 
 async def test_a_new_buyers_order_does_not_wait_for_a_group(monkeypatch):
-    statements = Statements(monkeypatch)
-    statements.release = asyncio.Event()
-    writer = placement_batch.GroupWriter()
-    first = asyncio.create_task(writer.write("c1", _rows(1)))
-    await _settle()
+    statements, writer, first = await _writing_order_1(monkeypatch)
     new_buyer = asyncio.create_task(writer.write("c2", _rows(2, identity=True)))
     await _settle()
     assert [s[:2] for s in statements.sent] == [("one", 1), ("one", 2)]
@@ -99,13 +101,9 @@ async def test_a_new_buyers_order_does_not_wait_for_a_group(monkeypatch):
 
 @pytest.mark.parametrize("answer", [False, asyncpg.ForeignKeyViolationError("order not claimed")])
 async def test_a_group_that_cannot_be_written_as_one_is_written_order_by_order(monkeypatch, answer):
-    statements = Statements(monkeypatch)
-    statements.release = asyncio.Event()
+    statements, writer, first = await _writing_order_1(monkeypatch)
     statements.group_answer = answer
-    writer = placement_batch.GroupWriter()
-    tasks = [asyncio.create_task(writer.write("c1", _rows(1)))]
-    await _settle()
-    tasks += [asyncio.create_task(writer.write(f"c{n}", _rows(n))) for n in (2, 3)]
+    tasks = [first] + [asyncio.create_task(writer.write(f"c{n}", _rows(n))) for n in (2, 3)]
     await _settle()
     statements.release.set()
     assert all(r.placed for r in await asyncio.gather(*tasks))
@@ -117,11 +115,7 @@ async def test_a_group_that_cannot_be_written_as_one_is_written_order_by_order(m
 @pytest.mark.parametrize("committed", [False, True])
 async def test_a_group_whose_leader_is_cancelled_leaves_each_other_order_to_look_whether_it_was_written(
         monkeypatch, committed):
-    statements = Statements(monkeypatch)
-    statements.release = asyncio.Event()
-    writer = placement_batch.GroupWriter()
-    first = asyncio.create_task(writer.write("c1", _rows(1)))
-    await _settle()
+    statements, writer, first = await _writing_order_1(monkeypatch)
     leader = asyncio.create_task(writer.write("c2", _rows(2)))
     follower = asyncio.create_task(writer.write("c3", _rows(3)))
     await _settle()
@@ -143,11 +137,7 @@ async def test_a_group_whose_leader_is_cancelled_leaves_each_other_order_to_look
 
 
 async def test_an_order_cancelled_while_queued_leaves_the_queue_and_its_turn_passes_on(monkeypatch):
-    statements = Statements(monkeypatch)
-    statements.release = asyncio.Event()
-    writer = placement_batch.GroupWriter()
-    first = asyncio.create_task(writer.write("c1", _rows(1)))
-    await _settle()
+    statements, writer, first = await _writing_order_1(monkeypatch)
     gone = asyncio.create_task(writer.write("c2", _rows(2)))
     await _settle()
     gone.cancel()
