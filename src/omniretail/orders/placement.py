@@ -39,18 +39,9 @@ from omniretail.platform.errors import Conflict, InvalidInput, NotFound, Permiss
 from omniretail.routing.model import OrderLine as RoutingLine
 from omniretail.routing.solver import solve
 
-from . import (
-    holds,
-    placement_batch,
-    placement_pg,
-    placement_rows,
-    reroute,
-    ship_to_store,
-    sourcing,
-    totals,
-    vat,
-)
+from . import holds, placement_pg, placement_rows, reroute, ship_to_store, sourcing, totals, vat
 from .models import FulfilmentOrder, Order, OrderLine
+from .placement_batch import writer_for
 from .placement_rows import Placed
 from .schemas import Delivery, OrderCreate, OrderImport
 from .states import AT_ONE_STORE, OrderState
@@ -498,7 +489,7 @@ async def _place_in_one_statement(session: AsyncSession, *, order: dict, lines: 
         if conn.is_in_transaction():  # the request's transaction has begun: the write joins it
             written = await placement_pg.write(conn, rows)
         else:  # commits on its own, together with the orders ready meanwhile (placement_batch)
-            written = await placement_batch.writer_for(session.bind).write(conn, rows)
+            written = await writer_for(session.bind).write(conn, rows)
         if written.placed:
             if audit is not None:
                 audit.taken()
