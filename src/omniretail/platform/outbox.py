@@ -66,8 +66,8 @@ class OutboxEvent(IdMixin, Base):
 
 
 NOTIFY_CHANNEL = "omniretail_outbox"  # PostgreSQL LISTEN/NOTIFY channel the workers listen on
-# seconds from one notification to the next from one process: under load, one per round trip of the notify
-# cost a pooled connection's checkout and a statement for every third order placed; a worker waits ≤ 20 ms more
+# seconds at least between two notifications from one process. Under load, one notification per round trip
+# took a pooled connection and a statement for every third order placed; now a worker waits ≤ 20 ms longer.
 NOTIFY_GAP = 0.02
 NOTIFIER = "omniretail.outbox.notifier"  # a PostgreSQL session's CommitNotifier (session.info)
 _APPENDED = "omniretail.outbox.appended"
