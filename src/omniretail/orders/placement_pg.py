@@ -1,18 +1,21 @@
-"""Writing a placed order on PostgreSQL: ids in one round trip, every row in ONE statement.
+"""Reading and writing a placed order on PostgreSQL: one read, then every row in ONE statement.
 
 Order placement is the hottest write path. On PostgreSQL it runs straight on the asyncpg connection of the
-request's transaction (no SQLAlchemy statement building; asyncpg prepares and caches both statements):
+request (no SQLAlchemy statement building; asyncpg prepares and caches the statements):
 
-1. :func:`allocate_ids` takes the ids of the order, its lines, reservations, fulfilment orders and timeline
-   entries from their sequences, so every row and every event payload can be built in Python;
+1. :func:`read` brings the variants, prices, stock, the buyer's match and the ids of the order, its lines,
+   reservations, fulfilment orders and timeline entries from their sequences (:func:`allocate_ids` when a
+   line is split between locations), so every row and every event payload can be built in Python;
 2. :func:`write` inserts the order, its lines, fulfilment orders, timeline and outbox events, and reserves the
    stock (inventory's ``pg_reserve_many_ctes``: level rows locked in (variant, location) order, guarded
    update, reservations, stock events) — all in one statement, all gated on "every reservation can be made"
-   and "the order row was claimed" (``ON CONFLICT DO NOTHING`` on (channel, external id) and number).
+   and "the order row was claimed" (``ON CONFLICT DO NOTHING`` on (channel, external id) and number);
+3. :func:`write_many` does the same for several orders at once, all or none (``placement_batch``: the orders
+   a process has ready while another is being written).
 
 When a level cannot give what the plan asked (another order took it since we read the stock), nothing is
-written and the shortfall comes back, so the caller can route again. The portable path (SQLite) is
-``placement._write_portable``.
+written and the shortfall comes back, so the caller can route again. Elsewhere (SQLite, and the cases the
+one statement does not cover) ``placement.place_order`` writes statement by statement.
 """
 
 from __future__ import annotations

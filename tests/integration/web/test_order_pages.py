@@ -21,6 +21,14 @@ async def _order(client, shop, order_id):
     return (await client.get(f"{API}/orders/{order_id}", headers=shop.auth)).json()
 
 
+async def _order_page(client, session):
+    """A shop with one placed order, a manager signed in, and the order's page."""
+    shop = await create_shop(session)
+    order = await _place(client, shop, [(0, 1)])
+    await sign_in(client, session, role="manager")
+    return shop, order, await client.get(f"/backoffice/orders/{order['id']}", headers=HTML)
+
+
 async def test_search_by_number_customer_channel_state_and_date(client, session):
     shop = await create_shop(session)
     anna = await _place(client, shop, [(0, 1)])
@@ -72,10 +80,7 @@ async def test_order_page_shows_lines_totals_customer_fulfilment_and_timeline(cl
 
 
 async def test_cancel_needs_a_reason_then_cancels_once(client, session):
-    shop = await create_shop(session)
-    order = await _place(client, shop, [(0, 1)])
-    await sign_in(client, session, role="manager")
-    page = await client.get(f"/backoffice/orders/{order['id']}", headers=HTML)
+    shop, order, page = await _order_page(client, session)
     token = csrf_from(page)
     url = f"/backoffice/orders/{order['id']}/cancel"
     empty = await client.post(url, data={"csrf_token": token, "reason": "  "}, headers=HTML)
@@ -111,11 +116,8 @@ async def test_record_payment_confirms_a_pending_order(client, session):
 
 
 async def test_fulfilment_moves_and_shipping_with_field_errors(client, session):
-    shop = await create_shop(session)
-    order = await _place(client, shop, [(0, 1)])
+    shop, order, page = await _order_page(client, session)
     [fo] = order["fulfilment_orders"]
-    await sign_in(client, session, role="manager")
-    page = await client.get(f"/backoffice/orders/{order['id']}", headers=HTML)
     assert f"/fulfilment/{fo['id']}/picking" in page.text
     token = csrf_from(page)
     base = f"/backoffice/orders/{order['id']}/fulfilment/{fo['id']}"
@@ -200,11 +202,8 @@ async def test_a_zone_table_routes_by_lane_and_the_page_says_which_location_had_
 
 
 async def test_a_fulfilment_order_is_cancelled_from_the_page_with_the_reason_its_field_sends(client, session):
-    shop = await create_shop(session)
-    order = await _place(client, shop, [(0, 1)])
+    shop, order, page = await _order_page(client, session)
     [fo] = order["fulfilment_orders"]
-    await sign_in(client, session, role="manager")
-    page = await client.get(f"/backoffice/orders/{order['id']}", headers=HTML)
     field = f"fo{fo['id']}-reason"
     assert f'name="{field}"' in page.text  # what a browser posts
     base = f"/backoffice/orders/{order['id']}/fulfilment/{fo['id']}"
