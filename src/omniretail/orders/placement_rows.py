@@ -1,6 +1,7 @@
-"""The rows and events a placement writes, built in Python from what placement decided (both write paths,
-the statement-by-statement one in ``placement.place_order`` and ``placement_pg``, use them): fulfilment orders per location with their
-promise, the timeline and its outbox events, the routing summary kept on the order, and the answer."""
+"""The rows and events a placement writes, built in Python from what placement decided (both write paths use
+them: the statement-by-statement one in ``placement.place_order`` and ``placement_pg``): fulfilment orders per
+location with their promise, the timeline and its outbox events, the routing summary kept on the order, and
+the answer."""
 
 from __future__ import annotations
 
