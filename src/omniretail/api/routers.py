@@ -15,12 +15,14 @@ from omniretail.inventory.phantom_endpoints import router as phantom_router
 from omniretail.locations.capacity_endpoints import router as location_capacity_router
 from omniretail.locations.endpoints import router as locations_router
 from omniretail.notifications.endpoints import router as notifications_router
+from omniretail.orders.endpoints import DIRECT as ORDER_DIRECT
 from omniretail.orders.endpoints import router as orders_router
 from omniretail.orders.pick_exception_endpoints import router as pick_exceptions_router
 from omniretail.orders.returns_endpoints import router as returns_router
 from omniretail.pos.endpoints import router as pos_router
 from omniretail.pricing.endpoints import router as pricing_router
 
+from .direct import DirectEndpoint
 from .jobs import router as jobs_router
 
 # Included into the app one by one under /api/v1 (app.py), and matched in this order: the hot paths (order
@@ -46,3 +48,6 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     pick_exceptions_router,
     phantom_router,
 )
+
+# Served past FastAPI's router and dependency solving, each through its route's own function (api/direct.py).
+DIRECT_ENDPOINTS: tuple[DirectEndpoint, ...] = (*ORDER_DIRECT,)

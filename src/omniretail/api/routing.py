@@ -44,53 +44,63 @@ class TransactionalRoute(APIRoute):
         read_only = bool((self.openapi_extra or {}).get("x-read-only"))
 
         async def handler(request: Request) -> Response:
-            db = request.app.state.db
-            write = request.method not in SAFE_METHODS and not read_only
-            async with AsyncExitStack() as stack:
-                if write:
-                    await stack.enter_async_context(db.writer_slot())
-                maker = db.sessionmaker if write else db.read_sessionmaker
-                session = await stack.enter_async_context(maker())
-                request.state.session = session
-                try:
-                    principal = await resolve_principal(request, session)
-                    request.state.principal = principal
-                    key = request.headers.get("idempotency-key") if write and request.method == "POST" else None
-                    if key is not None and principal is not None:
-                        replay = await _claim_idempotency_key(request, session, principal, key)
-                        if replay is not None:
-                            await session.rollback()
-                            return replay
-                    audit = None
-                    if write and principal is not None:
-                        path = request.scope["path"]  # not request.url: a URL object parsed for one string
-                        audit = auth_service.PendingAudit(
-                            principal, route_name, _entity_from_path(path),
-                            {"method": request.method, "path": path,
-                             **({"idempotency_key": key} if key else {})}, status=success_status)
-                        auth_service.expect_audit(session, audit)
-                    response = await original(request)
-                    if not write or response.status_code >= 400:
-                        await session.rollback()
-                        return response
-                    if key is not None and principal is not None:
-                        await idempotency.store_response(
-                            session, principal=principal.idempotency_scope, key=key,
-                            status_code=response.status_code, body=_json_body(response),
-                        )
-                    if audit is not None and not audit.written:  # else written by the endpoint's own statement
-                        await auth_service.record_audit(
-                            session, actor=principal, action=audit.action, entity=audit.entity,
-                            entity_id=_entity_id(request, response),
-                            data={**audit.data, "status": response.status_code},
-                        )
-                    await session.commit()
-                    return response
-                except BaseException:
-                    await session.rollback()
-                    raise
+            return await in_transaction(request, original, route_name=route_name, success_status=success_status,
+                                        read_only=read_only)
 
         return handler
+
+
+async def in_transaction(request: Request, call: Callable[[Request], Coroutine[Any, Any, Response]], *,
+                         route_name: str, success_status: int, read_only: bool = False) -> Response:
+    """Run ``call`` (the endpoint with its dependencies) in the request's transaction: the session in
+    ``request.state.session``, the caller in ``request.state.principal``, the ``Idempotency-Key`` claimed or
+    replayed, the audit entry recorded and the commit done before the response is returned. Used by every
+    ``TransactionalRoute`` and by the direct dispatch of the hottest endpoints (``api/direct.py``)."""
+    db = request.app.state.db
+    write = request.method not in SAFE_METHODS and not read_only
+    async with AsyncExitStack() as stack:
+        if write:
+            await stack.enter_async_context(db.writer_slot())
+        maker = db.sessionmaker if write else db.read_sessionmaker
+        session = await stack.enter_async_context(maker())
+        request.state.session = session
+        try:
+            principal = await resolve_principal(request, session)
+            request.state.principal = principal
+            key = request.headers.get("idempotency-key") if write and request.method == "POST" else None
+            if key is not None and principal is not None:
+                replay = await _claim_idempotency_key(request, session, principal, key)
+                if replay is not None:
+                    await session.rollback()
+                    return replay
+            audit = None
+            if write and principal is not None:
+                path = request.scope["path"]  # not request.url: a URL object parsed for one string
+                audit = auth_service.PendingAudit(
+                    principal, route_name, _entity_from_path(path),
+                    {"method": request.method, "path": path, **({"idempotency_key": key} if key else {})},
+                    status=success_status)
+                auth_service.expect_audit(session, audit)
+            response = await call(request)
+            if not write or response.status_code >= 400:
+                await session.rollback()
+                return response
+            if key is not None and principal is not None:
+                await idempotency.store_response(
+                    session, principal=principal.idempotency_scope, key=key,
+                    status_code=response.status_code, body=_json_body(response),
+                )
+            if audit is not None and not audit.written:  # else written by the endpoint's own statement
+                await auth_service.record_audit(
+                    session, actor=principal, action=audit.action, entity=audit.entity,
+                    entity_id=_entity_id(request, response),
+                    data={**audit.data, "status": response.status_code},
+                )
+            await session.commit()
+            return response
+        except BaseException:
+            await session.rollback()
+            raise
 
 
 async def _claim_idempotency_key(request: Request, session, principal, key: str) -> Response | None:
