@@ -88,9 +88,11 @@ class DirectDispatch:
                           and r.path == declared.path and method in r.methods), None)
             if route is None or route.endpoint is not declared.endpoint or not isinstance(route, TransactionalRoute):
                 raise RuntimeError(f"{method} {path}: no transactional route with the declared endpoint")
-            missing = {"session", "principal", "data"} - set(inspect.signature(declared.endpoint).parameters)
-            if missing:
-                raise RuntimeError(f"{method} {path}: the endpoint takes no {', '.join(sorted(missing))}")
+            params = set(inspect.signature(declared.endpoint).parameters)
+            if params != {"session", "principal", "data"} or route.dependencies:
+                # anything more would be solved by FastAPI on the route and skipped here
+                raise RuntimeError(f"{method} {path}: the endpoint must take session, principal and data and "
+                                   f"nothing else, with no dependencies of its route")
             table[(method, path)] = _Entry(declared, route, DISPATCHED.labels(path, "served"),
                                            DISPATCHED.labels(path, "declined"))
         handlers = {k: v for k, v in self.fastapi.exception_handlers.items() if k not in (500, Exception)}
