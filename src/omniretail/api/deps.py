@@ -43,13 +43,14 @@ def require(permission: str):
     return Depends(check)
 
 
-def authorised(request: Request, permission: str) -> Principal:
-    """The caller, if it holds ``permission`` (401 when nobody is signed in, 403 when the role lacks it)."""
+def authorised(request: Request, permission: str, *, doing: str | None = None) -> Principal:
+    """The caller, if it holds ``permission`` (401 when nobody is signed in, 403 when the role lacks it;
+    ``doing`` names what was refused, by default the permission)."""
     principal = getattr(request.state, "principal", None)
     if principal is None:
         raise NotAuthenticated()
     if not principal.can(permission):
-        raise PermissionDenied(f"your role ({principal.role}) may not do this ({permission})",
+        raise PermissionDenied(f"your role ({principal.role}) may not {doing or f'do this ({permission})'}",
                                permission=permission)
     return principal
 

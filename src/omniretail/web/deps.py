@@ -10,6 +10,7 @@ from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 
+from omniretail.api.deps import authorised
 from omniretail.api.routing import TransactionalRoute
 from omniretail.auth.schemas import Principal
 from omniretail.platform.errors import (
@@ -17,7 +18,6 @@ from omniretail.platform.errors import (
     DomainError,
     NotAuthenticated,
     NotFound,
-    PermissionDenied,
 )
 from omniretail.platform.i18n import display_zone
 
@@ -80,13 +80,7 @@ def signed_in(permission: str):
     """The signed-in principal holding ``permission``; signed out → sign-in form; otherwise a 403 page."""
 
     async def check(request: Request) -> Principal:  # async: no thread-pool hop
-        principal = getattr(request.state, "principal", None)
-        if principal is None:
-            raise NotAuthenticated()
-        if not principal.can(permission):
-            raise PermissionDenied(f"your role ({principal.role}) may not open this page",
-                                   permission=permission)
-        return principal
+        return authorised(request, permission, doing="open this page")
 
     return Depends(check)
 
