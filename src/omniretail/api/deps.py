@@ -40,6 +40,7 @@ def require(permission: str):
     async def check(request: Request) -> Principal:  # reads the principal itself: one dependency level less
         return authorised(request, permission)
 
+    check.permission = permission  # read by the direct dispatch (api/direct.py)
     return Depends(check)
 
 

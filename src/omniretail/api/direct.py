@@ -5,12 +5,12 @@ the endpoint's dependencies, decodes the JSON body into Python objects, validate
 two more middlewares: measured in process on PostgreSQL, ≈ 14 % of the server's CPU per order, all of it the
 same work for every request.
 
-An endpoint declared with :class:`DirectEndpoint` keeps its FastAPI route: the OpenAPI document, and the path
-for every request the direct dispatch declines. What it shares with that route is everything but the parsing:
-the request's transaction (``routing.in_transaction``: session, caller, ``Idempotency-Key``, audit, commit),
-the permission check (``deps.authorised``), the endpoint function itself, and the app's error handlers (the
-same problem responses). Only the body is parsed here: decoded with orjson and validated against the
-endpoint's model in one call, as FastAPI validates it.
+A route declared with :class:`DirectEndpoint` stays a FastAPI route: the OpenAPI document, and the path for
+every request the direct dispatch declines. The direct dispatch serves it with everything but the parsing taken
+from it: the request's transaction (``routing.in_transaction``: session, caller, ``Idempotency-Key``, audit,
+commit), the permission its ``require`` names (checked by ``deps.authorised``), the body's model, the endpoint
+function itself, and the app's error handlers (the same problem responses). Only the body is parsed here:
+decoded with orjson and validated against the model, in Python mode as FastAPI validates it.
 
 Declined, and handed on to the FastAPI route with the body replayed, so that it answers exactly as it always
 has: a body not sent as ``application/json``, one that is not JSON, and one that fails validation (its 422
@@ -21,7 +21,7 @@ both outcomes per route.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +33,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .deps import authorised
+from .deps import authorised, get_session
 from .routing import TransactionalRoute, in_transaction
 
 DISPATCHED = Counter("omniretail_direct_dispatch_total",
@@ -45,24 +45,46 @@ _SCOPE_KEY = "omniretail.direct"
 
 @dataclass(frozen=True)
 class DirectEndpoint:
-    """The route ``method`` ``path`` of ``router`` (its path there, without the API prefix): its own function
-    ``endpoint`` is called with ``session``, ``principal`` and ``data`` (the validated ``body``) and returns the
-    response."""
+    """The route ``method`` ``path`` of ``router`` (its path there, without the API prefix). Its function must
+    take exactly ``session`` (``deps.SessionDep``), ``principal`` (``deps.require(permission)``) and ``data``
+    (the JSON body, a pydantic model), and return the response; the permission and the model are read from
+    the route."""
 
     router: APIRouter
     method: str
     path: str
-    body: type[BaseModel]
-    permission: str
-    endpoint: Callable[..., Awaitable[Response]]
 
 
 @dataclass(frozen=True)
 class _Entry:
-    declared: DirectEndpoint
     route: APIRoute
+    body: type[BaseModel]
+    permission: str
     served: Any  # the Prometheus children, looked up once
     declined: Any
+
+
+def _entry(declared: DirectEndpoint, path: str) -> _Entry:
+    """What the direct dispatch needs of the route, refused unless the route needs nothing more (FastAPI would
+    solve anything more on the route, and it would be skipped here)."""
+    where = f"{declared.method} {path}"
+    route = next((r for r in declared.router.routes if isinstance(r, APIRoute) and r.path == declared.path
+                  and declared.method in r.methods), None)
+    if not isinstance(route, TransactionalRoute):
+        raise RuntimeError(f"{where}: no transactional route")
+    dependant = route.dependant
+    calls = {d.name: d.call for d in dependant.dependencies}
+    body = [p for p in dependant.body_params if p.name == "data"]
+    model = body[0].field_info.annotation if len(body) == 1 else None
+    permission = getattr(calls.get("principal"), "permission", None)
+    if (set(inspect.signature(route.endpoint).parameters) != {"session", "principal", "data"}
+            or route.dependencies or set(calls) != {"session", "principal"} or calls["session"] is not get_session
+            or permission is None or not (isinstance(model, type) and issubclass(model, BaseModel))
+            or dependant.path_params or dependant.query_params or dependant.header_params
+            or dependant.cookie_params or len(dependant.body_params) != 1):
+        raise RuntimeError(f"{where}: the endpoint must take session (SessionDep), principal "
+                           f"(require(permission)) and data (a model) and nothing else, with no route dependencies")
+    return _Entry(route, model, permission, DISPATCHED.labels(path, "served"), DISPATCHED.labels(path, "declined"))
 
 
 class DirectDispatch:
@@ -79,22 +101,10 @@ class DirectDispatch:
         self.handled: ASGIApp | None = None
 
     def _prepare(self) -> None:
-        """On the first request, when every route is included: each declared endpoint's route, checked to be
-        the one it stands for, and the app's error handlers around the direct call (those for 500 and
-        ``Exception`` answer from the error middleware outside, as for every route)."""
-        table = {}
-        for (method, path), declared in self.declared.items():
-            route = next((r for r in declared.router.routes if isinstance(r, APIRoute)
-                          and r.path == declared.path and method in r.methods), None)
-            if route is None or route.endpoint is not declared.endpoint or not isinstance(route, TransactionalRoute):
-                raise RuntimeError(f"{method} {path}: no transactional route with the declared endpoint")
-            params = set(inspect.signature(declared.endpoint).parameters)
-            if params != {"session", "principal", "data"} or route.dependencies:
-                # anything more would be solved by FastAPI on the route and skipped here
-                raise RuntimeError(f"{method} {path}: the endpoint must take session, principal and data and "
-                                   f"nothing else, with no dependencies of its route")
-            table[(method, path)] = _Entry(declared, route, DISPATCHED.labels(path, "served"),
-                                           DISPATCHED.labels(path, "declined"))
+        """On the first request, when every route is included: each declared route, checked to be one the
+        direct dispatch can serve as FastAPI would, and the app's error handlers around the direct call (those
+        for 500 and ``Exception`` answer from the error middleware outside, as for every route)."""
+        table = {key: _entry(declared, key[1]) for key, declared in self.declared.items()}
         handlers = {k: v for k, v in self.fastapi.exception_handlers.items() if k not in (500, Exception)}
         self.handled = ExceptionMiddleware(self._serve, handlers=handlers)
         self.table = table
@@ -118,7 +128,7 @@ class DirectDispatch:
             return
         replay = _replaying(body, receive)
         try:
-            data = entry.declared.body.model_validate(orjson.loads(body))
+            data = entry.body.model_validate(orjson.loads(body))
         except (orjson.JSONDecodeError, ValidationError):
             entry.declined.inc()
             await self.app(scope, replay, send)
@@ -132,12 +142,12 @@ class DirectDispatch:
     @staticmethod
     async def _serve(scope: Scope, receive: Receive, send: Send) -> None:
         entry, data = scope.pop(_SCOPE_KEY)
-        declared, route = entry.declared, entry.route
+        route = entry.route
         request = Request(scope, receive)
 
         async def call(request: Request) -> Response:
-            principal = authorised(request, declared.permission)
-            return await declared.endpoint(session=request.state.session, principal=principal, data=data)
+            principal = authorised(request, entry.permission)
+            return await route.endpoint(session=request.state.session, principal=principal, data=data)
 
         response = await in_transaction(request, call, route_name=route.name,
                                         success_status=route.status_code or 200)

@@ -1,5 +1,6 @@
-"""A directly dispatched endpoint must be exactly what the direct dispatch can serve: its router's
-transactional route, taking session, principal and data, with nothing FastAPI would solve besides."""
+"""A directly dispatched route must be exactly what the direct dispatch can serve as FastAPI would: a
+transactional route whose function takes session, principal (``require``) and data, with nothing else for
+FastAPI to solve; its permission and body model are read from the route."""
 
 from __future__ import annotations
 
@@ -10,39 +11,36 @@ from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from omniretail.api.deps import SessionDep, require
+from omniretail.api.deps import CurrentPrincipal, SessionDep, require
 from omniretail.api.direct import DirectDispatch, DirectEndpoint
 from omniretail.api.routing import TransactionalRoute
+from omniretail.orders.endpoints import DIRECT
 
 
 class Body(BaseModel):
     n: int
 
 
+Maker = require("orders:write")
+
+
 async def _nothing() -> None:
     return None
 
 
-def _first_request(router: APIRouter, endpoint) -> None:
-    app = FastAPI()
-    app.include_router(router)
-    declared = DirectEndpoint(router, "POST", "/things", Body, "orders:write", endpoint)
-    dispatch = DirectDispatch(app, fastapi=app, endpoints=[declared])
-    scope = {"type": "http", "method": "GET", "path": "/elsewhere", "headers": []}
-
-    async def passed_on(scope, receive, send):
-        return None
-
-    dispatch.app = passed_on
-    asyncio.run(dispatch(scope, None, None))
-
-
-async def fitting(session: SessionDep, principal=require("orders:write"), data: Body = None) -> Response:
+async def fitting(session: SessionDep, principal=Maker, data: Body = None) -> Response:
     return Response()
 
 
-async def with_a_page(session: SessionDep, principal=require("orders:write"), data: Body = None,
-                      page: int = 1) -> Response:
+async def with_a_page(session: SessionDep, principal=Maker, data: Body = None, page: int = 1) -> Response:
+    return Response()
+
+
+async def without_a_permission(session: SessionDep, principal: CurrentPrincipal, data: Body = None) -> Response:
+    return Response()
+
+
+async def with_a_dict(session: SessionDep, principal=Maker, data: dict = None) -> Response:
     return Response()
 
 
@@ -52,16 +50,39 @@ def _router(endpoint, *, route_class=TransactionalRoute, dependencies=None) -> A
     return router
 
 
-def test_a_fitting_endpoint_is_accepted():
-    _first_request(_router(fitting), fitting)
+def _prepared(router: APIRouter) -> DirectDispatch:
+    app = FastAPI()
+    app.include_router(router)
+
+    async def passed_on(scope, receive, send):
+        return None
+
+    dispatch = DirectDispatch(passed_on, fastapi=app, endpoints=[DirectEndpoint(router, "POST", "/things")])
+    asyncio.run(dispatch({"type": "http", "method": "GET", "path": "/elsewhere", "headers": []}, None, None))
+    return dispatch
 
 
-@pytest.mark.parametrize(("router", "declared"), [
-    pytest.param(_router(with_a_page), with_a_page, id="another parameter"),
-    pytest.param(_router(fitting, dependencies=[Depends(_nothing)]), fitting, id="a route dependency"),
-    pytest.param(_router(fitting, route_class=APIRoute), fitting, id="a route outside the transaction"),
-    pytest.param(_router(fitting), with_a_page, id="another function than the route's"),
+def test_the_permission_and_the_model_are_the_routes():
+    entry = _prepared(_router(fitting)).table[("POST", "/things")]
+    assert (entry.permission, entry.body) == ("orders:write", Body)
+
+
+def test_order_placement_is_served_as_its_route_says():
+    (declared,) = DIRECT
+    app = FastAPI()
+    dispatch = DirectDispatch(None, fastapi=app, endpoints=DIRECT, prefix="/api/v1")
+    dispatch._prepare()
+    entry = dispatch.table[("POST", "/api/v1/orders")]
+    assert (entry.permission, entry.body.__name__, entry.route.status_code) == ("orders:write", "OrderCreate", 201)
+
+
+@pytest.mark.parametrize("router", [
+    pytest.param(_router(with_a_page), id="another parameter"),
+    pytest.param(_router(without_a_permission), id="a principal without require"),
+    pytest.param(_router(with_a_dict), id="a body that is no model"),
+    pytest.param(_router(fitting, dependencies=[Depends(_nothing)]), id="a route dependency"),
+    pytest.param(_router(fitting, route_class=APIRoute), id="a route outside the transaction"),
 ])
-def test_an_endpoint_the_dispatch_cannot_serve_as_its_route_would_is_refused(router, declared):
+def test_a_route_the_dispatch_cannot_serve_as_fastapi_would_is_refused(router):
     with pytest.raises(RuntimeError, match="POST /things"):
-        _first_request(router, declared)
+        _prepared(router)
