@@ -13,9 +13,7 @@ idempotent, comes first), so a duplicate import that loses the race leaves nothi
 
 from __future__ import annotations
 
-import base64
-import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
@@ -25,7 +23,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omniretail.auth import service as auth_service
 from omniretail.auth.schemas import Principal
 from omniretail.channels import settings as channel_settings
 from omniretail.customers import service as customers_service
@@ -33,15 +30,14 @@ from omniretail.customers.normalise import phone_region
 from omniretail.customers.schemas import CustomerDetails
 from omniretail.inventory import service as inventory_service
 from omniretail.inventory.repository import is_postgresql
-from omniretail.platform import clock, money, outbox
-from omniretail.platform.db import driver_connection
+from omniretail.platform import clock, money
 from omniretail.platform.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from omniretail.routing.model import OrderLine as RoutingLine
 from omniretail.routing.solver import solve
 
 from . import holds, placement_pg, placement_rows, reroute, ship_to_store, sourcing, totals, vat
 from .models import FulfilmentOrder, Order, OrderLine
-from .placement_batch import writer_for
+from .placement_one_statement import place_in_one_statement
 from .placement_rows import Placed
 from .schemas import Delivery, OrderCreate, OrderImport
 from .states import AT_ONE_STORE, OrderState
@@ -223,19 +219,6 @@ def _allocate(lines: list[_Line], plan, policy: str, stock: dict[int, dict[int, 
                               policy=policy)
 
 
-_RANDOM = bytearray()
-
-
-def _number(now: datetime) -> str:
-    """The order's number: its date and 40 random bits (unguessable), drawn from a buffer of the operating
-    system's randomness refilled 4 KiB at a time (one system call per 800 orders, not one per order)."""
-    if len(_RANDOM) < 5:
-        _RANDOM.extend(secrets.token_bytes(4096))
-    draw = bytes(_RANDOM[-5:])
-    del _RANDOM[-5:]
-    return f"{now:%y%m%d}-{base64.b32encode(draw).decode()}"
-
-
 # --- the operation --------------------------------------------------------------------------------------
 
 async def place_order(session: AsyncSession, *, placement: Placement, principal: Principal, actor: str
@@ -343,7 +326,7 @@ async def place_order(session: AsyncSession, *, placement: Placement, principal:
         "cancel_reason": None, "placed_at": placement.placed_at or now, "updated_at": now,
     }
     if one_statement:
-        placed = await _place_in_one_statement(
+        placed = await place_in_one_statement(
             session, order=order, lines=lines, plan=plan, match=match, read=read, channel=channel, state=state,
             imported=placement.imported, actor=actor, now=now, shelf=shelf)
         if placed is not None:
@@ -394,7 +377,7 @@ async def _claim(session: AsyncSession, order: dict, *, now: datetime) -> int | 
     number (rare) is retried with a new one."""
     ins = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     for _attempt in range(3):
-        order["number"] = _number(now)
+        order["number"] = placement_rows.order_number(now)
         stmt = ins(ORDERS).values(**order).on_conflict_do_nothing().returning(ORDERS.c.id)
         order_id = (await session.execute(stmt)).scalar_one_or_none()
         if order_id is not None or order["external_id"] is not None:
@@ -433,78 +416,3 @@ async def _fulfil(session: AsyncSession, *, order: dict, lines: list[_Line], lin
     for row in rows:
         row["id"] = ids[row["location_id"]]
     return rows
-
-
-# --- PostgreSQL: one statement for the common case --------------------------------------------------------
-
-async def _place_in_one_statement(session: AsyncSession, *, order: dict, lines: list[_Line], plan, match,
-                                  read: placement_pg.Read, channel: sourcing.ChannelContext, state: OrderState,
-                                  imported: bool, actor: str, now: datetime, shelf: bool = False
-                                  ) -> Placed | None:
-    """A paid (or held) order whose plan the stock covers, on PostgreSQL: the order, lines, reservations,
-    fulfilment orders, timeline, outbox, a new buyer's identity and profile and the request's audit entry in
-    ONE statement (``placement_pg``), which commits on its own unless the request's transaction has begun.
-    Returns None when nothing was written (another order took planned stock since it was read, or the same
-    new buyer's identity was made meanwhile): the caller takes the general path, which reserves line by line,
-    routes again and matches the buyer again."""
-    conn = await driver_connection(session, begin=False)
-    locations = sorted({a.location_id for a in plan.assignments})
-    entry_count = 1 + sum(1 for x in lines if x.backordered or x.cancelled) + len(locations)
-    ids = read.ids
-    if len(plan.assignments) > len(ids.reservations) or len(locations) > len(ids.fulfilment_orders) \
-            or entry_count > len(ids.entries):  # a line split between locations: more ids
-        ids = await placement_pg.allocate_ids(conn, lines=len(lines), reservations=len(plan.assignments),
-                                              fulfilment_orders=len(locations), entries=entry_count)
-    customer, identity = customers_service.new_rows(match, channel_id=channel.id, customer_id=read.customer_ids[0],
-                                                    identity_id=read.customer_ids[1], at=now)
-    if (customer and customer["id"] is None) or (identity and identity["id"] is None):
-        return None  # the read and the match disagree (cannot happen): the general path decides
-    before = order["customer_id"], order["customer_identity_id"]
-    if identity is not None:
-        match = replace(match, customer_id=identity["customer_id"], identity_id=identity["id"])
-        order["customer_id"], order["customer_identity_id"] = match.customer_id, match.identity_id
-    audit = auth_service.pending_audit(session)
-    order["id"] = ids.order
-    line_rows = [{**x.values, "order_id": ids.order, "id": ids.lines[x.position - 1]} for x in lines]
-    reservations = [{"r_id": ids.reservations[i], "variant_id": line_rows[a.line_id - 1]["variant_id"],
-                     "location_id": a.location_id, "quantity": a.quantity,
-                     "reference": f"order:{ids.order}/line:{ids.lines[a.line_id - 1]}"}
-                    for i, a in enumerate(plan.assignments)]
-    fulfilment = placement_rows.fulfilment_rows(order, lines=lines, line_ids=ids.lines, plan=plan,
-                                                reservation_of={i: r["r_id"] for i, r in enumerate(reservations)},
-                                                channel=channel, methods=None, now=now)
-    for row, fo_id in zip(fulfilment, ids.fulfilment_orders, strict=False):  # both in location order
-        row["id"] = fo_id
-    for _attempt in range(3):
-        order["number"] = _number(now)
-        timeline = placement_rows.timeline(order, lines=lines, line_ids=ids.lines, fulfilment=fulfilment,
-                                           match=match, channel=channel, state=state, imported=imported,
-                                           actor=actor, now=now)
-        entry_ids = ids.entries[:len(timeline.entries)]
-        entries = [{**e, "id": i} for e, i in zip(timeline.entries, entry_ids, strict=True)]
-        rows = placement_pg.OrderRows(
-            order=order, lines=line_rows, reservations=reservations, fulfilment=fulfilment, entries=entries,
-            events=timeline.events, reservation_kind="order_line", now=now, customer=customer, identity=identity,
-            shelf=shelf, audit=audit.row(entity_id=ids.order) if audit is not None else None)
-        if conn.is_in_transaction():  # the request's transaction has begun: the write joins it
-            written = await placement_pg.write(conn, rows)
-        else:  # commits on its own, together with the orders ready meanwhile (placement_batch)
-            written = await writer_for(session.bind).write(conn, rows)
-        if written.placed:
-            if audit is not None:
-                audit.taken()
-            outbox.appended_through_driver(session)
-            return placement_rows.placed(order, line_rows=line_rows, fulfilment=fulfilment, timeline=timeline,
-                                         entry_ids=entry_ids)
-        if written.short or written.identity_taken:
-            break
-        if order["external_id"] is not None:  # the same order, placed meanwhile by a concurrent import
-            if written.identity_written and customer is not None:  # the profile made for it is not needed
-                await customers_service.discard_new_customer(session, customer["id"])
-            break
-        # else: the random order number clashed; draw another
-    else:
-        raise Conflict("could not allocate an order number; retry")
-    order.pop("id")
-    order["customer_id"], order["customer_identity_id"] = before
-    return None
