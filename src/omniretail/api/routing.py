@@ -1,8 +1,9 @@
 """One transaction per request, committed before the response leaves.
 
-``TransactionalRoute`` opens the session (a writer slot for unsafe methods on SQLite), resolves who is
-calling, replays or claims an ``Idempotency-Key``, runs the endpoint, records the audit entry and commits —
-all before the response is sent, so a client never sees a success that was not committed.
+``in_transaction`` opens the session (a writer slot for unsafe methods on SQLite), resolves who is calling,
+replays or claims an ``Idempotency-Key``, runs the endpoint, records the audit entry and commits — all before
+the response is sent, so a client never sees a success that was not committed. ``TransactionalRoute``, the
+route class of every router, runs each endpoint in it; so does the direct dispatch (``api/direct.py``).
 """
 
 from __future__ import annotations
